@@ -1,0 +1,39 @@
+// Apache httpd configuration syntax -> ServerConfig. One directive table drives parsing,
+// allowed contexts and the `-t` dump (see directive_table.cc). All errors are collected,
+// each as "file:line: reason", before the parse fails.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config_source.h"
+#include "config/server_config.h"
+
+namespace itkd {
+
+struct ParseOptions {
+  std::vector<std::string> defines;  // -D NAME for <IfDefine>
+  // Resolve user/group names and check ids (LimitUIDRange, no root, FrontUser distinct).
+  // Off in unit tests and fuzzing, which must not depend on /etc/passwd.
+  bool resolve_identities = true;
+};
+
+struct ConfigErrors {
+  std::vector<std::string> errors;  // each "file:line: reason"
+};
+
+// Parses main_file (absolute or relative to cwd) and everything it includes.
+// On failure returns every error found (the Result's message joins them with newlines).
+Result<ServerConfig> parse_config(ConfigSource& source, const std::string& main_file,
+                                  const ParseOptions& options);
+
+// Parses config text directly (file name used only in messages); for tests and fuzzing.
+Result<ServerConfig> parse_config_text(const std::string& text, const std::string& file_name,
+                                       const ParseOptions& options);
+
+// Human-readable summary for `itkd -t`: listeners, vhosts (name, aliases, addresses,
+// docroot, pool), pools with uid/gid, warnings.
+std::string describe_config(const ServerConfig& config);
+
+}  // namespace itkd

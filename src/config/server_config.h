@@ -1,0 +1,160 @@
+// The parsed configuration: what the master, the fronts and the workers all run from.
+// Every process builds it from the same ConfigSource snapshot, so they agree on indexes
+// (vhost N, pool N, listener N) without sending anything but numbers between them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace itkd {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  std::string str() const { return file + ":" + std::to_string(line); }
+};
+
+// Options directive flags (Apache meaning).
+enum OptionFlag : unsigned {
+  kOptIndexes = 1u << 0,
+  kOptExecCGI = 1u << 1,
+  kOptFollowSymLinks = 1u << 2,
+  kOptSymLinksIfOwnerMatch = 1u << 3,
+  kOptIncludes = 1u << 4,
+  kOptMultiViews = 1u << 5,
+};
+// Apache 2.4's default when no Options directive applies.
+inline constexpr unsigned kDefaultOptions = kOptFollowSymLinks;
+
+// A <Directory path> (or <DirectoryMatch regex>) block, in config order. Its settings
+// override the enclosing scope for files at or below `path` (longest match wins,
+// regex blocks applied after prefix blocks, as Apache does).
+struct DirectoryBlock {
+  std::string path;  // absolute, normalized, no trailing slash ("/" stays "/")
+  bool is_regex = false;
+  std::optional<unsigned> options;          // replaced wholesale (Options X Y)
+  unsigned options_add = 0;                 // Options +X
+  unsigned options_remove = 0;              // Options -X
+  std::optional<std::vector<std::string>> directory_index;
+  std::optional<bool> require_all_denied;   // "Require all denied" -> true, "granted" -> false
+  SourceLocation where;
+};
+
+struct AliasRule {
+  std::string url_prefix;   // "/icons/" or "/icons"
+  std::string target;       // filesystem path
+  bool is_script = false;   // ScriptAlias
+  SourceLocation where;
+};
+
+struct RedirectRule {
+  int status = 302;         // 301, 302, 303, 307, 308, 410 (gone: target empty)
+  std::string url_prefix;
+  std::string target;       // absolute URL or "/path" (Apache requires absolute URL; we accept both)
+  SourceLocation where;
+};
+
+struct ErrorDocumentRule {
+  int status = 0;
+  // One of: a local URL ("/errors/404.html"), an external URL ("http://..."),
+  // or a literal message (stored without the leading quote).
+  enum class Kind { LocalUrl, ExternalUrl, Text } kind = Kind::Text;
+  std::string value;
+};
+
+struct CustomLogSpec {
+  std::string path;    // absolute (ServerRoot-relative paths resolved at parse time)
+  std::string format;  // the format string itself (a LogFormat nickname is resolved)
+  SourceLocation where;
+};
+
+// Limits and timeouts; the global values are defaults, a vhost may override.
+struct HttpLimits {
+  unsigned timeout_s = 60;                 // Timeout
+  bool keep_alive = true;                  // KeepAlive
+  unsigned keep_alive_timeout_s = 5;       // KeepAliveTimeout
+  unsigned max_keep_alive_requests = 100;  // MaxKeepAliveRequests (0 = unlimited)
+  size_t limit_request_line = 8190;        // LimitRequestLine
+  size_t limit_request_field_size = 8190;  // LimitRequestFieldSize
+  size_t limit_request_fields = 100;       // LimitRequestFields
+  uint64_t limit_request_body = 1ull << 30;// LimitRequestBody (0 = unlimited; Apache 2.4.54+ default 1 GiB)
+  unsigned request_header_timeout_s = 20;  // RequestReadTimeout header=N
+};
+
+// One address a <VirtualHost> listens on: "*:80", "127.0.0.1:8080", "[::1]:80", "_default_:80".
+struct VhostAddress {
+  std::string host;  // "*" for any, "_default_" , an IPv4 or IPv6 literal (no brackets)
+  uint16_t port = 0; // 0 = any port ("*" or omitted)
+};
+
+struct VirtualHost {
+  bool is_main_server = false;  // the server outside any <VirtualHost>
+  std::vector<VhostAddress> addresses;
+  std::string server_name;               // lowercased, no port
+  std::vector<std::string> server_aliases;  // lowercased, may contain * and ? wildcards
+  std::string document_root;             // absolute, no trailing slash
+  std::vector<std::string> directory_index{"index.html"};
+  std::vector<DirectoryBlock> directories;   // global ones first, then this vhost's
+  std::vector<AliasRule> aliases;             // vhost's own first, then global ones
+  std::vector<RedirectRule> redirects;
+  std::vector<ErrorDocumentRule> error_documents;
+  std::map<std::string, std::string> add_types;  // ".ext" (lowercase, with dot) -> MIME type
+  std::string default_charset;                   // AddDefaultCharset, empty = off
+  std::string error_log;                     // absolute path; empty = use the global one
+  std::vector<CustomLogSpec> custom_logs;
+  HttpLimits limits;
+  unsigned max_clients = 0;                  // MaxClientsVHost, 0 = unlimited
+  int nice_value = 0;                        // NiceValue
+  std::string assign_user;                   // as written: "alice" or "#61001"
+  std::string assign_group;
+  size_t pool = 0;                           // index into ServerConfig::pools
+  SourceLocation where;
+};
+
+// One pool per distinct (uid, gid); every vhost of the owner shares it.
+struct Pool {
+  std::string user;   // as written ("alice" / "#61001")
+  std::string group;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<size_t> vhosts;
+  int nice_value = 0;
+};
+
+struct Listener {
+  std::string host;   // "" = all addresses (IPv6 dual-stack if available, else 0.0.0.0)
+  uint16_t port = 0;
+  std::string protocol;  // "http" / "https" (as given by `Listen 443 https`), default by port
+  SourceLocation where;
+};
+
+struct ServerConfig {
+  std::string server_root = "/etc/itkd";
+  std::vector<Listener> listeners;
+  std::string user = "www-data";        // User: identity for vhosts without AssignUserID
+  std::string group = "www-data";       // Group
+  std::string front_user = "nobody";    // FrontUser: the front's identity (never root or a tenant)
+  std::string front_group = "nogroup";  // FrontGroup
+  std::string front_chroot = "/var/lib/itkd/empty";  // FrontChroot: an empty directory
+  unsigned front_processes = 0;         // FrontProcesses, 0 = one per core
+  unsigned pool_max_workers = 0;        // PoolMaxWorkers, 0 = one per core
+  unsigned pool_idle_timeout_s = 60;    // PoolIdleTimeout: an idle worker exits after this
+  std::string pid_file;                 // PidFile, empty = none
+  std::string error_log;                // ErrorLog (global), empty = stderr
+  std::string log_level = "warn";       // LogLevel
+  std::map<std::string, std::string> log_formats;  // nickname -> format
+  std::string types_config = "/etc/mime.types";   // TypesConfig
+  std::optional<std::pair<uid_t, uid_t>> limit_uid_range;  // LimitUIDRange min max
+  std::optional<std::pair<gid_t, gid_t>> limit_gid_range;  // LimitGIDRange min max
+  // vhosts[0] is always the main server; the <VirtualHost> blocks follow in file order.
+  std::vector<VirtualHost> vhosts;
+  std::vector<Pool> pools;
+  std::vector<std::string> warnings;   // "file:line: message" for known-harmless directives
+};
+
+}  // namespace itkd

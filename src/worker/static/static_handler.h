@@ -1,0 +1,67 @@
+// The static file handler, run by the tenant's worker after it dropped privileges: maps the
+// URL to a file beneath the DocumentRoot or an Alias target, opens it without
+// check-then-open races (symlinks per Options FollowSymLinks / SymLinksIfOwnerMatch), and
+// answers GET/HEAD/OPTIONS with sendfile-ready file bodies, validators, ranges, directory
+// indexes and listings, redirects and ErrorDocuments. Kernel permissions stay the last
+// word: EACCES is a 403, never bytes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "config/server_config.h"
+#include "http/request_head.h"
+#include "worker/static/mime_types.h"
+
+namespace itkd {
+
+struct StaticRequest {
+  const VirtualHost& vhost;
+  const http::RequestHead& head;
+  const MimeTypes& mime;
+  // Scheme and authority for absolute redirect URLs ("http", "example.com:8080").
+  std::string_view scheme = "http";
+  std::string_view authority;  // Host header as sent (or server_name:port)
+};
+
+struct StaticResponse {
+  int status = 200;
+  // Header lines, each "Name: value\r\n", including Content-Length (of the full
+  // representation for HEAD) and Content-Type; not Date/Server/Connection, which the
+  // connection adds.
+  std::string headers;
+  std::string body;          // in-memory body (listings, error pages); sent unless HEAD
+  UniqueFd file;             // set for GET of a file: send file_length bytes from file_offset
+  uint64_t file_offset = 0;
+  uint64_t file_length = 0;
+  bool close_connection = false;
+  // For the error log when the answer is an error the admin may want to know about
+  // ("symbolic link not allowed or link target not accessible: /srv/a/x"), else empty.
+  std::string log_reason;
+  // The file that was served or refused (for the error log and %f).
+  std::string filename;
+};
+
+StaticResponse serve_static(const StaticRequest& request);
+
+// --- Exposed for unit tests ---
+
+// Percent-decodes a URL path, refusing NUL and encoded '/' (%2F) -> false.
+bool percent_decode_path(std::string_view raw, std::string& out);
+// Removes dot segments (RFC 3986 5.2.4) and merges repeated slashes; the result starts
+// with '/'. Returns false if the path tries to climb above the root.
+bool remove_dot_segments(std::string_view path, std::string& out);
+
+// Effective Options and DirectoryIndex for a filesystem directory, applying the vhost's
+// <Directory> blocks as Apache merges them.
+struct DirectorySettings {
+  unsigned options = kDefaultOptions;
+  std::vector<std::string> directory_index;
+  bool denied = false;
+};
+DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir);
+
+}  // namespace itkd
