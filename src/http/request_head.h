@@ -89,12 +89,20 @@ class ChunkedDecoder {
   uint64_t total_size() const { return total_; }
 
  private:
-  enum class State { Size, SizeExt, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerLine, Done };
+  enum class State {
+    Size, SizeExt, SizeLf, Data, DataCr, DataLf, Trailer, TrailerLf, TrailerLine,
+    TrailerLineLf, Done, Failed
+  };
+  Step fail(Step step, const char* reason);
+
   State state_ = State::Size;
   uint64_t remaining_ = 0;
   uint64_t total_ = 0;
   size_t size_digits_ = 0;
-  size_t line_length_ = 0;
+  size_t line_length_ = 0;       // bytes of the current chunk-ext or trailer line
+  size_t trailer_bytes_ = 0;     // whole trailer section, bounded
+  bool ext_started_ = false;     // a ';' was seen after the chunk size
+  bool trailer_in_value_ = false;  // past the ':' of the current trailer field
 };
 
 std::string_view reason_phrase(int status);

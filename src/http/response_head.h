@@ -16,7 +16,11 @@ time_t parse_http_date(std::string_view text);
 class ResponseHead {
  public:
   ResponseHead(int status, int version_minor = 1);
+  // CR, LF and NUL in name or value become spaces, so no value can inject a field.
   void add(std::string_view name, std::string_view value);
+  // Appends server-made, already formatted field lines ("Name: value\r\n..."), as is;
+  // a missing final CRLF is added.
+  void add_raw(std::string_view field_lines);
   // Adds Date and Server; then "Connection: close" or "keep-alive" as requested.
   std::string finish(bool keep_alive, bool add_connection_header);
   int status() const { return status_; }
