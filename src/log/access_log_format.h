@@ -69,7 +69,13 @@ inline constexpr std::string_view kCommonLogFormat = "%h %l %u %t \"%r\" %>s %O"
 
 // Error log line in Apache 2.4's shape:
 // "[Fri Nov 27 07:25:16.123456 2026] [core:error] [pid 123] [client 1.2.3.4:5678] message"
+// Client and message are escaped (controls, 8-bit bytes, backslash as \xhh \n \\), so a
+// client-supplied string can never start a second line. Uses the current time and pid.
 std::string error_log_line(std::string_view module_and_level, std::string_view client,
+                           std::string_view message);
+// The same for a given time and pid (tests, and callers that already have the time).
+std::string error_log_line(const struct timeval& when, int pid,
+                           std::string_view module_and_level, std::string_view client,
                            std::string_view message);
 
 }  // namespace itkd
