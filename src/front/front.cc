@@ -1,1 +1,594 @@
-// placeholder, being written
+#include "front/front.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <list>
+#include <memory>
+#include <unordered_map>
+
+#include "common/socket_address.h"
+#include "common/unique_fd.h"
+#include "config/vhost_router.h"
+#include "event/event_loop.h"
+#include "front/front_limits.h"
+#include "http/request_head.h"
+#include "http/response_head.h"
+#include "ipc/channel.h"
+#include "ipc/messages.h"
+#include "ipc/process_layout.h"
+#include "log/error_log.h"
+#include "sandbox/privileges.h"
+
+namespace itkd {
+
+namespace {
+
+struct PendingConnection {
+  uint64_t id = 0;
+  UniqueFd fd;
+  std::string buffer;
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  EventLoop::TimerId timer = 0;
+  uint64_t waiting_since_ms = 0;
+  size_t vhost = 0;        // set once routed
+  bool routed = false;     // head complete, waiting for a worker of the pool
+  bool in_loop = false;
+};
+
+struct WorkerLink {
+  uint32_t id = 0;
+  pid_t pid = 0;
+  UniqueFd channel;
+  unsigned active = 0;
+  bool retiring = false;
+};
+
+struct PoolLinks {
+  std::vector<std::unique_ptr<WorkerLink>> workers;
+  std::list<uint64_t> waiting;  // routed connections waiting for a worker
+  uint64_t start_requested_ms = 0;
+  bool start_requested = false;
+};
+
+struct RoutedConnection {
+  size_t pool = 0;
+  uint32_t worker_id = 0;
+  size_t vhost = 0;
+};
+
+class Front {
+ public:
+  Front(ServerConfig config, const FrontOptions& options)
+      : config_(std::move(config)), router_(config_), options_(options) {}
+  int run();
+
+ private:
+  void on_accept(int listener_fd);
+  void on_readable(uint64_t id);
+  void process(PendingConnection& conn);
+  void route(PendingConnection& conn, const http::RequestHead& head);
+  void dispatch_pool(size_t pool);
+  bool hand_off(PendingConnection& conn, size_t pool);
+  void refuse(PendingConnection& conn, int status, const std::string& reason, bool log_it = true);
+  void drop(uint64_t id);
+  void on_control();
+  void on_worker_message(size_t pool, uint32_t worker_id);
+  void remove_worker(size_t pool, uint32_t worker_id);
+  void request_pool(size_t pool);
+  void connection_finished(uint64_t id);
+  void on_signal();
+  void maybe_exit();
+  PendingConnection& add_connection(UniqueFd fd, std::string bytes);
+  WorkerLink* find_worker(size_t pool, uint32_t id);
+
+  ServerConfig config_;
+  VhostRouter router_;
+  FrontOptions options_;
+  EventLoop loop_;
+  ErrorLog log_;
+  UniqueFd signal_fd_;
+  std::vector<int> listeners_;
+  std::unordered_map<uint64_t, std::unique_ptr<PendingConnection>> pending_;
+  std::unordered_map<uint64_t, RoutedConnection> routed_;
+  std::vector<PoolLinks> pools_;
+  std::vector<unsigned> vhost_clients_;
+  http::ParseLimits limits_;
+  uint64_t header_timeout_ms_ = 20000;
+  uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  bool accept_paused_ = false;
+  uint32_t pool_grow_threshold_ = kPoolGrowThreshold;
+  unsigned pool_max_workers_ = 1;
+};
+
+PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes) {
+  auto conn = std::make_unique<PendingConnection>();
+  conn->id = next_id_++;
+  conn->fd = std::move(fd);
+  conn->buffer = std::move(bytes);
+  socklen_t len = sizeof conn->local;
+  ::getsockname(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->local), &len);
+  len = sizeof conn->peer;
+  ::getpeername(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->peer), &len);
+  uint64_t id = conn->id;
+  conn->timer = loop_.add_timer(header_timeout_ms_, [this, id] {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    PendingConnection& c = *it->second;
+    c.timer = 0;
+    if (c.routed) {
+      refuse(c, 503, "no worker of the site's pool became available in time");
+    } else if (!c.buffer.empty()) {
+      refuse(c, 408, "request header read timeout");
+    } else {
+      drop(id);  // nothing was sent: close silently, as Apache does
+    }
+  });
+  PendingConnection& ref = *conn;
+  pending_.emplace(id, std::move(conn));
+  return ref;
+}
+
+void Front::on_accept(int listener_fd) {
+  for (int i = 0; i < 64; ++i) {
+    int fd = ::accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of fds: stop accepting for a moment rather than spin on the listener.
+        if (!accept_paused_) {
+          log_.log(LogLevel::Error, "mpm_itkd", {}, errno_message("accept") + "; pausing accept for 100 ms");
+          accept_paused_ = true;
+          for (int l : listeners_) loop_.modify(l, 0);
+          loop_.add_timer(100, [this] {
+            accept_paused_ = false;
+            if (!stopping_)
+              for (int l : listeners_) loop_.modify(l, EPOLLIN | EPOLLEXCLUSIVE);
+          });
+        }
+      }
+      return;
+    }
+    if (pending_.size() >= kMaxPendingPerFront) {
+      ::close(fd);
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    PendingConnection& conn = add_connection(UniqueFd(fd), {});
+    uint64_t id = conn.id;
+    conn.in_loop = true;
+    if (auto r = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); }); !r) {
+      drop(id);
+      continue;
+    }
+    // TCP_DEFER_ACCEPT means the request is usually there already: read it now.
+    on_readable(id);
+  }
+}
+
+void Front::on_readable(uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  PendingConnection& conn = *it->second;
+  if (conn.routed) return;  // waiting for a worker; the bytes stay in the socket
+  for (;;) {
+    size_t old = conn.buffer.size();
+    if (old >= kMaxHeadBytes) break;
+    size_t want = std::min<size_t>(kMaxHeadBytes - old, 16384);
+    conn.buffer.resize(old + want);
+    ssize_t n = ::recv(conn.fd.get(), conn.buffer.data() + old, want, 0);
+    if (n < 0) {
+      conn.buffer.resize(old);
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      if (errno == EINTR) continue;
+      drop(id);
+      return;
+    }
+    conn.buffer.resize(old + static_cast<size_t>(n));
+    if (n == 0) {
+      if (!conn.buffer.empty())
+        log_.log(LogLevel::Info, "http", address_text(conn.peer), "client closed the connection before sending a complete request head");
+      drop(id);
+      return;
+    }
+    if (static_cast<size_t>(n) < want) break;
+  }
+  process(conn);
+}
+
+void Front::process(PendingConnection& conn) {
+  http::RequestHead head;
+  http::ParseOutcome outcome = http::parse_request_head(conn.buffer, limits_, head);
+  if (outcome.status == http::ParseStatus::Incomplete) {
+    if (conn.buffer.size() >= kMaxHeadBytes) refuse(conn, 431, "request header fields too large (more than 64 KiB in all)");
+    return;
+  }
+  if (outcome.status == http::ParseStatus::Error) {
+    refuse(conn, outcome.http_status, outcome.reason);
+    return;
+  }
+  route(conn, head);
+}
+
+void Front::route(PendingConnection& conn, const http::RequestHead& head) {
+  size_t vhost = router_.route(conn.local, head.host);
+  const VirtualHost& vh = config_.vhosts[vhost];
+  if (vh.max_clients && vhost_clients_[vhost] >= vh.max_clients) {
+    refuse(conn, 503, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " +
+                          (vh.server_name.empty() ? std::string("the main server") : vh.server_name));
+    return;
+  }
+  conn.vhost = vhost;
+  conn.routed = true;
+  conn.waiting_since_ms = loop_.now_ms();
+  // The worker reads the rest; stop watching the socket here.
+  if (conn.in_loop) {
+    loop_.remove(conn.fd.get());
+    conn.in_loop = false;
+  }
+  size_t pool = vh.pool;
+  pools_[pool].waiting.push_back(conn.id);
+  dispatch_pool(pool);
+}
+
+WorkerLink* Front::find_worker(size_t pool, uint32_t id) {
+  for (auto& w : pools_[pool].workers)
+    if (w->id == id) return w.get();
+  return nullptr;
+}
+
+void Front::request_pool(size_t pool) {
+  PoolLinks& links = pools_[pool];
+  // One request in flight per pool; ask again if the master didn't answer in time.
+  if (links.start_requested && loop_.now_ms() - links.start_requested_ms < 2000) return;
+  std::string error;
+  auto status = send_message(kControlFd, ipc::encode(ipc::MessageType::StartPool, ipc::PoolRequest{static_cast<uint32_t>(pool)}), -1, &error);
+  if (status == ChannelStatus::Ok) {
+    links.start_requested = true;
+    links.start_requested_ms = loop_.now_ms();
+  }
+}
+
+void Front::dispatch_pool(size_t pool) {
+  PoolLinks& links = pools_[pool];
+  while (!links.waiting.empty()) {
+    auto it = pending_.find(links.waiting.front());
+    if (it == pending_.end()) {
+      links.waiting.pop_front();
+      continue;
+    }
+    if (!hand_off(*it->second, pool)) {
+      request_pool(pool);
+      return;
+    }
+    links.waiting.pop_front();
+  }
+}
+
+bool Front::hand_off(PendingConnection& conn, size_t pool) {
+  PoolLinks& links = pools_[pool];
+  for (;;) {
+    WorkerLink* best = nullptr;
+    size_t usable = 0;
+    for (auto& w : links.workers) {
+      if (w->retiring || !w->channel) continue;
+      ++usable;
+      if (!best || w->active < best->active) best = w.get();
+    }
+    if (!best) return false;
+    // Grow the pool while every worker is busy, so both cores get used.
+    if (best->active >= pool_grow_threshold_ && usable < pool_max_workers_) request_pool(pool);
+    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), 0};
+    std::string error;
+    auto status = send_message(best->channel.get(), ipc::encode_with_bytes(ipc::MessageType::Handoff, ref, conn.buffer),
+                               conn.fd.get(), &error);
+    if (status == ChannelStatus::WouldBlock) {
+      // The worker's queue is full; retry shortly instead of blocking everyone.
+      loop_.add_timer(5, [this, pool] { dispatch_pool(pool); });
+      return false;
+    }
+    if (status != ChannelStatus::Ok) {
+      log_.log(LogLevel::Warn, "mpm_itkd", {}, "worker pid " + std::to_string(best->pid) + " channel failed: " + error);
+      remove_worker(pool, best->id);
+      continue;
+    }
+    best->active++;
+    vhost_clients_[conn.vhost]++;
+    routed_[conn.id] = RoutedConnection{pool, best->id, conn.vhost};
+    uint64_t id = conn.id;
+    if (conn.timer) loop_.cancel_timer(conn.timer);
+    pending_.erase(id);  // closes our copy of the socket; the worker has its own
+    maybe_exit();
+    return true;
+  }
+}
+
+void Front::refuse(PendingConnection& conn, int status, const std::string& reason, bool log_it) {
+  if (log_it) {
+    log_.log(LogLevel::Error, "http", address_text(conn.peer),
+             "request refused with " + std::to_string(status) + ": " + reason);
+  }
+  std::string response = http::simple_error_response(status, false, {});
+  [[maybe_unused]] ssize_t n = ::send(conn.fd.get(), response.data(), response.size(), MSG_NOSIGNAL);
+  // Half-close and let the kernel deliver the answer before the FIN; unread client bytes
+  // would otherwise turn the close into a reset that can destroy it.
+  ::shutdown(conn.fd.get(), SHUT_WR);
+  int fd = conn.fd.get();
+  char sink[4096];
+  while (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+  }
+  drop(conn.id);
+}
+
+void Front::drop(uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  PendingConnection& conn = *it->second;
+  if (conn.in_loop) loop_.remove(conn.fd.get());
+  if (conn.timer) loop_.cancel_timer(conn.timer);
+  pending_.erase(it);
+  maybe_exit();
+}
+
+void Front::connection_finished(uint64_t id) {
+  auto it = routed_.find(id);
+  if (it == routed_.end()) return;
+  if (WorkerLink* w = find_worker(it->second.pool, it->second.worker_id); w && w->active) w->active--;
+  if (vhost_clients_[it->second.vhost]) vhost_clients_[it->second.vhost]--;
+  routed_.erase(it);
+}
+
+void Front::remove_worker(size_t pool, uint32_t worker_id) {
+  auto& workers = pools_[pool].workers;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    if (workers[i]->id != worker_id) continue;
+    if (workers[i]->channel) loop_.remove(workers[i]->channel.get());
+    workers.erase(workers.begin() + static_cast<long>(i));
+    break;
+  }
+  // Connections the worker held are gone with it.
+  for (auto it = routed_.begin(); it != routed_.end();) {
+    if (it->second.pool == pool && it->second.worker_id == worker_id) {
+      if (vhost_clients_[it->second.vhost]) vhost_clients_[it->second.vhost]--;
+      it = routed_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  maybe_exit();
+}
+
+void Front::on_worker_message(size_t pool, uint32_t worker_id) {
+  WorkerLink* worker = find_worker(pool, worker_id);
+  if (!worker) return;
+  const Pool& pool_config = config_.pools[pool];
+  for (;;) {
+    ReceivedMessage msg;
+    std::string error;
+    ChannelStatus status = receive_message(worker->channel.get(), msg, &error);
+    if (status == ChannelStatus::WouldBlock) return;
+    if (status != ChannelStatus::Ok) {
+      if (status == ChannelStatus::Failed)
+        log_.log(LogLevel::Error, "mpm_itkd", {}, "worker pid " + std::to_string(worker->pid) + ": " + error);
+      remove_worker(pool, worker_id);
+      return;
+    }
+    // Only that worker, as its pool's owner, may speak on this channel.
+    if (msg.pid != worker->pid || msg.uid != pool_config.uid) {
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "message from unexpected sender pid " + std::to_string(msg.pid) + " on a worker channel; dropping the channel");
+      remove_worker(pool, worker_id);
+      return;
+    }
+    auto type = ipc::message_type(msg.bytes);
+    if (type == ipc::MessageType::ConnectionDone && !msg.fd) {
+      auto ref = ipc::decode<ipc::ConnectionRef>(msg.bytes);
+      if (ref) connection_finished(ref->connection_id);
+    } else if (type == ipc::MessageType::Handback && msg.fd) {
+      std::string_view bytes;
+      auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);
+      if (!ref || bytes.size() > kMaxHeadBytes) {
+        remove_worker(pool, worker_id);
+        return;
+      }
+      connection_finished(ref->connection_id);
+      // The next request on this connection is for another owner: route it afresh.
+      PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes));
+      uint64_t id = conn.id;
+      conn.in_loop = true;
+      if (!loop_.add(conn.fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); })) {
+        drop(id);
+      } else {
+        process(conn);
+      }
+      worker = find_worker(pool, worker_id);
+      if (!worker) return;
+    } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && !msg.fd) {
+      worker->retiring = true;
+      send_message(worker->channel.get(), ipc::encode_empty(ipc::MessageType::RetireAck), -1, &error);
+    } else {
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "worker pid " + std::to_string(worker->pid) + " sent a message not allowed from a worker; dropping its channel");
+      remove_worker(pool, worker_id);
+      return;
+    }
+  }
+}
+
+void Front::on_control() {
+  for (;;) {
+    ReceivedMessage msg;
+    std::string error;
+    ChannelStatus status = receive_message(kControlFd, msg, &error);
+    if (status == ChannelStatus::WouldBlock) return;
+    if (status != ChannelStatus::Ok) {
+      // The master is gone: nobody can start or reap workers any more.
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "lost the master's channel (" + error + "); front exiting");
+      std::exit(1);
+    }
+    if (msg.uid != 0 || msg.pid != ::getppid()) {
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "control message from a process other than the master; ignored");
+      continue;
+    }
+    auto type = ipc::message_type(msg.bytes);
+    if (type == ipc::MessageType::WorkerChannel) {
+      auto offer = ipc::decode<ipc::ChannelOffer>(msg.bytes);
+      if (!offer || !msg.fd || offer->pool >= pools_.size() || offer->uid != config_.pools[offer->pool].uid) continue;
+      // The worker made this socketpair after dropping privileges: its kernel-recorded
+      // creator must be that worker, as that pool's owner.
+      ucred cred{};
+      socklen_t len = sizeof cred;
+      if (::getsockopt(msg.fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid != offer->pid ||
+          cred.uid != offer->uid) {
+        log_.log(LogLevel::Error, "mpm_itkd", {}, "worker channel with wrong peer credentials; refused");
+        continue;
+      }
+      if (!enable_credentials(msg.fd.get())) continue;
+      auto link = std::make_unique<WorkerLink>();
+      link->id = offer->worker_id;
+      link->pid = offer->pid;
+      link->channel = std::move(msg.fd);
+      size_t pool = offer->pool;
+      uint32_t id = link->id;
+      int channel_fd = link->channel.get();
+      pools_[pool].workers.push_back(std::move(link));
+      pools_[pool].start_requested = false;
+      if (!loop_.add(channel_fd, EPOLLIN, [this, pool, id](uint32_t) { on_worker_message(pool, id); })) {
+        remove_worker(pool, id);
+        continue;
+      }
+      dispatch_pool(pool);
+    } else if (type == ipc::MessageType::WorkerGone) {
+      auto ref = ipc::decode<ipc::WorkerRef>(msg.bytes);
+      if (!ref || ref->pool >= pools_.size()) continue;
+      if (ref->worker_id == UINT32_MAX) {
+        // The pool could not start: answer its waiting clients now.
+        PoolLinks& links = pools_[ref->pool];
+        links.start_requested = false;
+        if (links.workers.empty()) {
+          while (!links.waiting.empty()) {
+            auto it = pending_.find(links.waiting.front());
+            links.waiting.pop_front();
+            if (it != pending_.end())
+              refuse(*it->second, 503, "the site's worker pool failed to start (see the log above)");
+          }
+        }
+      } else {
+        remove_worker(ref->pool, ref->worker_id);
+      }
+    }
+  }
+}
+
+void Front::maybe_exit() {
+  if (stopping_ && pending_.empty()) std::exit(0);
+}
+
+void Front::on_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+      stopping_ = true;
+      for (int l : listeners_) {
+        loop_.remove(l);
+        ::close(l);
+      }
+      listeners_.clear();
+      maybe_exit();
+    }
+  }
+}
+
+int Front::run() {
+  ErrorLog boot_log(kErrorLogFd, parse_log_level(config_.log_level));
+  log_ = boot_log;
+  auto identity = resolve_identity(config_.front_user, config_.front_group);
+  if (!identity) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: FrontUser/FrontGroup: " + identity.error().message);
+    return 1;
+  }
+  // Load the time zone while /etc is still visible; the chroot is empty.
+  ::tzset();
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&now, &tm);
+  (void)http::http_date_now();
+
+  if (::chroot(config_.front_chroot.c_str()) != 0 || ::chdir("/") != 0) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, errno_message("front: chroot(" + config_.front_chroot + ")"));
+    return 1;
+  }
+  if (auto r = drop_privileges(*identity); !r) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
+    return 1;
+  }
+  if (auto r = harden_process(); !r) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
+    return 1;
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGUSR1, SIG_IGN);
+  signal_fd_ = UniqueFd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (auto r = install_seccomp(SeccompProfile::Front); !r) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
+    return 1;
+  }
+
+  const HttpLimits& limits = config_.vhosts[0].limits;
+  limits_.max_request_line = limits.limit_request_line;
+  limits_.max_field_size = limits.limit_request_field_size;
+  limits_.max_fields = limits.limit_request_fields;
+  header_timeout_ms_ = static_cast<uint64_t>(limits.request_header_timeout_s) * 1000;
+  pools_.resize(config_.pools.size());
+  vhost_clients_.assign(config_.vhosts.size(), 0);
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  pool_max_workers_ = config_.pool_max_workers ? config_.pool_max_workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
+
+  ::fcntl(kControlFd, F_SETFL, O_NONBLOCK);
+  if (!enable_credentials(kControlFd)) return 1;
+  if (!loop_.add(kControlFd, EPOLLIN, [this](uint32_t) { on_control(); }) ||
+      !loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: could not set up its event loop");
+    return 1;
+  }
+  for (unsigned i = 0; i < options_.listener_count; ++i) {
+    int fd = kFirstExtraFd + static_cast<int>(i);
+    listeners_.push_back(fd);
+    if (auto r = loop_.add(fd, EPOLLIN | EPOLLEXCLUSIVE, [this, fd](uint32_t) { on_accept(fd); }); !r) {
+      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
+      return 1;
+    }
+  }
+  std::string error;
+  send_message(kControlFd, ipc::encode_empty(ipc::MessageType::FrontReady), -1, &error);
+  auto result = loop_.run();
+  return result ? 0 : 1;
+}
+
+}  // namespace
+
+int run_front(const FrontOptions& options) {
+  auto config = load_config_from_snapshot(kSnapshotFd);
+  if (!config) {
+    ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + config.error().message);
+    return 1;
+  }
+  Front front(std::move(*config), options);
+  return front.run();
+}
+
+}  // namespace itkd

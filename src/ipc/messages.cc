@@ -1,1 +1,42 @@
-// placeholder, being written
+#include "ipc/messages.h"
+
+namespace itkd::ipc {
+
+std::string encode_empty(MessageType type) {
+  std::string out(sizeof(MsgHeader), '\0');
+  MsgHeader header{type, 0};
+  std::memcpy(out.data(), &header, sizeof header);
+  return out;
+}
+
+std::string encode_with_bytes(MessageType type, const ConnectionRef& ref, std::string_view bytes) {
+  std::string out;
+  out.resize(sizeof(MsgHeader) + sizeof(ConnectionRef) + bytes.size());
+  MsgHeader header{type, 0};
+  std::memcpy(out.data(), &header, sizeof header);
+  std::memcpy(out.data() + sizeof header, &ref, sizeof ref);
+  if (!bytes.empty()) std::memcpy(out.data() + sizeof header + sizeof ref, bytes.data(), bytes.size());
+  return out;
+}
+
+std::optional<MessageType> message_type(std::string_view message) {
+  if (message.size() < sizeof(MsgHeader)) return std::nullopt;
+  MsgHeader header;
+  std::memcpy(&header, message.data(), sizeof header);
+  if (header.reserved != 0) return std::nullopt;
+  auto t = static_cast<uint32_t>(header.type);
+  if (t < 1 || t > 9) return std::nullopt;
+  return header.type;
+}
+
+bool is_empty_message(std::string_view message) { return message.size() == sizeof(MsgHeader); }
+
+std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes) {
+  if (message.size() < sizeof(MsgHeader) + sizeof(ConnectionRef)) return std::nullopt;
+  ConnectionRef ref;
+  std::memcpy(&ref, message.data() + sizeof(MsgHeader), sizeof ref);
+  *bytes = message.substr(sizeof(MsgHeader) + sizeof(ConnectionRef));
+  return ref;
+}
+
+}  // namespace itkd::ipc

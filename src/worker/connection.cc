@@ -1,1 +1,565 @@
-// placeholder, being written
+#include "worker/connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/socket_address.h"
+#include "front/front_limits.h"
+#include "http/response_head.h"
+
+namespace itkd {
+
+namespace {
+
+// Longest time a closing connection waits for the client to read our answer.
+constexpr uint64_t kLingerMs = 2000;
+
+std::string_view request_line_of(const http::RequestHead& head) {
+  if (head.method_text.empty()) return {};
+  const char* start = head.method_text.data();
+  const char* end = static_cast<const char*>(std::memchr(start, '\r', head.head_length));
+  if (!end) return {};
+  return std::string_view(start, static_cast<size_t>(end - start));
+}
+
+std::string_view header_value(std::string_view headers, std::string_view name) {
+  size_t pos = 0;
+  while (pos < headers.size()) {
+    size_t end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(pos, end - pos);
+    size_t colon = line.find(':');
+    if (colon == name.size() && strncasecmp(line.data(), name.data(), name.size()) == 0) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      return value;
+    }
+    pos = end + 2;
+  }
+  return {};
+}
+
+}  // namespace
+
+Connection::Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes,
+                       size_t front_index, uint64_t front_connection_id)
+    : worker_(worker),
+      id_(id),
+      fd_(std::move(fd)),
+      front_index_(front_index),
+      front_connection_id_(front_connection_id),
+      in_(std::move(initial_bytes)) {}
+
+Connection::~Connection() {
+  if (timer_) worker_.loop().cancel_timer(timer_);
+  if (in_loop_ && fd_) worker_.loop().remove(fd_.get());
+}
+
+void Connection::start() {
+  socklen_t len = sizeof local_;
+  ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
+  len = sizeof peer_;
+  ::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
+  peer_ip_ = address_ip(peer_);
+  local_ip_ = address_ip(local_);
+  client_text_ = address_text(peer_);
+  auto added = worker_.loop().add(fd_.get(), EPOLLIN | EPOLLRDHUP, [this](uint32_t ev) { on_event(ev); });
+  if (!added) {
+    worker_.worker_log().log(LogLevel::Error, "mpm_itkd", client_text_, added.error().message);
+    close();
+    return;
+  }
+  in_loop_ = true;
+  process_buffer();
+}
+
+void Connection::log_error(LogLevel level, const std::string& message) {
+  const VhostLogs& logs = worker_.logs(vhost_);
+  logs.error.log(level, "core", client_text_, message);
+}
+
+void Connection::arm_timer(uint64_t ms, bool idle) {
+  if (timer_) worker_.loop().cancel_timer(timer_);
+  timer_ = worker_.loop().add_timer(ms, [this, idle] {
+    timer_ = 0;
+    if (state_ == State::Lingering || idle) {
+      close();
+      return;
+    }
+    if (state_ == State::ReadingHead && !in_.empty()) {
+      respond_error(408, "request header read timeout", true);
+      return;
+    }
+    log_error(LogLevel::Info, "connection timed out (Timeout) while " +
+                                  std::string(state_ == State::Writing ? "writing the response" : "reading the request body"));
+    close();
+  });
+}
+
+void Connection::on_event(uint32_t events) {
+  switch (state_) {
+    case State::ReadingHead:
+      if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_head();
+      return;
+    case State::Writing:
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        close();
+        return;
+      }
+      if (events & EPOLLOUT) continue_writing();
+      return;
+    case State::DiscardingBody:
+      discard_body();
+      return;
+    case State::Lingering:
+      linger();
+      return;
+    case State::Closed:
+      return;
+  }
+}
+
+bool Connection::fill_buffer() {
+  for (;;) {
+    size_t old = in_.size();
+    if (old >= kMaxHeadBytes) return true;
+    size_t want = std::min<size_t>(kMaxHeadBytes - old, 16384);
+    in_.resize(old + want);
+    ssize_t n = ::recv(fd_.get(), in_.data() + old, want, 0);
+    if (n < 0) {
+      in_.resize(old);
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      if (errno == EINTR) continue;
+      close();
+      return false;
+    }
+    in_.resize(old + static_cast<size_t>(n));
+    if (n == 0) {
+      close();
+      return false;
+    }
+    if (static_cast<size_t>(n) < want) return true;
+  }
+}
+
+void Connection::read_head() {
+  if (!fill_buffer()) return;
+  process_buffer();
+}
+
+void Connection::process_buffer() {
+  const HttpLimits& limits = worker_.config().vhosts[0].limits;
+  http::ParseLimits parse_limits{limits.limit_request_line, limits.limit_request_field_size, limits.limit_request_fields};
+  head_ = http::RequestHead{};
+  have_head_ = false;
+  http::ParseOutcome outcome = http::parse_request_head(in_, parse_limits, head_);
+  if (outcome.status == http::ParseStatus::Incomplete) {
+    if (in_.size() >= kMaxHeadBytes) {
+      respond_error(431, "request header fields too large (more than 64 KiB in all)", false);
+      return;
+    }
+    if (worker_.stopping() && in_.empty()) {
+      close();
+      return;
+    }
+    // Between requests the keep-alive timeout applies; inside a head, the header timeout.
+    if (in_.empty()) {
+      const HttpLimits& vl = worker_.config().vhosts[vhost_].limits;
+      arm_timer(static_cast<uint64_t>(requests_ ? vl.keep_alive_timeout_s : vl.request_header_timeout_s) * 1000, true);
+    } else {
+      arm_timer(static_cast<uint64_t>(limits.request_header_timeout_s) * 1000, false);
+    }
+    return;
+  }
+  if (outcome.status == http::ParseStatus::Error) {
+    respond_error(outcome.http_status, outcome.reason, false);
+    return;
+  }
+  have_head_ = true;
+  handle_request();
+}
+
+void Connection::handle_request() {
+  // Route again: the worker must not trust the front's choice.
+  size_t vhost = worker_.router().route(local_, head_.host);
+  const ServerConfig& config = worker_.config();
+  if (config.vhosts[vhost].pool != worker_.pool()) {
+    // Another owner's site: give the socket and everything unread back to the front.
+    if (timer_) {
+      worker_.loop().cancel_timer(timer_);
+      timer_ = 0;
+    }
+    if (in_loop_) {
+      worker_.loop().remove(fd_.get());
+      in_loop_ = false;
+    }
+    if (worker_.hand_back(*this, fd_.get(), in_)) {
+      state_ = State::Closed;
+      fd_.reset();
+      worker_.connection_closed(*this, true);
+      return;
+    }
+    respond_error(503, "could not hand the connection back to the front", false);
+    return;
+  }
+  vhost_ = vhost;
+  const VirtualHost& vh = config.vhosts[vhost];
+  ::gettimeofday(&request_start_, nullptr);
+  request_start_mono_ms_ = worker_.loop().now_ms();
+  ++requests_;
+  logged_ = false;
+
+  body_framing_ = head_.framing;
+  body_remaining_ = 0;
+  body_limit_ = vh.limits.limit_request_body;
+  chunked_.reset();
+  if (head_.framing == http::BodyFraming::ContentLength) {
+    if (body_limit_ && head_.content_length > body_limit_) {
+      respond_error(413, "request body of " + std::to_string(head_.content_length) +
+                             " bytes is larger than LimitRequestBody " + std::to_string(body_limit_), true);
+      return;
+    }
+    body_remaining_ = head_.content_length;
+  } else if (head_.framing == http::BodyFraming::Chunked) {
+    chunked_ = std::make_unique<http::ChunkedDecoder>();
+  }
+
+  keep_alive_ = head_.keep_alive && vh.limits.keep_alive && !worker_.stopping() &&
+                (vh.limits.max_keep_alive_requests == 0 || requests_ < vh.limits.max_keep_alive_requests);
+  // A client waiting for 100-continue may never send the body we would have to skip.
+  if (head_.expect_continue && body_framing_ != http::BodyFraming::None) keep_alive_ = false;
+
+  std::string authority;
+  if (const auto* host = head_.find("Host"); host && !host->value.empty()) {
+    authority.assign(host->value);
+  } else {
+    authority = vh.server_name.empty() ? local_ip_ : vh.server_name;
+    uint16_t port = address_port(local_);
+    if (port != 80) authority += ":" + std::to_string(port);
+  }
+  StaticRequest request{vh, head_, worker_.mime(), "http", authority};
+  StaticResponse response = serve_static(request);
+  if (!response.log_reason.empty()) {
+    log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);
+  }
+  start_response(std::move(response));
+}
+
+void Connection::respond_error(int status, const std::string& reason, bool log_to_vhost) {
+  if (log_to_vhost) {
+    log_error(LogLevel::Error, "request refused with " + std::to_string(status) + ": " + reason);
+  } else {
+    worker_.logs(vhost_).error.log(LogLevel::Error, "http", client_text_,
+                                   "request refused with " + std::to_string(status) + ": " + reason);
+  }
+  keep_alive_ = false;
+  if (!have_head_) {
+    ::gettimeofday(&request_start_, nullptr);
+    request_start_mono_ms_ = worker_.loop().now_ms();
+  }
+  out_ = http::simple_error_response(status, false, {});
+  out_sent_ = 0;
+  file_.reset();
+  file_remaining_ = 0;
+  status_ = status;
+  size_t head_end = out_.find("\r\n\r\n");
+  body_bytes_sent_ = head_end == std::string::npos ? 0 : out_.size() - head_end - 4;
+  bytes_out_ = out_.size();
+  response_headers_.clear();
+  filename_.clear();
+  body_framing_ = http::BodyFraming::None;
+  state_ = State::Writing;
+  continue_writing();
+}
+
+void Connection::start_response(StaticResponse response) {
+  status_ = response.status;
+  if (response.close_connection) keep_alive_ = false;
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  out_.clear();
+  out_.reserve(256 + response.headers.size() + (head_.method == http::Method::Head ? 0 : response.body.size()));
+  out_ += head_.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out_ += std::to_string(response.status);
+  out_ += ' ';
+  out_ += http::reason_phrase(response.status);
+  out_ += "\r\nDate: ";
+  out_ += http::http_date_now();
+  out_ += "\r\nServer: itkd\r\n";
+  out_ += response.headers;
+  if (keep_alive_) {
+    out_ += "Keep-Alive: timeout=" + std::to_string(vh.limits.keep_alive_timeout_s);
+    if (vh.limits.max_keep_alive_requests)
+      out_ += ", max=" + std::to_string(vh.limits.max_keep_alive_requests - requests_);
+    out_ += "\r\nConnection: Keep-Alive\r\n\r\n";
+  } else {
+    out_ += "Connection: close\r\n\r\n";
+  }
+  bytes_out_ = out_.size();
+  body_bytes_sent_ = 0;
+  response_headers_ = std::move(response.headers);
+  filename_ = std::move(response.filename);
+  if (head_.method != http::Method::Head) {
+    out_ += response.body;
+    body_bytes_sent_ = response.body.size();
+    bytes_out_ += response.body.size();
+  }
+  out_sent_ = 0;
+  file_ = std::move(response.file);
+  file_offset_ = response.file_offset;
+  file_remaining_ = file_ ? response.file_length : 0;
+  state_ = State::Writing;
+  continue_writing();
+}
+
+void Connection::continue_writing() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  while (out_sent_ < out_.size()) {
+    // MSG_MORE keeps the head and the first file bytes in one segment.
+    int flags = MSG_NOSIGNAL | (file_remaining_ ? MSG_MORE : 0);
+    ssize_t n = ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, flags);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!write_interest_) {
+          worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
+          write_interest_ = true;
+        }
+        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+        return;
+      }
+      close();
+      return;
+    }
+    out_sent_ += static_cast<size_t>(n);
+  }
+  while (file_remaining_ > 0) {
+    auto offset = static_cast<off_t>(file_offset_);
+    size_t chunk = file_remaining_ > (1u << 30) ? (1u << 30) : static_cast<size_t>(file_remaining_);
+    ssize_t n = ::sendfile(fd_.get(), file_.get(), &offset, chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!write_interest_) {
+          worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
+          write_interest_ = true;
+        }
+        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+        return;
+      }
+      log_error(LogLevel::Info, errno_message("sendfile"));
+      close();
+      return;
+    }
+    if (n == 0) {
+      // The file shrank under us: the length we promised can't be kept.
+      log_error(LogLevel::Error, "file shrank while being sent: " + filename_);
+      close();
+      return;
+    }
+    file_offset_ += static_cast<uint64_t>(n);
+    file_remaining_ -= static_cast<uint64_t>(n);
+    body_bytes_sent_ += static_cast<uint64_t>(n);
+    bytes_out_ += static_cast<uint64_t>(n);
+  }
+  finish_response();
+}
+
+void Connection::write_access_log() {
+  if (logged_) return;
+  logged_ = true;
+  const VhostLogs& logs = worker_.logs(vhost_);
+  if (logs.access.empty()) return;
+  AccessLogRecord record;
+  record.remote_ip = peer_ip_;
+  record.remote_port = address_port(peer_);
+  record.local_ip = local_ip_;
+  record.local_port = address_port(local_);
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  record.server_name = vh.server_name;
+  record.host_header = head_.host;
+  if (have_head_) {
+    record.request_line = request_line_of(head_);
+    record.method = head_.method_text;
+    record.url_path = head_.path;
+    record.protocol = head_.version_minor == 0 ? "HTTP/1.0" : "HTTP/1.1";
+  }
+  std::string query;
+  if (head_.has_query) {
+    query = "?";
+    query += head_.query;
+  }
+  record.query = query;
+  record.filename = filename_;
+  record.status = status_;
+  record.bytes_sent = body_bytes_sent_;
+  record.bytes_out = bytes_out_;
+  record.bytes_in = have_head_ ? head_.head_length : 0;
+  record.request_start = request_start_;
+  record.duration_us = (worker_.loop().now_ms() - request_start_mono_ms_) * 1000;
+  record.pid = ::getpid();
+  record.keepalive_count = requests_ ? requests_ - 1 : 0;
+  record.keepalive_connection = keep_alive_;
+  const http::RequestHead* head = have_head_ ? &head_ : nullptr;
+  record.request_header = [head](std::string_view name) -> std::string_view {
+    if (!head) return {};
+    const auto* field = head->find(name);
+    return field ? field->value : std::string_view{};
+  };
+  const std::string& response_headers = response_headers_;
+  record.response_header = [&response_headers](std::string_view name) { return header_value(response_headers, name); };
+  for (const auto& access : logs.access) {
+    std::string line = access.format.format(record);
+    line += '\n';
+    [[maybe_unused]] ssize_t n = ::write(access.fd, line.data(), line.size());
+  }
+}
+
+void Connection::finish_response() {
+  if (timer_) {
+    worker_.loop().cancel_timer(timer_);
+    timer_ = 0;
+  }
+  file_.reset();
+  out_.clear();
+  out_sent_ = 0;
+  if (write_interest_) {
+    worker_.loop().modify(fd_.get(), EPOLLIN | EPOLLRDHUP);
+    write_interest_ = false;
+  }
+  write_access_log();
+  if (!keep_alive_) {
+    linger();
+    return;
+  }
+  // Drop the head; the body (if any) follows it in the buffer.
+  if (have_head_) in_.erase(0, head_.head_length);
+  have_head_ = false;
+  if (body_framing_ != http::BodyFraming::None) {
+    state_ = State::DiscardingBody;
+    discard_body();
+    return;
+  }
+  after_request();
+}
+
+void Connection::discard_body() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  for (;;) {
+    if (body_framing_ == http::BodyFraming::ContentLength) {
+      size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_.size()));
+      in_.erase(0, take);
+      body_remaining_ -= take;
+      if (body_remaining_ == 0) {
+        body_framing_ = http::BodyFraming::None;
+        after_request();
+        return;
+      }
+    } else if (body_framing_ == http::BodyFraming::Chunked) {
+      std::string sink;
+      auto step = chunked_->feed(in_, sink);
+      in_.erase(0, step.consumed);
+      if (step.error) {
+        log_error(LogLevel::Error, "bad chunked request body: " + step.reason);
+        linger();
+        return;
+      }
+      if (body_limit_ && chunked_->total_size() > body_limit_) {
+        log_error(LogLevel::Error, "chunked request body larger than LimitRequestBody " + std::to_string(body_limit_));
+        linger();
+        return;
+      }
+      if (step.done) {
+        body_framing_ = http::BodyFraming::None;
+        chunked_.reset();
+        after_request();
+        return;
+      }
+    } else {
+      after_request();
+      return;
+    }
+    // Need more bytes from the socket.
+    in_.clear();
+    char buf[16384];
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+        return;
+      }
+      close();
+      return;
+    }
+    if (n == 0) {
+      close();
+      return;
+    }
+    in_.assign(buf, static_cast<size_t>(n));
+  }
+}
+
+void Connection::after_request() {
+  if (timer_) {
+    worker_.loop().cancel_timer(timer_);
+    timer_ = 0;
+  }
+  if (worker_.stopping()) {
+    linger();
+    return;
+  }
+  state_ = State::ReadingHead;
+  // Pipelined requests may already be buffered; parse them before reading more.
+  if (!in_.empty()) {
+    process_buffer();
+  } else {
+    read_head();
+  }
+}
+
+void Connection::on_stop() {
+  if (state_ == State::ReadingHead && in_.empty()) close();
+}
+
+void Connection::linger() {
+  if (state_ != State::Lingering) {
+    state_ = State::Lingering;
+    ::shutdown(fd_.get(), SHUT_WR);
+    arm_timer(kLingerMs, true);
+  }
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    close();
+    return;
+  }
+}
+
+void Connection::close(bool handed_back) {
+  if (state_ == State::Closed && !fd_) {
+    worker_.connection_closed(*this, handed_back);
+    return;
+  }
+  state_ = State::Closed;
+  if (timer_) {
+    worker_.loop().cancel_timer(timer_);
+    timer_ = 0;
+  }
+  if (in_loop_) {
+    worker_.loop().remove(fd_.get());
+    in_loop_ = false;
+  }
+  fd_.reset();
+  worker_.connection_closed(*this, handed_back);
+}
+
+}  // namespace itkd

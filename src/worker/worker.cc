@@ -1,1 +1,316 @@
-// placeholder, being written
+#include "worker/worker.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <memory>
+#include <unordered_map>
+
+#include "ipc/channel.h"
+#include "ipc/messages.h"
+#include "ipc/process_layout.h"
+#include "sandbox/privileges.h"
+#include "worker/connection.h"
+#include "worker/worker_context.h"
+
+namespace itkd {
+
+namespace {
+
+struct FrontLink {
+  UniqueFd channel;
+  bool retire_acked = false;
+};
+
+class Worker : public WorkerContext {
+ public:
+  Worker(ServerConfig config, const WorkerOptions& options)
+      : config_(std::move(config)), router_(config_), options_(options) {}
+  int run();
+
+  const ServerConfig& config() const override { return config_; }
+  const VhostRouter& router() const override { return router_; }
+  const MimeTypes& mime() const override { return mime_; }
+  EventLoop& loop() override { return loop_; }
+  size_t pool() const override { return options_.pool; }
+  const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
+  const ErrorLog& worker_log() const override { return log_; }
+  bool stopping() const override { return stopping_; }
+  void connection_closed(Connection& conn, bool handed_back) override;
+  bool hand_back(Connection& conn, int fd, std::string_view unread) override;
+
+ private:
+  Result<void> setup_logs();
+  void on_front_message(size_t front);
+  void on_signal();
+  void check_idle();
+  void maybe_exit();
+
+  ServerConfig config_;
+  VhostRouter router_;
+  WorkerOptions options_;
+  MimeTypes mime_;
+  EventLoop loop_;
+  ErrorLog log_;
+  std::vector<VhostLogs> vhost_logs_;
+  std::vector<FrontLink> fronts_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::vector<std::unique_ptr<Connection>> closed_;  // destroyed on the next turn of the loop
+  UniqueFd signal_fd_;
+  uint64_t next_id_ = 1;
+  uint64_t last_active_ms_ = 0;
+  bool stopping_ = false;
+  bool retiring_ = false;
+  bool cleanup_scheduled_ = false;
+  uid_t expected_front_uid_ = 0;
+};
+
+Result<void> Worker::setup_logs() {
+  LogLevel level = parse_log_level(config_.log_level);
+  log_ = ErrorLog(kErrorLogFd, level);
+  std::vector<std::string> paths = pool_log_paths(config_, options_.pool);
+  auto fd_of = [&](const std::string& path) -> int {
+    for (size_t i = 0; i < paths.size(); ++i)
+      if (paths[i] == path) return kFirstExtraFd + static_cast<int>(i);
+    return -1;
+  };
+  vhost_logs_.resize(config_.vhosts.size());
+  for (size_t v : config_.pools[options_.pool].vhosts) {
+    const VirtualHost& vh = config_.vhosts[v];
+    VhostLogs& logs = vhost_logs_[v];
+    logs.error = vh.error_log.empty() ? log_ : ErrorLog(fd_of(vh.error_log), level);
+    for (const auto& spec : vh.custom_logs) {
+      auto format = AccessLogFormat::compile(spec.format);
+      if (!format) return Error{spec.where.str() + ": " + format.error().message};
+      logs.access.push_back(VhostLogs::Access{fd_of(spec.path), std::move(*format)});
+    }
+  }
+  // Vhosts of other pools never log here; their entries only receive worker-level lines.
+  for (size_t v = 0; v < vhost_logs_.size(); ++v)
+    if (config_.vhosts[v].pool != options_.pool) vhost_logs_[v].error = log_;
+  return ok();
+}
+
+void Worker::connection_closed(Connection& conn, bool handed_back) {
+  auto it = connections_.find(conn.id());
+  if (it == connections_.end()) return;
+  if (!handed_back && conn.front_index() < fronts_.size() && fronts_[conn.front_index()].channel) {
+    ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0};
+    std::string error;
+    send_message(fronts_[conn.front_index()].channel.get(), ipc::encode(ipc::MessageType::ConnectionDone, ref), -1, &error);
+  }
+  // The connection is usually on the call stack right now: destroy it later.
+  closed_.push_back(std::move(it->second));
+  connections_.erase(it);
+  last_active_ms_ = loop_.now_ms();
+  if (!cleanup_scheduled_) {
+    cleanup_scheduled_ = true;
+    loop_.add_timer(0, [this] {
+      closed_.clear();
+      cleanup_scheduled_ = false;
+      maybe_exit();
+    });
+  }
+}
+
+bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
+  if (conn.front_index() >= fronts_.size() || !fronts_[conn.front_index()].channel) return false;
+  if (unread.size() > kMaxMessageBytes - 64) return false;
+  ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0};
+  std::string error;
+  auto status = send_message(fronts_[conn.front_index()].channel.get(),
+                             ipc::encode_with_bytes(ipc::MessageType::Handback, ref, unread), fd, &error);
+  if (status != ChannelStatus::Ok) {
+    log_.log(LogLevel::Warn, "mpm_itkd", {}, "hand back to front failed: " + error);
+    return false;
+  }
+  return true;
+}
+
+void Worker::on_front_message(size_t front) {
+  FrontLink& link = fronts_[front];
+  const uid_t front_uid = expected_front_uid_;
+  for (;;) {
+    ReceivedMessage msg;
+    std::string error;
+    ChannelStatus status = receive_message(link.channel.get(), msg, &error);
+    if (status == ChannelStatus::WouldBlock) return;
+    if (status != ChannelStatus::Ok) {
+      if (status == ChannelStatus::Failed) log_.log(LogLevel::Error, "mpm_itkd", {}, "front channel: " + error);
+      loop_.remove(link.channel.get());
+      link.channel.reset();
+      maybe_exit();
+      return;
+    }
+    // Only a front, running as the front identity, may hand us clients.
+    if (msg.uid != front_uid) {
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "message from uid " + std::to_string(msg.uid) + " on a front channel; dropping the channel");
+      loop_.remove(link.channel.get());
+      link.channel.reset();
+      maybe_exit();
+      return;
+    }
+    auto type = ipc::message_type(msg.bytes);
+    if (type == ipc::MessageType::Handoff && msg.fd) {
+      std::string_view bytes;
+      auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);
+      if (!ref) continue;
+      last_active_ms_ = loop_.now_ms();
+      uint64_t id = next_id_++;
+      auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front, ref->connection_id);
+      Connection* raw = conn.get();
+      connections_.emplace(id, std::move(conn));
+      raw->start();
+    } else if (type == ipc::MessageType::RetireAck && ipc::is_empty_message(msg.bytes)) {
+      link.retire_acked = true;
+      maybe_exit();
+    } else {
+      log_.log(LogLevel::Error, "mpm_itkd", {}, "unexpected message on a front channel; dropping the channel");
+      loop_.remove(link.channel.get());
+      link.channel.reset();
+      maybe_exit();
+      return;
+    }
+  }
+}
+
+void Worker::maybe_exit() {
+  if (!connections_.empty()) return;
+  bool fronts_done = true;
+  for (const auto& f : fronts_) fronts_done = fronts_done && (!f.channel || f.retire_acked);
+  if ((stopping_ || retiring_) && fronts_done) {
+    closed_.clear();
+    std::exit(0);
+  }
+}
+
+void Worker::check_idle() {
+  if (!stopping_ && !retiring_ && connections_.empty() &&
+      loop_.now_ms() - last_active_ms_ >= static_cast<uint64_t>(config_.pool_idle_timeout_s) * 1000) {
+    // Ask every front to stop sending; exit once all have answered (channels are ordered,
+    // so nothing is in flight after the ack).
+    retiring_ = true;
+    std::string error;
+    for (auto& f : fronts_)
+      if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
+    maybe_exit();
+  }
+  loop_.add_timer(1000, [this] { check_idle(); });
+}
+
+void Worker::on_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    if (info.ssi_signo != SIGTERM && info.ssi_signo != SIGINT) continue;
+    stopping_ = true;
+    std::vector<Connection*> all;
+    for (auto& [id, conn] : connections_) all.push_back(conn.get());
+    for (Connection* c : all) c->on_stop();
+    // Don't wait forever for a client that never reads.
+    loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [] { std::exit(0); });
+    maybe_exit();
+  }
+}
+
+int Worker::run() {
+  ErrorLog boot(kErrorLogFd, LogLevel::Debug);
+  if (options_.pool >= config_.pools.size()) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: pool " + std::to_string(options_.pool) + " is not in the configuration");
+    return 1;
+  }
+  const Pool& pool = config_.pools[options_.pool];
+  auto identity = resolve_identity(pool.user, pool.group);
+  if (!identity) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + identity.error().message);
+    return 1;
+  }
+  // The master said which ids to become; the configuration must agree.
+  if (identity->uid != options_.uid || identity->gid != options_.gid || identity->uid == 0 || identity->gid == 0) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: identity mismatch for pool " + std::to_string(options_.pool));
+    return 1;
+  }
+  auto front_identity = resolve_identity(config_.front_user, config_.front_group);
+  if (!front_identity) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: FrontUser: " + front_identity.error().message);
+    return 1;
+  }
+  expected_front_uid_ = front_identity->uid;
+  if (pool.nice_value != 0 && ::setpriority(PRIO_PROCESS, 0, pool.nice_value) != 0)
+    boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
+  ::tzset();
+
+  if (auto r = drop_privileges(*identity); !r) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+    return 1;
+  }
+  if (auto r = harden_process(); !r) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+    return 1;
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::signal(SIGUSR1, SIG_IGN);
+  signal_fd_ = UniqueFd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (auto r = install_seccomp(SeccompProfile::Worker); !r) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+    return 1;
+  }
+  if (auto r = setup_logs(); !r) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+    return 1;
+  }
+  // Everything below runs as the owner: kernel permissions decide what it may read.
+  auto mime = MimeTypes::load(config_.types_config);
+  if (mime) {
+    mime_ = std::move(*mime);
+  } else {
+    log_.log(LogLevel::Warn, "mpm_itkd", {}, "worker: " + mime.error().message + " (serving without MIME types)");
+  }
+
+  // One channel per front, made by us as the owner, so each front can check with
+  // SO_PEERCRED that its peer really is this pool's worker.
+  fronts_.resize(options_.fronts);
+  for (unsigned i = 0; i < options_.fronts; ++i) {
+    auto pair = make_channel(true);
+    if (!pair) {
+      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + pair.error().message);
+      return 1;
+    }
+    ipc::ChannelOffer offer{options_.pool, options_.worker_id, i, ::getpid(), options_.uid};
+    std::string error;
+    if (send_message(kControlFd, ipc::encode(ipc::MessageType::WorkerChannel, offer), pair->second.get(), &error) !=
+        ChannelStatus::Ok) {
+      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: could not offer a channel to the master: " + error);
+      return 1;
+    }
+    fronts_[i].channel = std::move(pair->first);
+    size_t index = i;
+    if (!loop_.add(fronts_[i].channel.get(), EPOLLIN, [this, index](uint32_t) { on_front_message(index); })) return 1;
+  }
+  if (!loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) return 1;
+  last_active_ms_ = loop_.now_ms();
+  loop_.add_timer(1000, [this] { check_idle(); });
+  auto result = loop_.run();
+  return result ? 0 : 1;
+}
+
+}  // namespace
+
+int run_worker(const WorkerOptions& options) {
+  auto config = load_config_from_snapshot(kSnapshotFd);
+  if (!config) {
+    ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + config.error().message);
+    return 1;
+  }
+  Worker worker(std::move(*config), options);
+  return worker.run();
+}
+
+}  // namespace itkd

@@ -1,0 +1,46 @@
+// Message channels between itkd processes: SOCK_SEQPACKET socketpairs, one message per
+// send, at most one fd per message. Every received message carries the sender's
+// kernel-verified pid/uid/gid (SO_PASSCRED / SCM_CREDENTIALS), so each end checks who
+// really sent it, message by message; every fd received is checked for MSG_CTRUNC,
+// cmsg_len and SCM_RIGHTS (nginx ngx_channel.c).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace itkd {
+
+// Big enough for a message header plus a full request head (kMaxHeadBytes).
+inline constexpr size_t kMaxMessageBytes = 72 * 1024;
+
+struct ReceivedMessage {
+  std::string bytes;
+  UniqueFd fd;  // at most one
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+enum class ChannelStatus { Ok, WouldBlock, Closed, Failed };
+
+struct SocketPair {
+  UniqueFd first;
+  UniqueFd second;
+};
+// Close-on-exec SOCK_SEQPACKET pair with SO_PASSCRED on both ends and large buffers.
+Result<SocketPair> make_channel(bool nonblocking);
+// Enables SO_PASSCRED on an end received from elsewhere.
+Result<void> enable_credentials(int fd);
+
+// Sends one message, optionally with one fd. WouldBlock if the peer's queue is full.
+ChannelStatus send_message(int channel, std::string_view bytes, int fd_to_pass, std::string* error);
+// Receives one message. Failed (with *error) on truncation, foreign control data or a
+// missing credential; Closed on EOF.
+ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* error);
+
+}  // namespace itkd

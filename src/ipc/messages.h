@@ -1,0 +1,95 @@
+// Every message between itkd processes, one row each: who sends it, to whom, its exact
+// size, whether it carries an fd. Anything else is a protocol violation and the receiver
+// drops the sender (OpenSSH monitor.c). See docs/architecture.md for the table.
+//
+//   type            sender -> receiver   body                         fd
+//   FrontReady      front  -> master     MsgHeader                     -
+//   StartPool       front  -> master     MsgHeader + PoolRequest       -
+//   WorkerChannel   worker -> master     MsgHeader + ChannelOffer      channel end for one front
+//   WorkerChannel   master -> front      MsgHeader + ChannelOffer      the same end, forwarded
+//   WorkerGone      master -> front      MsgHeader + WorkerRef         -
+//   Handoff         front  -> worker     MsgHeader + ConnectionRef + request bytes   client socket
+//   Handback        worker -> front      MsgHeader + ConnectionRef + unread bytes    client socket
+//   ConnectionDone  worker -> front      MsgHeader + ConnectionRef     -
+//   RetireRequest   worker -> front      MsgHeader                     -
+//   RetireAck       front  -> worker     MsgHeader                     -
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace itkd::ipc {
+
+enum class MessageType : uint32_t {
+  FrontReady = 1,
+  StartPool = 2,
+  WorkerChannel = 3,
+  WorkerGone = 4,
+  Handoff = 5,
+  Handback = 6,
+  ConnectionDone = 7,
+  RetireRequest = 8,
+  RetireAck = 9,
+};
+
+struct MsgHeader {
+  MessageType type;
+  uint32_t reserved = 0;
+};
+
+struct PoolRequest {
+  uint32_t pool;
+};
+
+struct ChannelOffer {
+  uint32_t pool;
+  uint32_t worker_id;
+  uint32_t front_index;
+  int32_t pid;
+  uint32_t uid;
+};
+
+struct WorkerRef {
+  uint32_t pool;
+  uint32_t worker_id;
+};
+
+struct ConnectionRef {
+  uint64_t connection_id;  // the front's id for the connection
+  uint32_t vhost;          // routed vhost (Handoff) / vhost that was served (Done)
+  uint32_t flags;
+};
+
+// Fixed-size messages: header + one struct.
+template <typename Body>
+std::string encode(MessageType type, const Body& body) {
+  std::string out(sizeof(MsgHeader) + sizeof(Body), '\0');
+  MsgHeader header{type, 0};
+  std::memcpy(out.data(), &header, sizeof header);
+  std::memcpy(out.data() + sizeof header, &body, sizeof body);
+  return out;
+}
+std::string encode_empty(MessageType type);
+// Header + ConnectionRef + trailing bytes (Handoff / Handback).
+std::string encode_with_bytes(MessageType type, const ConnectionRef& ref, std::string_view bytes);
+
+std::optional<MessageType> message_type(std::string_view message);
+
+// Decodes a fixed-size message: exact size required.
+template <typename Body>
+std::optional<Body> decode(std::string_view message) {
+  if (message.size() != sizeof(MsgHeader) + sizeof(Body)) return std::nullopt;
+  Body body;
+  std::memcpy(&body, message.data() + sizeof(MsgHeader), sizeof body);
+  return body;
+}
+bool is_empty_message(std::string_view message);
+// Decodes Handoff/Handback: ConnectionRef plus bytes (view into message).
+std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes);
+
+}  // namespace itkd::ipc

@@ -1,0 +1,28 @@
+// The fixed fd numbers every child is exec'd with (OpenSSH re-exec style): nothing else
+// is open in a child, and both sides agree on what each number means.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "config/config_source.h"
+#include "config/server_config.h"
+
+namespace itkd {
+
+inline constexpr int kSnapshotFd = 3;   // sealed memfd: the ConfigSnapshot
+inline constexpr int kControlFd = 4;    // channel to the master
+inline constexpr int kErrorLogFd = 5;   // the global ErrorLog (or /dev/null... stderr copy)
+inline constexpr int kFirstExtraFd = 6; // front: listeners; worker: pool_log_paths()
+
+// The log files a pool's worker gets, in fd order from kFirstExtraFd: each distinct
+// vhost ErrorLog and CustomLog path of the pool's vhosts, in vhost order.
+std::vector<std::string> pool_log_paths(const ServerConfig& config, size_t pool);
+
+// Writes the snapshot to a sealed memfd for the children.
+Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot);
+// Reads and parses the configuration a child was given at kSnapshotFd.
+Result<ServerConfig> load_config_from_snapshot(int fd);
+
+}  // namespace itkd

@@ -1,0 +1,104 @@
+// One client connection inside a worker: reads request heads (parsing again: the worker
+// trusts nothing the front did), runs the handler, writes the response (sendfile for
+// files), logs it, and keeps the connection for the next request. A request for another
+// owner's vhost sends the socket back to the front with the unread bytes.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "http/request_head.h"
+#include "worker/static/static_handler.h"
+#include "worker/worker_context.h"
+
+namespace itkd {
+
+class Connection {
+ public:
+  Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes, size_t front_index,
+             uint64_t front_connection_id);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Registers with the event loop and processes the bytes the front passed along.
+  void start();
+  // Graceful stop: close now if idle between requests, else after the current response.
+  void on_stop();
+
+  uint64_t id() const { return id_; }
+  size_t front_index() const { return front_index_; }
+  uint64_t front_connection_id() const { return front_connection_id_; }
+  size_t last_vhost() const { return vhost_; }
+
+ private:
+  enum class State { ReadingHead, Writing, DiscardingBody, Lingering, Closed };
+
+  void on_event(uint32_t events);
+  void read_head();
+  bool fill_buffer();  // false on EOF/error (connection closed)
+  void process_buffer();
+  void handle_request();
+  void respond_error(int status, const std::string& reason, bool log_to_vhost);
+  void start_response(StaticResponse response);
+  void continue_writing();
+  void finish_response();
+  void discard_body();
+  void after_request();
+  void arm_timer(uint64_t ms, bool idle);
+  void close(bool handed_back = false);
+  void linger();
+  void write_access_log();
+  void log_error(LogLevel level, const std::string& message);
+
+  WorkerContext& worker_;
+  uint64_t id_;
+  UniqueFd fd_;
+  size_t front_index_;
+  uint64_t front_connection_id_;
+  sockaddr_storage local_{};
+  sockaddr_storage peer_{};
+  std::string peer_ip_;
+  std::string local_ip_;
+  std::string client_text_;
+  State state_ = State::ReadingHead;
+  bool in_loop_ = false;
+  bool write_interest_ = false;
+  EventLoop::TimerId timer_ = 0;
+
+  std::string in_;
+  http::RequestHead head_;
+  bool have_head_ = false;
+  size_t vhost_ = 0;
+  unsigned requests_ = 0;
+  bool keep_alive_ = false;
+
+  // Body of the current request, discarded after the response (static content).
+  http::BodyFraming body_framing_ = http::BodyFraming::None;
+  uint64_t body_remaining_ = 0;
+  uint64_t body_limit_ = 0;
+  std::unique_ptr<http::ChunkedDecoder> chunked_;
+
+  // Response in flight.
+  std::string out_;
+  size_t out_sent_ = 0;
+  UniqueFd file_;
+  uint64_t file_offset_ = 0;
+  uint64_t file_remaining_ = 0;
+  int status_ = 0;
+  uint64_t body_bytes_sent_ = 0;
+  uint64_t bytes_out_ = 0;
+  std::string response_headers_;
+  std::string filename_;
+  struct timeval request_start_{};
+  uint64_t request_start_mono_ms_ = 0;
+  bool logged_ = false;
+};
+
+}  // namespace itkd

@@ -1,0 +1,46 @@
+// What a connection needs from the worker that owns it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/server_config.h"
+#include "config/vhost_router.h"
+#include "event/event_loop.h"
+#include "log/access_log_format.h"
+#include "log/error_log.h"
+#include "worker/static/mime_types.h"
+
+namespace itkd {
+
+class Connection;
+
+struct VhostLogs {
+  ErrorLog error;
+  struct Access {
+    int fd = -1;
+    AccessLogFormat format;
+  };
+  std::vector<Access> access;
+};
+
+class WorkerContext {
+ public:
+  virtual ~WorkerContext() = default;
+  virtual const ServerConfig& config() const = 0;
+  virtual const VhostRouter& router() const = 0;
+  virtual const MimeTypes& mime() const = 0;
+  virtual EventLoop& loop() = 0;
+  virtual size_t pool() const = 0;
+  virtual const VhostLogs& logs(size_t vhost) const = 0;
+  virtual const ErrorLog& worker_log() const = 0;
+  virtual bool stopping() const = 0;
+  // The connection is finished; `handed_back` if the socket went back to the front.
+  virtual void connection_closed(Connection& conn, bool handed_back) = 0;
+  // Sends the socket and the unread bytes to the front it came from. False if impossible.
+  virtual bool hand_back(Connection& conn, int fd, std::string_view unread) = 0;
+};
+
+}  // namespace itkd
