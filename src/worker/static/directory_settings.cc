@@ -1,1 +1,122 @@
-// placeholder, being written
+// <Directory> merging as Apache 2.4 does it: non-regex blocks that cover the directory,
+// fewest path components first (so the deepest wins), ties in config order; then
+// <DirectoryMatch> blocks in config order.
+#include <fnmatch.h>
+#include <regex.h>
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+
+#include "worker/static/static_handler.h"
+
+namespace itkd {
+
+namespace {
+
+size_t component_count(std::string_view path) {
+  size_t n = 0;
+  bool in_segment = false;
+  for (char c : path) {
+    if (c == '/') {
+      in_segment = false;
+    } else if (!in_segment) {
+      in_segment = true;
+      ++n;
+    }
+  }
+  return n;
+}
+
+bool has_wildcard(std::string_view path) {
+  return path.find_first_of("*?[") != std::string_view::npos;
+}
+
+// `dir` truncated to its first `count` components ("/a/b/c", 2 -> "/a/b").
+std::string_view leading_components(std::string_view dir, size_t count) {
+  size_t seen = 0;
+  size_t i = 0;
+  while (i < dir.size()) {
+    while (i < dir.size() && dir[i] == '/') ++i;
+    if (i == dir.size()) break;
+    if (seen == count) return dir.substr(0, i - 1);
+    while (i < dir.size() && dir[i] != '/') ++i;
+    ++seen;
+  }
+  return seen == count ? dir : std::string_view();
+}
+
+bool block_covers(const DirectoryBlock& block, const std::string& dir) {
+  const std::string& p = block.path;
+  if (p == "/") return true;
+  if (has_wildcard(p)) {
+    // "<Directory /home/*/public_html>": wildcards never cross a '/'.
+    std::string_view head = leading_components(dir, component_count(p));
+    if (head.empty()) return false;
+    return fnmatch(p.c_str(), std::string(head).c_str(), FNM_PATHNAME) == 0;
+  }
+  if (dir.size() < p.size() || dir.compare(0, p.size(), p) != 0) return false;
+  return dir.size() == p.size() || dir[p.size()] == '/';
+}
+
+struct CompiledRegex {
+  regex_t re{};
+  bool ok = false;
+  ~CompiledRegex() {
+    if (ok) regfree(&re);
+  }
+};
+
+// The worker is single-threaded and the config is fixed for its lifetime, so each
+// pattern is compiled once. A pattern that does not compile (the config parser should
+// have refused it) never matches.
+bool regex_matches(const std::string& pattern, const std::string& dir) {
+  thread_local std::unordered_map<std::string, std::unique_ptr<CompiledRegex>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    auto compiled = std::make_unique<CompiledRegex>();
+    compiled->ok = regcomp(&compiled->re, pattern.c_str(), REG_EXTENDED | REG_NOSUB) == 0;
+    it = cache.emplace(pattern, std::move(compiled)).first;
+  }
+  return it->second->ok && regexec(&it->second->re, dir.c_str(), 0, nullptr, 0) == 0;
+}
+
+void apply(const DirectoryBlock& block, DirectorySettings& s) {
+  if (block.options) s.options = *block.options;
+  s.options |= block.options_add;
+  s.options &= ~block.options_remove;
+  if (block.directory_index) {
+    s.directory_index = *block.directory_index;
+    // "DirectoryIndex disabled" turns index files off.
+    if (s.directory_index.size() == 1 && s.directory_index[0] == "disabled") {
+      s.directory_index.clear();
+    }
+  }
+  if (block.require_all_denied) s.denied = *block.require_all_denied;
+}
+
+}  // namespace
+
+DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir) {
+  DirectorySettings s;
+  s.directory_index = vhost.directory_index;
+  if (s.directory_index.size() == 1 && s.directory_index[0] == "disabled") {
+    s.directory_index.clear();
+  }
+
+  std::vector<const DirectoryBlock*> all;
+  for (const DirectoryBlock& block : vhost.directories) {
+    if (!block.is_regex && block_covers(block, dir)) all.push_back(&block);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const DirectoryBlock* a, const DirectoryBlock* b) {
+    return component_count(a->path) < component_count(b->path);
+  });
+  for (const DirectoryBlock* block : all) apply(*block, s);
+
+  for (const DirectoryBlock& block : vhost.directories) {
+    if (block.is_regex && regex_matches(block.path, dir)) apply(block, s);
+  }
+  return s;
+}
+
+}  // namespace itkd

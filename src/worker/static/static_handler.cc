@@ -1,1 +1,400 @@
-// placeholder, being written
+#include "worker/static/static_handler.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "http/response_head.h"
+#include "worker/static/conditional_request.h"
+#include "worker/static/directory_listing.h"
+#include "worker/static/error_pages.h"
+#include "worker/static/path_mapping.h"
+#include "worker/static/safe_open.h"
+
+namespace itkd {
+
+namespace {
+
+constexpr std::string_view kAllow = "GET, HEAD, OPTIONS";
+
+void add_header(std::string& headers, std::string_view name, std::string_view value) {
+  headers.append(name);
+  headers.append(": ");
+  headers.append(value);
+  headers.append("\r\n");
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// mod_mime: the vhost's AddType first, then TypesConfig; AddDefaultCharset only touches
+// text/plain and text/html without a charset (Apache 2.4 core documentation).
+std::string content_type_for(const StaticRequest& req, std::string_view fs_path) {
+  std::string_view name = fs_path.substr(fs_path.rfind('/') + 1);
+  size_t dot = name.rfind('.');
+  if (dot == std::string_view::npos || dot + 1 == name.size()) return {};
+  std::string ext = lowercase(name.substr(dot + 1));
+  std::string type;
+  if (auto it = req.vhost.add_types.find("." + ext); it != req.vhost.add_types.end()) {
+    type = it->second;
+  } else {
+    type = std::string(req.mime.lookup(ext));
+  }
+  const std::string& cs = req.vhost.default_charset;
+  if (!cs.empty() && lowercase(cs) != "off" && (type == "text/plain" || type == "text/html") &&
+      type.find(';') == std::string::npos) {
+    type += "; charset=";
+    type += lowercase(cs) == "on" ? "iso-8859-1" : cs;
+  }
+  return type;
+}
+
+class Handler {
+ public:
+  explicit Handler(const StaticRequest& req)
+      : req_(req), head_only_(req.head.method == http::Method::Head) {}
+
+  StaticResponse run();
+
+ private:
+  StaticResponse serve_mapped(const std::string& url_path, const UrlMapping& mapping);
+  StaticResponse serve_directory(const std::string& url_path, OpenedPath& dir,
+                                 const DirectorySettings& settings);
+  StaticResponse serve_file(OpenedPath& file);
+  StaticResponse redirect(int status, std::string location);
+  // An error answer: ErrorDocument if one applies, else Apache's built-in page.
+  StaticResponse error(int status, std::string log_reason, std::string filename = {},
+                       std::string extra_headers = {});
+  StaticResponse builtin_page(int status, std::string extra_headers, std::string location = {});
+  bool serve_error_document(const std::string& local_url, StaticResponse& out);
+  void finish_body(StaticResponse& r, std::string_view content_type);
+
+  const StaticRequest& req_;
+  bool head_only_;
+  bool in_error_document_ = false;
+};
+
+void Handler::finish_body(StaticResponse& r, std::string_view content_type) {
+  if (!content_type.empty()) add_header(r.headers, "Content-Type", content_type);
+  add_header(r.headers, "Content-Length", std::to_string(r.body.size()));
+  if (head_only_) r.body.clear();
+}
+
+StaticResponse Handler::builtin_page(int status, std::string extra_headers,
+                                     std::string location) {
+  StaticResponse r;
+  r.status = status;
+  r.headers = std::move(extra_headers);
+  if (!location.empty()) add_header(r.headers, "Location", location);
+  r.body = default_error_body(status, req_.head.method_text, location);
+  finish_body(r, kErrorPageContentType);
+  return r;
+}
+
+StaticResponse Handler::redirect(int status, std::string location) {
+  return builtin_page(status, {}, std::move(location));
+}
+
+StaticResponse Handler::error(int status, std::string log_reason, std::string filename,
+                              std::string extra_headers) {
+  const ErrorDocumentRule* rule = nullptr;
+  if (!in_error_document_) {
+    for (const ErrorDocumentRule& r : req_.vhost.error_documents) {
+      if (r.status == status) rule = &r;  // the last one for a status wins, as in Apache
+    }
+  }
+  StaticResponse r;
+  if (rule && rule->kind == ErrorDocumentRule::Kind::ExternalUrl) {
+    // Apache turns an external ErrorDocument into a plain 302 to it.
+    r = builtin_page(302, std::move(extra_headers), rule->value);
+  } else if (rule && rule->kind == ErrorDocumentRule::Kind::Text) {
+    r.status = status;
+    r.headers = std::move(extra_headers);
+    r.body = rule->value;
+    finish_body(r, kErrorPageContentType);
+  } else if (rule && rule->kind == ErrorDocumentRule::Kind::LocalUrl &&
+             serve_error_document(rule->value, r)) {
+    r.status = status;
+    r.headers.insert(0, extra_headers);
+  } else {
+    r = builtin_page(status, std::move(extra_headers));
+  }
+  r.log_reason = std::move(log_reason);
+  r.filename = std::move(filename);
+  return r;
+}
+
+// Internal redirect to a local ErrorDocument, served with GET semantics and without
+// conditionals; false (use the built-in page) if it is not a servable 200 itself.
+bool Handler::serve_error_document(const std::string& local_url, StaticResponse& out) {
+  std::string_view raw = local_url;
+  raw = raw.substr(0, raw.find('?'));
+  std::string decoded;
+  std::string path;
+  if (percent_decode_path_checked(raw, decoded) != DecodeStatus::Ok ||
+      !remove_dot_segments(decoded, path)) {
+    return false;
+  }
+  UrlMapping mapping = map_url(req_.vhost, path, {}, false, req_.scheme, req_.authority);
+  if (mapping.redirect_status != 0) return false;
+  in_error_document_ = true;
+  StaticResponse r = serve_mapped(path, mapping);
+  in_error_document_ = false;
+  if (r.status != 200) return false;
+  // Validators describe the error document, not the failed resource: drop them.
+  std::string kept;
+  size_t pos = 0;
+  while (pos < r.headers.size()) {
+    size_t end = r.headers.find("\r\n", pos);
+    std::string_view line(r.headers.data() + pos, end - pos);
+    if (line.rfind("Content-Type:", 0) == 0 || line.rfind("Content-Length:", 0) == 0) {
+      kept.append(line);
+      kept.append("\r\n");
+    }
+    pos = end + 2;
+  }
+  r.headers = std::move(kept);
+  out = std::move(r);
+  return true;
+}
+
+StaticResponse Handler::run() {
+  const http::RequestHead& head = req_.head;
+  bool options = head.method == http::Method::Options;
+  if (options && (head.form == http::TargetForm::Asterisk || head.path == "*")) {
+    StaticResponse r;
+    add_header(r.headers, "Allow", kAllow);
+    add_header(r.headers, "Content-Length", "0");
+    return r;
+  }
+
+  std::string decoded;
+  switch (percent_decode_path_checked(head.path, decoded)) {
+    case DecodeStatus::Ok:
+      break;
+    case DecodeStatus::EncodedSlash:
+      // AllowEncodedSlashes Off: Apache answers 404 (AH00026).
+      return error(404, "found %2f (encoded '/') in URI path (" + std::string(head.path) +
+                            "), returning 404");
+    case DecodeStatus::Nul:
+      return error(400, "NUL byte in URI path (" + std::string(head.path) + ")");
+    case DecodeStatus::Invalid:
+      return error(400, "invalid percent-encoding in URI path (" + std::string(head.path) + ")");
+  }
+  std::string path;
+  if (!remove_dot_segments(decoded, path)) {
+    return error(400, "invalid URI path (" + std::string(head.path) + ")");
+  }
+
+  UrlMapping mapping =
+      map_url(req_.vhost, path, head.query, head.has_query, req_.scheme, req_.authority);
+  if (mapping.redirect_status == 410) return error(410, {});
+  if (mapping.redirect_status != 0) return redirect(mapping.redirect_status, mapping.location);
+
+  if (options) {
+    StaticResponse r;
+    add_header(r.headers, "Allow", kAllow);
+    add_header(r.headers, "Content-Length", "0");
+    return r;
+  }
+  if (head.method == http::Method::Other) {
+    return error(501, "method " + std::string(head.method_text) + " not implemented");
+  }
+  if (head.method != http::Method::Get && head.method != http::Method::Head) {
+    std::string allow;
+    add_header(allow, "Allow", kAllow);
+    return error(405, {}, {}, std::move(allow));
+  }
+  return serve_mapped(path, mapping);
+}
+
+StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMapping& mapping) {
+  std::string_view relative = mapping.relative;
+  bool trailing_slash = url_path.size() > 1 && url_path.back() == '/';
+  while (!relative.empty() && relative.back() == '/') relative.remove_suffix(1);
+
+  if (mapping.is_script) {
+    std::string fs = mapping.base + (relative.empty() ? "" : "/") + std::string(relative);
+    return error(403, "ScriptAlias: CGI not implemented yet: " + fs, fs);
+  }
+
+  OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative);
+  // Require all denied answers 403 whether or not the file exists, as Apache's access
+  // check runs before the handler looks at the file.
+  if (opened.containing.denied) {
+    return error(403, "client denied by server configuration: " + opened.fs_path,
+                 opened.fs_path);
+  }
+  if (opened.status != 0) return error(opened.status, opened.log_reason, opened.fs_path);
+
+  if (S_ISDIR(opened.st.st_mode)) {
+    DirectorySettings settings = settings_for_directory(req_.vhost, opened.fs_path);
+    if (settings.denied) {
+      return error(403, "client denied by server configuration: " + opened.fs_path,
+                   opened.fs_path);
+    }
+    if (!trailing_slash && url_path != "/") {
+      if (in_error_document_) return error(404, {}, opened.fs_path);
+      std::string location = absolute_url_prefix(req_.vhost, req_.scheme, req_.authority) +
+                             escape_url_path(url_path) + "/";
+      if (req_.head.has_query) {
+        location += '?';
+        location += req_.head.query;
+      }
+      return redirect(301, std::move(location));
+    }
+    return serve_directory(url_path, opened, settings);
+  }
+  if (S_ISREG(opened.st.st_mode)) {
+    if (trailing_slash) {
+      // "/file.html/": no PATH_INFO for static files (AcceptPathInfo Default).
+      return error(404, "File does not exist: " + opened.fs_path + "/", opened.fs_path);
+    }
+    return serve_file(opened);
+  }
+  return error(403, "Not a regular file or directory, refusing to serve: " + opened.fs_path,
+               opened.fs_path);
+}
+
+StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath& dir,
+                                        const DirectorySettings& settings) {
+  // mod_dir: the first index that exists wins; an index that exists but is refused is
+  // remembered and answered if none can be served.
+  int refused_status = 0;
+  std::string refused_reason;
+  std::string refused_file;
+  for (const std::string& index : settings.directory_index) {
+    if (index.empty() || index.find('/') != std::string::npos || index == "." ||
+        index == "..") {
+      continue;
+    }
+    OpenedPath file = open_beneath(req_.vhost, dir.fs_path, dir.fd.get(), index);
+    if (file.status == 0 && S_ISREG(file.st.st_mode)) return serve_file(file);
+    if (file.status == 404) continue;
+    if (file.status == 0 && S_ISDIR(file.st.st_mode)) continue;
+    if (refused_status == 0) {
+      refused_status = file.status != 0 ? file.status : 403;
+      refused_reason = file.status != 0 ? file.log_reason
+                                        : "Not a regular file, refusing to serve: " + file.fs_path;
+      refused_file = file.fs_path;
+    }
+  }
+  if (refused_status != 0) return error(refused_status, refused_reason, refused_file);
+
+  std::string names;
+  for (const std::string& index : settings.directory_index) {
+    if (!names.empty()) names += ", ";
+    names += index;
+  }
+  if (!(settings.options & kOptIndexes) || in_error_document_) {
+    return error(403,
+                 "Cannot serve directory " + dir.fs_path + "/: No matching DirectoryIndex (" +
+                     names +
+                     ") found, and server-generated directory index forbidden by Options "
+                     "directive",
+                 dir.fs_path);
+  }
+  UniqueFd readable = open_for_reading(dir);
+  StaticResponse r;
+  if (!readable || !render_directory_listing(readable.release(), url_path, settings.options,
+                                             r.body)) {
+    int err = errno;
+    return error(err == EACCES || err == EPERM ? 403 : 500,
+                 errno_message("cannot read directory " + dir.fs_path, err), dir.fs_path);
+  }
+  r.filename = dir.fs_path;
+  finish_body(r, "text/html; charset=UTF-8");
+  return r;
+}
+
+StaticResponse Handler::serve_file(OpenedPath& file) {
+  // Opened for HEAD too: HEAD must answer exactly what GET would (403 for mode 000).
+  UniqueFd readable = open_for_reading(file);
+  if (!readable) {
+    int err = errno;
+    if (err == EACCES || err == EPERM) {
+      return error(403, "file permissions deny server access: " + file.fs_path, file.fs_path);
+    }
+    if (err == ENOENT || err == ESTALE) {
+      return error(404, "File does not exist (changed while opening): " + file.fs_path,
+                   file.fs_path);
+    }
+    return error(500, errno_message("cannot open " + file.fs_path, err), file.fs_path);
+  }
+
+  StaticResponse r;
+  r.filename = file.fs_path;
+  std::string content_type = content_type_for(req_, file.fs_path);
+  auto size = static_cast<uint64_t>(file.st.st_size);
+
+  if (in_error_document_) {
+    if (!content_type.empty()) add_header(r.headers, "Content-Type", content_type);
+    add_header(r.headers, "Content-Length", std::to_string(size));
+    if (!head_only_) {
+      r.file = std::move(readable);
+      r.file_length = size;
+    }
+    return r;
+  }
+
+  std::string etag = make_etag(file.st);
+  time_t mtime = file.st.st_mtim.tv_sec;
+  time_t now = time(nullptr);
+  // Never promise a Last-Modified in the future (Apache's ap_rationalize_mtime).
+  std::string last_modified = http::http_date(mtime < now ? mtime : now);
+  std::string validators;
+  add_header(validators, "Last-Modified", last_modified);
+  add_header(validators, "ETag", etag);
+
+  switch (evaluate_preconditions(req_.head, etag, mtime, now)) {
+    case Precondition::NotModified:
+      r.status = 304;
+      r.headers = std::move(validators);
+      return r;
+    case Precondition::Failed:
+      return error(412, {}, file.fs_path);
+    case Precondition::Proceed:
+      break;
+  }
+
+  if (!content_type.empty()) add_header(r.headers, "Content-Type", content_type);
+  r.headers += validators;
+  add_header(r.headers, "Accept-Ranges", "bytes");
+
+  RangeDecision range = evaluate_range(req_.head, size, etag, mtime);
+  if (range.kind == RangeDecision::Kind::Unsatisfiable) {
+    std::string extra;
+    add_header(extra, "Content-Range", "bytes */" + std::to_string(size));
+    return error(416, {}, file.fs_path, std::move(extra));
+  }
+  uint64_t offset = 0;
+  uint64_t length = size;
+  if (range.kind == RangeDecision::Kind::Partial) {
+    r.status = 206;
+    offset = range.first;
+    length = range.length;
+    add_header(r.headers, "Content-Range",
+               "bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
+                   "/" + std::to_string(size));
+  }
+  add_header(r.headers, "Content-Length", std::to_string(length));
+  if (!head_only_) {
+    r.file = std::move(readable);
+    r.file_offset = offset;
+    r.file_length = length;
+  }
+  return r;
+}
+
+}  // namespace
+
+StaticResponse serve_static(const StaticRequest& request) { return Handler(request).run(); }
+
+}  // namespace itkd

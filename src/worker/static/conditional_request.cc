@@ -1,0 +1,153 @@
+#include "worker/static/conditional_request.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "http/response_head.h"
+
+namespace itkd {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_weak(std::string_view tag) { return tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/'; }
+
+std::string_view opaque(std::string_view tag) { return is_weak(tag) ? tag.substr(2) : tag; }
+
+bool parse_u64(std::string_view s, uint64_t& out) {
+  if (s.empty() || s.size() > 19) return false;  // 19 digits always fit in 64 bits
+  out = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string make_etag(const struct stat& st) {
+  uint64_t usec = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u +
+                  static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u;
+  char buf[48];
+  snprintf(buf, sizeof buf, "\"%" PRIx64 "-%" PRIx64 "\"", static_cast<uint64_t>(st.st_size),
+           usec);
+  return buf;
+}
+
+bool etag_list_matches(std::string_view list, std::string_view etag, bool weak) {
+  list = trim(list);
+  if (list == "*") return true;
+  if (!weak && is_weak(etag)) return false;
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t comma = list.find(',', pos);
+    if (comma == std::string_view::npos) comma = list.size();
+    std::string_view tag = trim(list.substr(pos, comma - pos));
+    pos = comma + 1;
+    if (tag.empty()) continue;
+    if (weak) {
+      if (opaque(tag) == opaque(etag)) return true;
+    } else if (!is_weak(tag) && tag == etag) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Precondition evaluate_preconditions(const http::RequestHead& head, std::string_view etag,
+                                    time_t mtime, time_t now) {
+  bool get_or_head = head.method == http::Method::Get || head.method == http::Method::Head;
+  if (const http::HeaderField* f = head.find("If-Match")) {
+    if (!etag_list_matches(f->value, etag, false)) return Precondition::Failed;
+  } else if (const http::HeaderField* f2 = head.find("If-Unmodified-Since")) {
+    time_t t = http::parse_http_date(f2->value);
+    if (t != -1 && mtime > t) return Precondition::Failed;
+  }
+  if (const http::HeaderField* f = head.find("If-None-Match")) {
+    if (etag_list_matches(f->value, etag, true)) {
+      return get_or_head ? Precondition::NotModified : Precondition::Failed;
+    }
+  } else if (const http::HeaderField* f2 = head.find("If-Modified-Since"); f2 && get_or_head) {
+    // An invalid date, or one in the future (a client clock ahead of ours), is ignored,
+    // as Apache does.
+    time_t t = http::parse_http_date(f2->value);
+    if (t != -1 && t <= now && mtime <= t) return Precondition::NotModified;
+  }
+  return Precondition::Proceed;
+}
+
+RangeDecision evaluate_range(const http::RequestHead& head, uint64_t size, std::string_view etag,
+                             time_t mtime) {
+  RangeDecision full;
+  if (head.method != http::Method::Get) return full;  // RFC 9110 14.2: GET only
+  const http::HeaderField* range = head.find("Range");
+  if (!range) return full;
+
+  if (const http::HeaderField* if_range = head.find("If-Range")) {
+    std::string_view v = trim(if_range->value);
+    if (!v.empty() && (v.front() == '"' || is_weak(v))) {
+      if (is_weak(v) || is_weak(etag) || v != etag) return full;
+    } else {
+      time_t t = http::parse_http_date(v);
+      if (t == -1 || t != mtime) return full;
+    }
+  }
+
+  std::string_view spec = trim(range->value);
+  size_t eq = spec.find('=');
+  if (eq == std::string_view::npos || !iequals(trim(spec.substr(0, eq)), "bytes")) return full;
+  spec = trim(spec.substr(eq + 1));
+  if (spec.find(',') != std::string_view::npos) return full;  // several ranges: send all
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return full;
+  std::string_view first_text = trim(spec.substr(0, dash));
+  std::string_view last_text = trim(spec.substr(dash + 1));
+
+  RangeDecision d;
+  if (first_text.empty()) {
+    uint64_t suffix = 0;
+    if (!parse_u64(last_text, suffix)) return full;
+    if (suffix == 0 || size == 0) {
+      d.kind = RangeDecision::Kind::Unsatisfiable;
+      return d;
+    }
+    d.kind = RangeDecision::Kind::Partial;
+    d.length = suffix < size ? suffix : size;
+    d.first = size - d.length;
+    return d;
+  }
+  uint64_t first = 0;
+  if (!parse_u64(first_text, first)) return full;
+  uint64_t last = UINT64_MAX;
+  if (!last_text.empty()) {
+    if (!parse_u64(last_text, last)) return full;
+    if (last < first) return full;  // invalid range-spec: ignored
+  }
+  if (first >= size) {
+    d.kind = RangeDecision::Kind::Unsatisfiable;
+    return d;
+  }
+  if (last >= size) last = size - 1;
+  d.kind = RangeDecision::Kind::Partial;
+  d.first = first;
+  d.length = last - first + 1;
+  return d;
+}
+
+}  // namespace itkd

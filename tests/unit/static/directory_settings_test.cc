@@ -1,0 +1,97 @@
+#include <gtest/gtest.h>
+
+#include "worker/static/static_handler.h"
+
+namespace itkd {
+namespace {
+
+DirectoryBlock block(const std::string& path, std::optional<unsigned> options) {
+  DirectoryBlock b;
+  b.path = path;
+  b.options = options;
+  return b;
+}
+
+TEST(DirectorySettings, DefaultsWithoutBlocks) {
+  VirtualHost v;
+  DirectorySettings s = settings_for_directory(v, "/srv/www");
+  EXPECT_EQ(s.options, kDefaultOptions);
+  EXPECT_EQ(s.directory_index, std::vector<std::string>{"index.html"});
+  EXPECT_FALSE(s.denied);
+}
+
+TEST(DirectorySettings, LongestPathWinsRegardlessOfOrder) {
+  VirtualHost v;
+  v.directories.push_back(block("/srv/www/a", kOptIndexes));
+  v.directories.push_back(block("/srv/www", 0));
+  v.directories.push_back(block("/", kOptFollowSymLinks));
+  EXPECT_EQ(settings_for_directory(v, "/srv/www/a/b").options, kOptIndexes);
+  EXPECT_EQ(settings_for_directory(v, "/srv/www").options, 0u);
+  EXPECT_EQ(settings_for_directory(v, "/srv/other").options, kOptFollowSymLinks);
+}
+
+TEST(DirectorySettings, PrefixMustEndOnSegmentBoundary) {
+  VirtualHost v;
+  v.directories.push_back(block("/srv/a", kOptIndexes));
+  EXPECT_EQ(settings_for_directory(v, "/srv/a").options, kOptIndexes);
+  EXPECT_EQ(settings_for_directory(v, "/srv/a/x").options, kOptIndexes);
+  EXPECT_EQ(settings_for_directory(v, "/srv/ab").options, kDefaultOptions);
+}
+
+TEST(DirectorySettings, RelativeOptionsModifyInherited) {
+  VirtualHost v;
+  v.directories.push_back(block("/srv", kOptFollowSymLinks | kOptIndexes));
+  DirectoryBlock rel;
+  rel.path = "/srv/www";
+  rel.options_remove = kOptIndexes;
+  rel.options_add = kOptExecCGI;
+  v.directories.push_back(rel);
+  EXPECT_EQ(settings_for_directory(v, "/srv/www/x").options, kOptFollowSymLinks | kOptExecCGI);
+  EXPECT_EQ(settings_for_directory(v, "/srv/x").options, kOptFollowSymLinks | kOptIndexes);
+}
+
+TEST(DirectorySettings, RegexBlocksApplyAfterPrefixBlocks) {
+  VirtualHost v;
+  DirectoryBlock re = block("^/srv/.*/private", 0);
+  re.is_regex = true;
+  v.directories.push_back(re);
+  v.directories.push_back(block("/srv/www/private", kOptIndexes));
+  EXPECT_EQ(settings_for_directory(v, "/srv/www/private").options, 0u);
+  EXPECT_EQ(settings_for_directory(v, "/srv/www/public").options, kDefaultOptions);
+}
+
+TEST(DirectorySettings, WildcardBlocks) {
+  VirtualHost v;
+  v.directories.push_back(block("/home/*/public_html", kOptIndexes));
+  EXPECT_EQ(settings_for_directory(v, "/home/alice/public_html/sub").options, kOptIndexes);
+  EXPECT_EQ(settings_for_directory(v, "/home/alice/private").options, kDefaultOptions);
+  EXPECT_EQ(settings_for_directory(v, "/home/a/b/public_html").options, kDefaultOptions);
+}
+
+TEST(DirectorySettings, DirectoryIndexAndDenial) {
+  VirtualHost v;
+  v.directory_index = {"index.html", "index.htm"};
+  DirectoryBlock deny = block("/srv/www/private", std::nullopt);
+  deny.require_all_denied = true;
+  v.directories.push_back(deny);
+  DirectoryBlock grant = block("/srv/www/private/open", std::nullopt);
+  grant.require_all_denied = false;
+  grant.directory_index = std::vector<std::string>{"start.html"};
+  v.directories.push_back(grant);
+  EXPECT_TRUE(settings_for_directory(v, "/srv/www/private/x").denied);
+  DirectorySettings open = settings_for_directory(v, "/srv/www/private/open");
+  EXPECT_FALSE(open.denied);
+  EXPECT_EQ(open.directory_index, std::vector<std::string>{"start.html"});
+  EXPECT_EQ(settings_for_directory(v, "/srv/www").directory_index.size(), 2u);
+}
+
+TEST(DirectorySettings, DirectoryIndexDisabled) {
+  VirtualHost v;
+  DirectoryBlock b = block("/srv", std::nullopt);
+  b.directory_index = std::vector<std::string>{"disabled"};
+  v.directories.push_back(b);
+  EXPECT_TRUE(settings_for_directory(v, "/srv/x").directory_index.empty());
+}
+
+}  // namespace
+}  // namespace itkd
