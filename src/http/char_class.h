@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace itkd::http::chars {
@@ -37,6 +38,32 @@ constexpr std::array<uint8_t, 256> make_table() {
 inline constexpr std::array<uint8_t, 256> kTable = make_table();
 
 inline bool is(char c, uint8_t cls) { return (kTable[static_cast<unsigned char>(c)] & cls) != 0; }
+
+// Index of the first byte that may not appear in a field value (CTLs except HTAB, DEL),
+// or npos. Field values are most of a head's bytes, so this checks eight bytes per step
+// (SWAR): a word with no byte below 0x20 and none equal to 0x7F is entirely valid.
+inline size_t find_invalid_field_value_byte(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+    const uint64_t x = w ^ (kOnes * 0x7f);
+    const uint64_t is_del = (x - kOnes) & ~x & kHigh;
+    if ((below_space | is_del) != 0) {
+      // Maybe only a HTAB (or a borrow false positive): look at this word byte by byte.
+      for (size_t j = i; j < i + 8; ++j) {
+        if (!is(s[j], kFieldValue)) return j;
+      }
+    }
+  }
+  for (; i < s.size(); ++i) {
+    if (!is(s[i], kFieldValue)) return i;
+  }
+  return std::string_view::npos;
+}
 
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 

@@ -159,13 +159,13 @@ ParseOutcome parse_field_line(std::string_view line, bool complete, HeaderField&
   }
   if (i == 0) return fail(400, "empty header field name");
   field.name = line.substr(0, i);
-  for (size_t j = i + 1; j < n; ++j) {
-    if (!chars::is(line[j], chars::kFieldValue)) {
-      return fail(400, bad_byte_reason(line[j], "control character in header field value"));
-    }
+  const std::string_view raw_value = line.substr(i + 1);
+  if (const size_t bad = chars::find_invalid_field_value_byte(raw_value);
+      bad != std::string_view::npos) {
+    return fail(400, bad_byte_reason(raw_value[bad], "control character in header field value"));
   }
   if (!complete) return need_more();
-  field.value = chars::trim_ows(line.substr(i + 1));
+  field.value = chars::trim_ows(raw_value);
   return ParseOutcome{ParseStatus::Complete, 0, {}};
 }
 

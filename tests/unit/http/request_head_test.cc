@@ -359,6 +359,26 @@ TEST(RequestHead, BadBytesAreRejectedBeforeTheLineEnds) {
   EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01", head).http_status, 400);
 }
 
+TEST(RequestHead, BadByteAnywhereInALongValueIsFound) {
+  // The value check works eight bytes at a time; try every offset and every class.
+  for (size_t at = 0; at < 40; ++at) {
+    for (const char bad : {'\x01', '\x1f', '\x7f', '\0', '\r', '\n'}) {
+      std::string value(40, 'v');
+      value[at] = bad;
+      RequestHead head;
+      const ParseOutcome o =
+          parse("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + value + "w\r\n\r\n", head);
+      EXPECT_EQ(o.http_status, 400) << "offset " << at << " byte " << int(bad);
+    }
+    std::string value(40, '\xff');
+    value[at] = '\t';
+    RequestHead head;
+    EXPECT_EQ(parse("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + value + "w\r\n\r\n", head).status,
+              ParseStatus::Complete)
+        << "tab at " << at;
+  }
+}
+
 std::string request_line_of_length(size_t length) {
   // "GET /" + padding + " HTTP/1.1"
   return "GET /" + std::string(length - 14, 'a') + " HTTP/1.1";
