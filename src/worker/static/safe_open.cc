@@ -91,14 +91,15 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
   }
   if (components.empty()) {
     // The base itself (DocumentRoot, or an Alias naming a file or directory): the admin
-    // wrote this path, so it is opened as written. Its containing directory's settings
-    // decide access to it.
+    // wrote this path, so it is opened as written. A directory is governed by its own
+    // <Directory> settings, a file by its parent's.
     std::string parent = base.substr(0, base.rfind('/'));
-    out.containing = settings_for_directory(vhost, parent.empty() ? "/" : parent);
+    if (parent.empty()) parent = "/";
     int fd = base_fd >= 0 ? openat(base_fd, ".", O_PATH | O_CLOEXEC)
                           : open(base.c_str(), O_PATH | O_CLOEXEC);
     if (fd < 0) {
       fail_errno(out, errno, out.fs_path);
+      out.containing = settings_for_directory(vhost, parent);
       return out;
     }
     out.fd.reset(fd);
@@ -106,6 +107,7 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
       fail_errno(out, errno, out.fs_path);
       return out;
     }
+    out.containing = settings_for_directory(vhost, S_ISDIR(out.st.st_mode) ? base : parent);
     out.reopen_name = base;
     return out;
   }

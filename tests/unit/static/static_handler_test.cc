@@ -436,6 +436,24 @@ TEST_F(StaticHandler, RequireAllGrantedReopensSubdirectory) {
   EXPECT_EQ(body_of(get("/private/open/a.txt")), "fine");
 }
 
+TEST_F(StaticHandler, DebianStyleRootDeniedDocrootGranted) {
+  // apache2.conf: <Directory /> Require all denied, then <Directory /var/www/> granted.
+  DirectoryBlock root_block;
+  root_block.path = "/";
+  root_block.options = kOptFollowSymLinks;
+  root_block.require_all_denied = true;
+  vhost_.directories.push_back(root_block);
+  DirectoryBlock& www = add_directory("www", kOptIndexes | kOptFollowSymLinks);
+  www.require_all_denied = false;
+  write_file("www/index.html", "home");
+  write_file("www/a.txt", "a");
+  write_file("elsewhere.txt", "no");
+  EXPECT_EQ(body_of(get("/")), "home");
+  EXPECT_EQ(body_of(get("/a.txt")), "a");
+  vhost_.aliases.push_back({"/e.txt", abs("elsewhere.txt"), false, {}});
+  EXPECT_EQ(get("/e.txt").status, 403);
+}
+
 TEST_F(StaticHandler, FifoIsRefusedWithoutBlocking) {
   ASSERT_EQ(mkfifo(abs("www/pipe.txt").c_str(), 0666), 0);
   // A blocking open of a FIFO would hang forever: the alarm turns that into a failure.
