@@ -237,7 +237,7 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
   return out;
 }
 
-UniqueFd open_for_reading(const OpenedPath& opened) {
+UniqueFd open_for_reading(const OpenedPath& opened, struct stat* fresh) {
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   if (S_ISDIR(opened.st.st_mode)) {
     // An O_PATH directory fd reopens itself through ".".
@@ -253,6 +253,7 @@ UniqueFd open_for_reading(const OpenedPath& opened) {
     errno = ESTALE;
     return UniqueFd();
   }
+  if (fresh) *fresh = st;
   return fd;
 }
 

@@ -38,7 +38,8 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
 
 // Opens the object for reading (O_RDONLY, non-blocking so a swapped-in FIFO can't stall
 // us) and checks it is still the inode that was inspected. Returns an invalid fd and sets
-// errno on failure (ESTALE if the object changed in between).
-UniqueFd open_for_reading(const OpenedPath& opened);
+// errno on failure (ESTALE if the object changed in between). `fresh`, if given, gets
+// the stat of the opened fd: size and mtime as of the open, matching what will be sent.
+UniqueFd open_for_reading(const OpenedPath& opened, struct stat* fresh = nullptr);
 
 }  // namespace itkd

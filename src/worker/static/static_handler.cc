@@ -316,7 +316,8 @@ StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath&
 
 StaticResponse Handler::serve_file(OpenedPath& file) {
   // Opened for HEAD too: HEAD must answer exactly what GET would (403 for mode 000).
-  UniqueFd readable = open_for_reading(file);
+  struct stat st {};
+  UniqueFd readable = open_for_reading(file, &st);
   if (!readable) {
     int err = errno;
     if (err == EACCES || err == EPERM) {
@@ -332,7 +333,7 @@ StaticResponse Handler::serve_file(OpenedPath& file) {
   StaticResponse r;
   r.filename = file.fs_path;
   std::string content_type = content_type_for(req_, file.fs_path);
-  auto size = static_cast<uint64_t>(file.st.st_size);
+  auto size = static_cast<uint64_t>(st.st_size);
 
   if (in_error_document_) {
     if (!content_type.empty()) add_header(r.headers, "Content-Type", content_type);
@@ -344,8 +345,8 @@ StaticResponse Handler::serve_file(OpenedPath& file) {
     return r;
   }
 
-  std::string etag = make_etag(file.st);
-  time_t mtime = file.st.st_mtim.tv_sec;
+  std::string etag = make_etag(st);
+  time_t mtime = st.st_mtim.tv_sec;
   time_t now = time(nullptr);
   // Never promise a Last-Modified in the future (Apache's ap_rationalize_mtime).
   std::string last_modified = http::http_date(mtime < now ? mtime : now);
