@@ -1,1 +1,703 @@
-// placeholder, being written
+#include "config/config_parser.h"
+
+#include <arpa/inet.h>
+#include <regex.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "config/config_lexer.h"
+#include "config/parse_state.h"
+#include "sandbox/privileges.h"
+
+namespace itkd {
+
+namespace {
+
+constexpr int kMaxIncludeDepth = 64;
+constexpr int kMaxSectionDepth = 64;
+
+// One file's logical lines and the read position; sections are parsed recursively
+// over the same reader, so a section must close in the file that opened it (as Apache).
+struct FileReader {
+  std::string file;
+  std::vector<LogicalLine> lines;
+  size_t pos = 0;
+};
+
+struct OpenSection {
+  std::string name;  // as written, for the closing-tag check
+  SourceLocation where;
+};
+
+bool has_wildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
+
+std::string context_name(const ParseState& ps) {
+  if (ps.context == kCtxServer) return "the main server config (outside <VirtualHost>)";
+  if (ps.context == kCtxVhost) return "<VirtualHost>";
+  return ps.section_name;
+}
+
+void parse_body(ParseState& ps, FileReader& r, const OpenSection* open);
+
+// Skips a section whose condition is false, up to its matching close tag, without
+// interpreting anything inside (Apache's ap_soak_end_container).
+void skip_section(ParseState& ps, FileReader& r, const OpenSection& open) {
+  int depth = 0;
+  while (r.pos < r.lines.size()) {
+    const std::string& t = r.lines[r.pos++].text;
+    if (t.rfind("</", 0) == 0) {
+      if (depth == 0) return;
+      --depth;
+    } else if (t[0] == '<') {
+      ++depth;
+    }
+  }
+  ps.error(open.where, "<" + open.name + "> is not closed before the end of " + r.file);
+}
+
+// "<Name args>" -> name and args; the '>' must end the line.
+bool split_section_line(const std::string& text, std::string& name, std::string& args) {
+  if (text.size() < 2 || text.back() != '>') return false;
+  std::string inner = text.substr(1, text.size() - 2);
+  size_t sp = inner.find_first_of(" \t");
+  name = inner.substr(0, sp);
+  args = sp == std::string::npos ? "" : inner.substr(sp + 1);
+  return !name.empty();
+}
+
+Result<void> check_arg_count(const DirectiveSpec& spec, const std::string& name, size_t n) {
+  int count = static_cast<int>(n);
+  if (count >= spec.min_args && (spec.max_args < 0 || count <= spec.max_args)) return ok();
+  std::string want;
+  if (spec.max_args < 0) want = "at least " + std::to_string(spec.min_args);
+  else if (spec.min_args == spec.max_args) want = "exactly " + std::to_string(spec.min_args);
+  else want = std::to_string(spec.min_args) + " to " + std::to_string(spec.max_args);
+  return Error{name + " takes " + want + " argument" + (want == "exactly 1" ? "" : "s") +
+               ", got " + std::to_string(n)};
+}
+
+Result<VhostAddress> parse_vhost_address(const std::string& a) {
+  VhostAddress addr;
+  std::string host = a, port;
+  if (!a.empty() && a[0] == '[') {
+    size_t close = a.find(']');
+    if (close == std::string::npos) return Error{"missing ']' in address '" + a + "'"};
+    host = a.substr(1, close - 1);
+    std::string rest = a.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return Error{"bad address '" + a + "'"};
+      port = rest.substr(1);
+    }
+  } else if (size_t colon = a.rfind(':'); colon != std::string::npos) {
+    if (a.find(':') != colon) {
+      return Error{"IPv6 address '" + a + "' must be written in brackets, e.g. [::1]:80"};
+    }
+    host = a.substr(0, colon);
+    port = a.substr(colon + 1);
+  }
+  if (host == "*" || host == "_default_") {
+    addr.host = host;
+  } else {
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char bin[16];
+    if (inet_pton(AF_INET, host.c_str(), bin) == 1) {
+      addr.host = inet_ntop(AF_INET, bin, buf, sizeof buf);
+    } else if (inet_pton(AF_INET6, host.c_str(), bin) == 1) {
+      static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+      addr.host = std::equal(mapped, mapped + 12, bin) ? inet_ntop(AF_INET, bin + 12, buf, sizeof buf)
+                                                       : inet_ntop(AF_INET6, bin, buf, sizeof buf);
+    } else {
+      return Error{"<VirtualHost> address '" + host +
+                   "' must be an IP address, * or _default_ (itkd does not resolve names here)"};
+    }
+  }
+  if (!port.empty() && port != "*") {
+    unsigned long v = 0;
+    bool digits = port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5;
+    if (digits) v = std::stoul(port);
+    if (!digits || v < 1 || v > 65535) return Error{"bad port in <VirtualHost> address '" + a + "'"};
+    addr.port = static_cast<uint16_t>(v);
+  }
+  return addr;
+}
+
+bool regex_ok(const std::string& pattern, std::string& why) {
+  regex_t re;
+  int rc = regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
+  if (rc != 0) {
+    char buf[256];
+    regerror(rc, &re, buf, sizeof buf);
+    why = buf;
+    return false;
+  }
+  regfree(&re);
+  return true;
+}
+
+void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, const Directive& d) {
+  OpenSection open{d.name, d.where};
+  switch (spec.section) {
+    case SectionKind::IfModule:
+    case SectionKind::IfDefine: {
+      std::string arg = d.args[0];
+      bool negate = !arg.empty() && arg[0] == '!';
+      if (negate) arg = arg.substr(1);
+      bool present = spec.section == SectionKind::IfModule ? module_is_loaded(arg)
+                                                           : ps.defines.count(arg) > 0;
+      if (present == negate) {
+        skip_section(ps, r, open);
+        return;
+      }
+      // A true condition is transparent: the body belongs to the enclosing scope.
+      parse_body(ps, r, &open);
+      return;
+    }
+    case SectionKind::VirtualHost: {
+      VhostState vs;
+      vs.vhost.where = d.where;
+      for (const auto& a : d.args) {
+        auto addr = parse_vhost_address(a);
+        if (!addr) ps.error(d.where, addr.error().message);
+        else vs.vhost.addresses.push_back(*addr);
+      }
+      ps.vhosts.push_back(std::move(vs));
+      ps.current_vhost = ps.vhosts.size() - 1;
+      ps.context = kCtxVhost;
+      parse_body(ps, r, &open);
+      ps.current_vhost = 0;
+      ps.context = kCtxServer;
+      return;
+    }
+    case SectionKind::Directory: {
+      DirectoryBlock b;
+      b.where = d.where;
+      bool match = iequals(d.name, "DirectoryMatch");
+      std::string path = d.args[0];
+      if (!match && d.args.size() == 2) {
+        if (d.args[0] != "~") {
+          ps.error(d.where, "<Directory> takes one path, or '~' and a regular expression");
+        }
+        match = true;
+        path = d.args[1];
+      } else if (!match && path == "~") {
+        ps.error(d.where, "<Directory ~> needs a regular expression");
+      }
+      if (match) {
+        std::string why;
+        if (!regex_ok(path, why)) ps.error(d.where, "bad regular expression '" + path + "': " + why);
+        b.is_regex = true;
+        b.path = path;
+      } else {
+        auto p = normalize_path(ps.server_relative(path));
+        if (!p) ps.error(d.where, "<" + d.name + ">: " + p.error().message);
+        else b.path = *p;
+      }
+      auto& dirs = ps.vh().vhost.directories;
+      dirs.push_back(b);
+      ps.current_directory = dirs.size() - 1;
+      unsigned saved = ps.context;
+      std::string saved_name = ps.section_name;
+      ps.context = kCtxDirectory;
+      ps.section_name = "<" + d.name + ">";
+      parse_body(ps, r, &open);
+      ps.context = saved;
+      ps.section_name = saved_name;
+      return;
+    }
+    case SectionKind::Files: {
+      ps.warn(d.where, "<" + d.name + "> is not applied yet; directives inside it are ignored "
+                       "(those that would change access are refused)");
+      unsigned saved = ps.context;
+      std::string saved_name = ps.section_name;
+      ps.context = kCtxFiles;
+      ps.section_name = "<" + d.name + ">";
+      parse_body(ps, r, &open);
+      ps.context = saved;
+      ps.section_name = saved_name;
+      return;
+    }
+    case SectionKind::None:
+      return;
+  }
+}
+
+void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
+  SourceLocation where{r.file, line.line};
+  auto expanded = expand_variables(line.text, ps.defines);
+  if (!expanded) {
+    ps.error(where, expanded.error().message);
+    // A section line still has to be matched to keep the structure; skip its body.
+    if (line.text[0] == '<' && line.text.rfind("</", 0) != 0) {
+      skip_section(ps, r, OpenSection{line.text, where});
+    }
+    return;
+  }
+  const std::string& text = *expanded;
+  bool section = text[0] == '<';
+  Directive d;
+  d.where = where;
+  if (section) {
+    std::string args;
+    if (!split_section_line(text, d.name, args)) {
+      ps.error(where, "section line '" + text + "' must end with '>'");
+      skip_section(ps, r, OpenSection{text, where});
+      return;
+    }
+    d.raw_args = args;
+  } else {
+    size_t sp = text.find_first_of(" \t");
+    d.name = text.substr(0, sp);
+    d.raw_args = sp == std::string::npos ? "" : text.substr(sp + 1);
+  }
+  auto words = split_words(d.raw_args);
+  if (!words && iequals(d.name, "ErrorDocument")) {
+    // ErrorDocument takes its message raw (Apache's RAW_ARGS): an opening quote alone
+    // is the documented way to write a text message.
+    std::string escaped = d.raw_args;
+    for (char& ch : escaped)
+      if (ch == '"' || ch == '\'') ch = ' ';
+    words = split_words(escaped);
+  }
+  if (!words) {
+    ps.error(where, d.name + ": " + words.error().message);
+    if (section) skip_section(ps, r, OpenSection{d.name, where});
+    return;
+  }
+  d.args = std::move(*words);
+
+  const DirectiveSpec* spec = find_directive(d.name);
+  if (!spec || (section != (spec->section != SectionKind::None))) {
+    ps.error(where, "unknown directive " + std::string(section ? "<" : "") + d.name +
+                        (section ? ">" : "") +
+                        " (perhaps a misspelling, or a module itkd does not provide)");
+    if (section) skip_section(ps, r, OpenSection{d.name, where});
+    return;
+  }
+  const std::string& name = d.name;
+  if (!spec->ignored_note.empty()) {
+    ps.warn(where, std::string(spec->name) + " ignored: " + std::string(spec->ignored_note));
+    return;
+  }
+  if (section && spec->section != SectionKind::IfModule && spec->section != SectionKind::IfDefine &&
+      ps.section_depth >= kMaxSectionDepth) {
+    ps.error(where, "sections nested more than " + std::to_string(kMaxSectionDepth) + " deep");
+    skip_section(ps, r, OpenSection{name, where});
+    return;
+  }
+  auto refuse_section = [&](const std::string& msg) {
+    ps.error(where, msg);
+    if (section) skip_section(ps, r, OpenSection{name, where});
+  };
+  if (ps.context == kCtxDirectory && spec->directory_unsupported) {
+    return refuse_section(std::string(spec->name) + " inside " + ps.section_name +
+                          " is not supported yet; move it to the <VirtualHost> or server level");
+  }
+  if (!(spec->contexts & ps.context)) {
+    std::string hint;
+    if ((spec->contexts & kCtxServerVhost) == 0) hint = " (it belongs inside a <Directory> block)";
+    else if (spec->contexts == kCtxVhost) hint = " (it belongs inside a <VirtualHost> block)";
+    return refuse_section(std::string(spec->name) + " not allowed in " + context_name(ps) + hint);
+  }
+  if (auto c = check_arg_count(*spec, spec->section != SectionKind::None ? "<" + name + ">" : name,
+                               d.args.size());
+      !c) {
+    return refuse_section(c.error().message);
+  }
+  if (section) {
+    ++ps.section_depth;
+    open_section(ps, r, *spec, d);
+    --ps.section_depth;
+    return;
+  }
+  bool structural = iequals(name, "Define") || iequals(name, "UnDefine") ||
+                    iequals(name, "Include") || iequals(name, "IncludeOptional");
+  if (ps.context == kCtxFiles && !structural) {
+    // Not applied inside <Files>/<Location>; refusing what guards access is the safe side.
+    if (spec->security) {
+      ps.error(where, std::string(spec->name) + " inside " + ps.section_name +
+                          " is not supported yet; itkd would not apply it");
+    } else if (spec->contexts & kCtxFiles) {
+      ps.warn(where, std::string(spec->name) + " inside " + ps.section_name + " is not applied yet");
+    }
+    return;
+  }
+  if (auto res = spec->handler(ps, d); !res) ps.error(where, res.error().message);
+}
+
+void parse_body(ParseState& ps, FileReader& r, const OpenSection* open) {
+  while (r.pos < r.lines.size()) {
+    const LogicalLine& line = r.lines[r.pos++];
+    if (line.text.rfind("</", 0) == 0) {
+      SourceLocation where{r.file, line.line};
+      std::string name = line.text.substr(2);
+      if (!name.empty() && name.back() == '>') name.pop_back();
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+      if (!open) {
+        ps.error(where, "</" + name + "> without matching <" + name + "> section");
+        continue;
+      }
+      if (!iequals(name, open->name)) {
+        // Close the open section anyway, so one typo does not cascade.
+        ps.error(where, "</" + name + "> does not match <" + open->name + "> opened at " +
+                            open->where.str());
+      }
+      return;
+    }
+    handle_line(ps, r, line);
+  }
+  if (open) {
+    ps.error(open->where, "<" + open->name + "> is not closed before the end of " + r.file);
+  }
+}
+
+void parse_file(ParseState& ps, const std::string& path, const std::string& contents) {
+  FileReader r{path, split_logical_lines(contents), 0};
+  parse_body(ps, r, nullptr);
+}
+
+// Reads one include target; directories are read entry by entry, recursively.
+void include_one(ParseState& ps, const std::string& path, const SourceLocation& where) {
+  if (ps.source.is_directory(path)) {
+    auto entries = ps.source.expand(path);
+    if (!entries) return ps.error(where, entries.error().message);
+    ++ps.include_depth;
+    for (const auto& e : *entries) {
+      if (ps.include_depth > kMaxIncludeDepth) break;
+      include_one(ps, e, where);
+    }
+    --ps.include_depth;
+    return;
+  }
+  auto contents = ps.source.read_file(path);
+  if (!contents) return ps.error(where, "Include: " + contents.error().message);
+  parse_file(ps, path, *contents);
+}
+
+}  // namespace
+
+void include_config(ParseState& ps, const std::string& pattern, bool optional,
+                    const SourceLocation& where) {
+  if (ps.include_depth >= kMaxIncludeDepth) {
+    return ps.error(where, "Include nested more than " + std::to_string(kMaxIncludeDepth) +
+                               " deep (does a file include itself?)");
+  }
+  ++ps.include_depth;
+  if (has_wildcard(pattern)) {
+    auto paths = ps.source.expand(pattern);
+    if (!paths) {
+      ps.error(where, paths.error().message);
+    } else if (paths->empty() && !optional) {
+      ps.error(where, "Include " + pattern + " matches no file (use IncludeOptional if that is fine)");
+    } else {
+      for (const auto& p : *paths) include_one(ps, p, where);
+    }
+  } else if (optional && !ps.source.is_directory(pattern)) {
+    // IncludeOptional of a missing plain path is silently nothing, as in Apache.
+    if (auto contents = ps.source.read_file(pattern)) parse_file(ps, pattern, *contents);
+  } else {
+    include_one(ps, pattern, where);
+  }
+  --ps.include_depth;
+}
+
+}  // namespace itkd
+
+namespace itkd {
+
+namespace {
+
+constexpr std::string_view kCommonFormat = "%h %l %u %t \"%r\" %>s %O";
+
+void resolve_custom_logs(ParseState& ps) {
+  for (const auto& pl : ps.custom_logs) {
+    std::string format = pl.format_or_nickname;
+    if (format.empty()) {
+      format = ps.default_log_format.empty() ? std::string(kCommonFormat) : ps.default_log_format;
+    } else if (auto it = ps.config.log_formats.find(format); it != ps.config.log_formats.end()) {
+      // As mod_log_config: a known nickname wins, anything else is a format string.
+      format = it->second;
+    }
+    ps.vhosts[pl.vhost].vhost.custom_logs.push_back({pl.path, format, pl.where});
+  }
+}
+
+// Apache merges the main server's settings into every vhost after reading everything:
+// what a vhost did not set itself it inherits.
+void inherit_globals(ParseState& ps) {
+  VhostState& g = ps.vhosts[0];
+  if (!g.assign_set) {
+    g.vhost.assign_user = ps.config.user;
+    g.vhost.assign_group = ps.config.group;
+    g.identity_where = ps.user_where;
+  }
+  const VirtualHost& gv = g.vhost;
+  for (size_t i = 1; i < ps.vhosts.size(); ++i) {
+    VhostState& s = ps.vhosts[i];
+    VirtualHost& v = s.vhost;
+    auto own = [&](const char* name) { return s.explicitly_set.count(name) > 0; };
+    if (!own("servername")) v.server_name = gv.server_name;
+    if (!own("documentroot")) v.document_root = gv.document_root;
+    if (!own("directoryindex")) v.directory_index = gv.directory_index;
+    v.directories.insert(v.directories.begin(), gv.directories.begin(), gv.directories.end());
+    v.aliases.insert(v.aliases.end(), gv.aliases.begin(), gv.aliases.end());
+    v.redirects.insert(v.redirects.end(), gv.redirects.begin(), gv.redirects.end());
+    for (const auto& e : gv.error_documents) {
+      bool overridden = std::any_of(v.error_documents.begin(), v.error_documents.end(),
+                                    [&](const ErrorDocumentRule& o) { return o.status == e.status; });
+      if (!overridden) v.error_documents.push_back(e);
+    }
+    for (const auto& [ext, type] : gv.add_types) v.add_types.emplace(ext, type);
+    if (!own("adddefaultcharset")) v.default_charset = gv.default_charset;
+    // A vhost with its own CustomLog does not get the main server's (Apache behaviour).
+    if (!own("customlog")) v.custom_logs = gv.custom_logs;
+    HttpLimits& l = v.limits;
+    const HttpLimits& gl = gv.limits;
+    if (!own("timeout")) l.timeout_s = gl.timeout_s;
+    if (!own("keepalive")) l.keep_alive = gl.keep_alive;
+    if (!own("keepalivetimeout")) l.keep_alive_timeout_s = gl.keep_alive_timeout_s;
+    if (!own("maxkeepaliverequests")) l.max_keep_alive_requests = gl.max_keep_alive_requests;
+    if (!own("limitrequestline")) l.limit_request_line = gl.limit_request_line;
+    if (!own("limitrequestfieldsize")) l.limit_request_field_size = gl.limit_request_field_size;
+    if (!own("limitrequestfields")) l.limit_request_fields = gl.limit_request_fields;
+    if (!own("limitrequestbody")) l.limit_request_body = gl.limit_request_body;
+    if (!own("requestreadtimeout")) l.request_header_timeout_s = gl.request_header_timeout_s;
+    if (!own("maxclientsvhost")) v.max_clients = gv.max_clients;
+    if (!own("nicevalue")) v.nice_value = gv.nice_value;
+    if (!s.assign_set) {
+      v.assign_user = gv.assign_user;
+      v.assign_group = gv.assign_group;
+      s.identity_where = g.identity_where;
+    }
+  }
+}
+
+std::string address_text(const VhostAddress& a) {
+  std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
+  return a.port ? host + ":" + std::to_string(a.port) : host;
+}
+
+void validate_addresses(ParseState& ps, const std::string& main_file) {
+  const auto& listeners = ps.config.listeners;
+  if (listeners.empty()) {
+    ps.error({main_file, 0}, "no Listen directive (add e.g. 'Listen 80')");
+    return;
+  }
+  for (size_t i = 1; i < ps.vhosts.size(); ++i) {
+    const VirtualHost& v = ps.vhosts[i].vhost;
+    for (const auto& a : v.addresses) {
+      if (a.port == 0) continue;
+      bool wild = a.host == "*" || a.host == "_default_";
+      bool found = std::any_of(listeners.begin(), listeners.end(), [&](const Listener& l) {
+        return l.port == a.port && (l.host.empty() || wild || l.host == a.host);
+      });
+      if (!found) {
+        ps.error(v.where, "<VirtualHost " + address_text(a) + "> has no matching Listen (add 'Listen " +
+                              address_text(a) + "' or 'Listen " + std::to_string(a.port) + "')");
+      }
+    }
+    if (v.document_root.empty()) {
+      ps.error(v.where, "<VirtualHost> " + (v.server_name.empty() ? "" : v.server_name + " ") +
+                            "has no DocumentRoot (set one in it or at server level)");
+    }
+  }
+  // The main server answers only connections no <VirtualHost> address covers; it needs a
+  // DocumentRoot only if some Listen can reach it that way.
+  if (ps.vhosts[0].vhost.document_root.empty()) {
+    for (const Listener& l : listeners) {
+      bool covered = false;
+      for (size_t i = 1; i < ps.vhosts.size() && !covered; ++i) {
+        for (const auto& a : ps.vhosts[i].vhost.addresses) {
+          if ((a.host == "*" || a.host == "_default_") && (a.port == 0 || a.port == l.port)) covered = true;
+        }
+      }
+      if (!covered) {
+        ps.error(l.where, "connections to Listen " + (l.host.empty() ? "" : l.host + ":") +
+                              std::to_string(l.port) +
+                              " that match no <VirtualHost> go to the main server, which has "
+                              "no DocumentRoot (set one, or add a <VirtualHost *:" +
+                              std::to_string(l.port) + ">)");
+        break;
+      }
+    }
+  }
+}
+
+// "#61001" -> 61001; names -> nullopt.
+std::optional<uint32_t> numeric_id(const std::string& s) {
+  if (s.size() < 2 || s[0] != '#' || s.size() > 11) return std::nullopt;
+  uint64_t v = 0;
+  for (size_t i = 1; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(s[i] - '0');
+  }
+  if (v >= 0xffffffffull) return std::nullopt;
+  return static_cast<uint32_t>(v);
+}
+
+std::string range_text(uint32_t lo, uint32_t hi) { return std::to_string(lo) + "-" + std::to_string(hi); }
+
+void build_pools(ParseState& ps) {
+  const bool resolve = ps.options.resolve_identities;
+  std::map<std::pair<std::string, std::string>, Result<Identity>> cache;
+  std::map<std::pair<uint32_t, uint32_t>, size_t> by_id;
+  std::map<std::pair<std::string, std::string>, size_t> by_name;
+  for (size_t i = 0; i < ps.vhosts.size(); ++i) {
+    VhostState& s = ps.vhosts[i];
+    VirtualHost& v = s.vhost;
+    std::string directive = (i == 0 && !s.assign_set) ? "User/Group" : "AssignUserID";
+    Identity id;
+    bool ids_known = false;
+    if (resolve) {
+      auto key = std::pair{v.assign_user, v.assign_group};
+      auto it = cache.find(key);
+      if (it == cache.end()) it = cache.emplace(key, resolve_identity(key.first, key.second)).first;
+      if (!it->second) {
+        ps.error(s.identity_where, it->second.error().message + " in " + directive);
+        continue;
+      }
+      id = it->second.value();
+      ids_known = true;
+    } else {
+      auto u = numeric_id(v.assign_user);
+      auto g = numeric_id(v.assign_group);
+      if (u) id.uid = *u;
+      if (g) id.gid = *g;
+      ids_known = u && g;
+      if (v.assign_user == "root" || v.assign_group == "root") id.uid = 0, ids_known = true;
+    }
+    if (ids_known && (id.uid == 0 || id.gid == 0)) {
+      ps.error(s.identity_where, directive + " root is refused: tenant code never runs as root");
+      continue;
+    }
+    if (ids_known && ps.config.limit_uid_range) {
+      auto [lo, hi] = *ps.config.limit_uid_range;
+      if (id.uid < lo || id.uid > hi) {
+        ps.error(s.identity_where, "uid " + std::to_string(id.uid) + " of " + directive +
+                                       " is outside LimitUIDRange " + range_text(lo, hi) +
+                                       " (set at " + ps.limit_uid_where.str() + ")");
+        continue;
+      }
+    }
+    if (ids_known && ps.config.limit_gid_range) {
+      auto [lo, hi] = *ps.config.limit_gid_range;
+      if (id.gid < lo || id.gid > hi) {
+        ps.error(s.identity_where, "gid " + std::to_string(id.gid) + " of " + directive +
+                                       " is outside LimitGIDRange " + range_text(lo, hi) +
+                                       " (set at " + ps.limit_gid_where.str() + ")");
+        continue;
+      }
+    }
+    size_t* slot;
+    if (resolve) slot = &by_id.try_emplace({id.uid, id.gid}, SIZE_MAX).first->second;
+    else slot = &by_name.try_emplace({v.assign_user, v.assign_group}, SIZE_MAX).first->second;
+    if (*slot == SIZE_MAX) {
+      *slot = ps.config.pools.size();
+      Pool p;
+      p.user = v.assign_user;
+      p.group = v.assign_group;
+      p.uid = id.uid;
+      p.gid = id.gid;
+      p.nice_value = v.nice_value;
+      p.groups = id.groups;
+      ps.config.pools.push_back(std::move(p));
+    }
+    ps.config.pools[*slot].vhosts.push_back(i);
+    v.pool = *slot;
+  }
+}
+
+void check_front_user(ParseState& ps, const std::string& main_file) {
+  SourceLocation where = ps.front_user_where.line ? ps.front_user_where : SourceLocation{main_file, 0};
+  const ServerConfig& c = ps.config;
+  if (ps.options.resolve_identities) {
+    auto id = resolve_identity(c.front_user, c.front_group);
+    if (!id) return ps.error(where, id.error().message + " in FrontUser/FrontGroup");
+    if (id->uid == 0 || id->gid == 0) {
+      return ps.error(where, "FrontUser/FrontGroup must not be root: the front reads client bytes");
+    }
+    for (size_t p = 0; p < c.pools.size(); ++p) {
+      if (c.pools[p].uid == id->uid) {
+        return ps.error(where, "FrontUser " + c.front_user + " (uid " + std::to_string(id->uid) +
+                                   ") is also the identity of pool " + std::to_string(p) +
+                                   "; the front must be a user no tenant runs as");
+      }
+    }
+    return;
+  }
+  auto front = numeric_id(c.front_user);
+  for (size_t p = 0; p < c.pools.size(); ++p) {
+    auto pool = numeric_id(c.pools[p].user);
+    bool same = front && pool ? *front == *pool : c.pools[p].user == c.front_user;
+    if (same) {
+      return ps.error(where, "FrontUser " + c.front_user + " is also the identity of pool " +
+                                 std::to_string(p) + "; the front must be a user no tenant runs as");
+    }
+  }
+  if (c.front_user == "root" || c.front_user == "#0") {
+    ps.error(where, "FrontUser must not be root: the front reads client bytes");
+  }
+}
+
+Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
+  // Checks that need the whole configuration run only on one that parsed cleanly, so
+  // their messages are not echoes of a syntax error.
+  if (ps.errors.empty()) {
+    resolve_custom_logs(ps);
+    inherit_globals(ps);
+    validate_addresses(ps, main_file);
+    if (ps.errors.empty()) {
+      build_pools(ps);
+      if (ps.errors.empty()) check_front_user(ps, main_file);
+    }
+  }
+  if (!ps.errors.empty()) {
+    // The same inherited mistake can surface once per vhost; say it once.
+    std::vector<std::string> unique;
+    for (auto& e : ps.errors)
+      if (std::find(unique.begin(), unique.end(), e) == unique.end()) unique.push_back(e);
+    std::string joined;
+    for (const auto& e : unique) joined += (joined.empty() ? "" : "\n") + e;
+    return Error{joined};
+  }
+  for (auto& s : ps.vhosts) ps.config.vhosts.push_back(std::move(s.vhost));
+  return std::move(ps.config);
+}
+
+}  // namespace
+
+Result<ServerConfig> parse_config(ConfigSource& source, const std::string& main_file,
+                                  const ParseOptions& options) {
+  std::string path = main_file;
+  if (path.empty()) return Error{"no configuration file given"};
+  if (path[0] != '/') {
+    char cwd[4096];
+    if (!::getcwd(cwd, sizeof cwd)) return Error{errno_message("getcwd")};
+    path = std::string(cwd) + "/" + path;
+  }
+  if (auto* disk = dynamic_cast<DiskSource*>(&source)) {
+    disk->recorded().main_file = path;
+    disk->recorded().defines = options.defines;
+  }
+  ParseState ps(source, options);
+  auto contents = source.read_file(path);
+  if (!contents) return Error{contents.error().message};
+  parse_file(ps, path, *contents);
+  return finish(ps, path);
+}
+
+Result<ServerConfig> parse_config_text(const std::string& text, const std::string& file_name,
+                                       const ParseOptions& options) {
+  ConfigSnapshot snapshot;
+  snapshot.main_file = file_name;
+  snapshot.files[file_name] = text;
+  SnapshotSource source(snapshot);
+  ParseState ps(source, options);
+  parse_file(ps, file_name, text);
+  return finish(ps, file_name);
+}
+
+}  // namespace itkd

@@ -1,1 +1,73 @@
-// placeholder, being written
+// The `itkd -t` summary: what the server would run, in the admin's own terms.
+#include <sstream>
+
+#include "config/config_parser.h"
+
+namespace itkd {
+
+namespace {
+
+std::string address_text(const VhostAddress& a) {
+  std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
+  return host + ":" + (a.port ? std::to_string(a.port) : "*");
+}
+
+std::string vhost_label(const VirtualHost& v, size_t index) {
+  if (v.is_main_server) return "main server";
+  return v.server_name.empty() ? "#" + std::to_string(index) : v.server_name;
+}
+
+}  // namespace
+
+std::string describe_config(const ServerConfig& c) {
+  std::ostringstream out;
+  out << "ServerRoot " << c.server_root << "\n";
+  for (const auto& l : c.listeners) {
+    std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
+    out << "Listen " << (host.empty() ? "*" : host) << ":" << l.port << " (" << l.protocol << ")\n";
+  }
+  out << "front: user " << c.front_user << " group " << c.front_group << ", chroot "
+      << c.front_chroot << ", processes "
+      << (c.front_processes ? std::to_string(c.front_processes) : std::string("one per core"))
+      << "\n";
+  for (size_t i = 0; i < c.vhosts.size(); ++i) {
+    const VirtualHost& v = c.vhosts[i];
+    const Pool* pool = v.pool < c.pools.size() ? &c.pools[v.pool] : nullptr;
+    out << (v.is_main_server ? "main server" : "vhost " + vhost_label(v, i));
+    if (v.is_main_server && !v.server_name.empty()) out << " " << v.server_name;
+    if (!v.server_aliases.empty()) {
+      out << " (aliases:";
+      for (const auto& a : v.server_aliases) out << " " << a;
+      out << ")";
+    }
+    if (!v.addresses.empty()) {
+      out << " on";
+      for (size_t k = 0; k < v.addresses.size(); ++k) out << (k ? ", " : " ") << address_text(v.addresses[k]);
+    }
+    out << " docroot " << (v.document_root.empty() ? "(none)" : v.document_root);
+    if (pool) {
+      out << " -> pool " << v.pool << " (" << pool->user << " uid " << pool->uid << " gid "
+          << pool->gid << ")";
+    }
+    out << "\n";
+  }
+  for (size_t p = 0; p < c.pools.size(); ++p) {
+    const Pool& pool = c.pools[p];
+    out << "pool " << p << ": " << pool.user << ":" << pool.group << " uid " << pool.uid
+        << " gid " << pool.gid;
+    if (!pool.groups.empty()) {
+      out << " groups";
+      for (size_t g = 0; g < pool.groups.size(); ++g) out << (g ? "," : " ") << pool.groups[g];
+    }
+    if (pool.nice_value) out << " nice " << pool.nice_value;
+    out << ", vhosts:";
+    for (size_t k = 0; k < pool.vhosts.size(); ++k) {
+      out << (k ? ", " : " ") << vhost_label(c.vhosts[pool.vhosts[k]], pool.vhosts[k]);
+    }
+    out << "\n";
+  }
+  for (const auto& w : c.warnings) out << "warning: " << w << "\n";
+  return out.str();
+}
+
+}  // namespace itkd

@@ -1,1 +1,787 @@
-// placeholder, being written
+// The directive table: every directive itkd understands, where it is allowed, how many
+// arguments it takes and what it does. The parser (config_parser.cc) only tokenizes, looks
+// names up here and checks context and argument counts.
+#include <arpa/inet.h>
+#include <regex.h>
+
+#include <charconv>
+#include <limits>
+#include <unordered_map>
+
+#include "config/config_lexer.h"
+#include "config/parse_state.h"
+
+namespace itkd {
+
+namespace {
+
+void mark(ParseState& ps, const Directive& d) { ps.vh().explicitly_set.insert(ascii_lower(d.name)); }
+
+Result<uint64_t> parse_number(const std::string& s, uint64_t min, uint64_t max,
+                              const std::string& what) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < min || v > max) {
+    return Error{what + " must be a number from " + std::to_string(min) + " to " +
+                 std::to_string(max) + ", not '" + s + "'"};
+  }
+  return v;
+}
+
+Result<bool> parse_on_off(const Directive& d) {
+  if (iequals(d.args[0], "on")) return true;
+  if (iequals(d.args[0], "off")) return false;
+  return Error{d.name + " must be On or Off, not '" + d.args[0] + "'"};
+}
+
+// Canonical text of an IP literal ("::0001" -> "::1"); empty if not an IP address.
+std::string canonical_ip(const std::string& s) {
+  char buf[INET6_ADDRSTRLEN];
+  unsigned char bin[16];
+  if (inet_pton(AF_INET, s.c_str(), bin) == 1) return inet_ntop(AF_INET, bin, buf, sizeof buf);
+  if (inet_pton(AF_INET6, s.c_str(), bin) == 1) {
+    // An IPv4-mapped address is the IPv4 address, as the router sees connections.
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::equal(mapped, mapped + 12, bin)) return inet_ntop(AF_INET, bin + 12, buf, sizeof buf);
+    return inet_ntop(AF_INET6, bin, buf, sizeof buf);
+  }
+  return "";
+}
+
+// "host:port", "[v6]:port", "port", "host" -> parts; port_text empty if none.
+Result<std::pair<std::string, std::string>> split_host_port(const std::string& s) {
+  if (!s.empty() && s[0] == '[') {
+    size_t close = s.find(']');
+    if (close == std::string::npos) return Error{"missing ']' in '" + s + "'"};
+    std::string host = s.substr(1, close - 1);
+    std::string rest = s.substr(close + 1);
+    if (rest.empty()) return std::pair{host, std::string()};
+    if (rest[0] != ':') return Error{"unexpected text after ']' in '" + s + "'"};
+    return std::pair{host, rest.substr(1)};
+  }
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return std::pair{s, std::string()};
+  if (s.find(':') != colon) {
+    return Error{"IPv6 address '" + s + "' must be written in brackets, e.g. [::1]:80"};
+  }
+  return std::pair{s.substr(0, colon), s.substr(colon + 1)};
+}
+
+Result<void> h_listen(ParseState& ps, const Directive& d) {
+  Listener l;
+  l.where = d.where;
+  const std::string& a = d.args[0];
+  std::string host, port_text;
+  if (a.find_first_not_of("0123456789") == std::string::npos) {
+    port_text = a;
+  } else {
+    auto hp = split_host_port(a);
+    if (!hp) return hp.error();
+    host = hp->first;
+    port_text = hp->second;
+    if (port_text.empty()) return Error{"Listen " + a + " has no port (write e.g. " + a + ":80)"};
+    if (host == "*" || host == "0.0.0.0" || host == "::") {
+      host = "";
+    } else {
+      std::string ip = canonical_ip(host);
+      if (ip.empty()) return Error{"Listen needs an IP address, not '" + host + "'"};
+      host = ip;
+    }
+  }
+  auto port = parse_number(port_text, 1, 65535, "Listen port");
+  if (!port) return port.error();
+  l.host = host;
+  l.port = static_cast<uint16_t>(*port);
+  if (d.args.size() > 1) {
+    l.protocol = ascii_lower(d.args[1]);
+    if (l.protocol != "http" && l.protocol != "https") {
+      return Error{"Listen protocol must be http or https, not '" + d.args[1] + "'"};
+    }
+  } else {
+    l.protocol = l.port == 443 ? "https" : "http";
+  }
+  for (const Listener& o : ps.config.listeners) {
+    if (o.host == l.host && o.port == l.port) {
+      return Error{"Listen " + a + " repeats the one at " + o.where.str()};
+    }
+  }
+  ps.config.listeners.push_back(l);
+  return ok();
+}
+
+Result<void> h_server_root(ParseState& ps, const Directive& d) {
+  if (d.args[0].empty() || d.args[0][0] != '/') {
+    return Error{"ServerRoot must be an absolute path, not '" + d.args[0] + "'"};
+  }
+  auto p = normalize_path(d.args[0]);
+  if (!p) return p.error();
+  ps.config.server_root = *p;
+  return ok();
+}
+
+Result<void> h_include(ParseState& ps, const Directive& d) {
+  include_config(ps, ps.server_relative(d.args[0]), false, d.where);
+  return ok();
+}
+Result<void> h_include_optional(ParseState& ps, const Directive& d) {
+  include_config(ps, ps.server_relative(d.args[0]), true, d.where);
+  return ok();
+}
+
+Result<void> h_user(ParseState& ps, const Directive& d) {
+  ps.config.user = d.args[0];
+  ps.user_where = d.where;
+  return ok();
+}
+Result<void> h_group(ParseState& ps, const Directive& d) {
+  ps.config.group = d.args[0];
+  ps.group_where = d.where;
+  return ok();
+}
+
+Result<void> h_server_name(ParseState& ps, const Directive& d) {
+  std::string n = ascii_lower(d.args[0]);
+  if (size_t s = n.find("://"); s != std::string::npos) n = n.substr(s + 3);
+  auto hp = split_host_port(n);
+  if (!hp) return hp.error();
+  n = hp->first;
+  if (!n.empty() && n.back() == '.') n.pop_back();
+  if (n.empty()) return Error{"ServerName '" + d.args[0] + "' has no host name"};
+  ps.vh().vhost.server_name = n;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_server_alias(ParseState& ps, const Directive& d) {
+  for (const auto& a : d.args) {
+    std::string n = ascii_lower(a);
+    if (!n.empty() && n.back() == '.') n.pop_back();
+    if (!n.empty()) ps.vh().vhost.server_aliases.push_back(n);
+  }
+  return ok();
+}
+
+Result<void> h_document_root(ParseState& ps, const Directive& d) {
+  auto p = normalize_path(ps.server_relative(d.args[0]));
+  if (!p) return p.error();
+  ps.vh().vhost.document_root = *p;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_directory_index(ParseState& ps, const Directive& d) {
+  bool disabled = d.args.size() == 1 && iequals(d.args[0], "disabled");
+  std::vector<std::string>* list;
+  bool append;
+  if (ps.context == kCtxDirectory) {
+    auto& opt = ps.dir().directory_index;
+    append = opt.has_value();
+    if (!opt) opt.emplace();
+    list = &*opt;
+  } else {
+    append = ps.vh().explicitly_set.count("directoryindex") > 0;
+    mark(ps, d);
+    list = &ps.vh().vhost.directory_index;
+  }
+  // mod_dir: repeated DirectoryIndex lines in one scope add to the list.
+  if (!append || disabled) list->clear();
+  if (!disabled) list->insert(list->end(), d.args.begin(), d.args.end());
+  return ok();
+}
+
+Result<void> h_options(ParseState& ps, const Directive& d) {
+  static const std::pair<std::string_view, unsigned> kNames[] = {
+      {"indexes", kOptIndexes},
+      {"execcgi", kOptExecCGI},
+      {"followsymlinks", kOptFollowSymLinks},
+      {"symlinksifownermatch", kOptSymLinksIfOwnerMatch},
+      {"includes", kOptIncludes},
+      {"includesnoexec", kOptIncludes},
+      {"multiviews", kOptMultiViews},
+      // Apache's All: everything but MultiViews and SymLinksIfOwnerMatch.
+      {"all", kOptIndexes | kOptExecCGI | kOptFollowSymLinks | kOptIncludes},
+      {"none", 0},
+  };
+  unsigned plain = 0, add = 0, remove = 0;
+  bool any_plain = false, any_signed = false;
+  for (const auto& w : d.args) {
+    char action = (w[0] == '+' || w[0] == '-') ? w[0] : 0;
+    std::string name = ascii_lower(action ? w.substr(1) : w);
+    const unsigned* bits = nullptr;
+    for (const auto& [n, b] : kNames)
+      if (n == name) bits = &b;
+    if (!bits) return Error{"Illegal option " + w};
+    if (action && (name == "none" || name == "all")) {
+      return Error{"Options " + w + ": All and None can't take + or -"};
+    }
+    if (action) any_signed = true; else any_plain = true;
+    if (action == '+') { add |= *bits; remove &= ~*bits; }
+    else if (action == '-') { remove |= *bits; add &= ~*bits; }
+    else plain |= *bits;
+  }
+  if (any_plain && any_signed) {
+    return Error{"Either all Options must start with + or -, or no Option may (Apache 2.4 rule)"};
+  }
+  DirectoryBlock& b = ps.dir();
+  if (any_plain) {
+    b.options = plain;
+    b.options_add = b.options_remove = 0;
+  } else if (b.options) {
+    *b.options = (*b.options | add) & ~remove;
+  } else {
+    b.options_add = (b.options_add & ~remove) | add;
+    b.options_remove = (b.options_remove & ~add) | remove;
+  }
+  return ok();
+}
+
+Result<void> h_allow_override(ParseState& ps, const Directive& d) {
+  if (!(d.args.size() == 1 && iequals(d.args[0], "none"))) {
+    ps.warn(d.where, d.name + " ignored: itkd does not read .htaccess files");
+  }
+  return ok();
+}
+
+Result<void> h_require(ParseState& ps, const Directive& d) {
+  if (d.args.size() == 2 && iequals(d.args[0], "all")) {
+    if (iequals(d.args[1], "granted")) { ps.dir().require_all_denied = false; return ok(); }
+    if (iequals(d.args[1], "denied")) { ps.dir().require_all_denied = true; return ok(); }
+  }
+  // Ignoring an access rule would open what the admin closed: refuse instead.
+  return Error{"Require " + d.raw_args +
+               " is not supported yet (only 'Require all granted' and 'Require all denied'); "
+               "itkd would not enforce it"};
+}
+
+Result<void> add_alias(ParseState& ps, const Directive& d, bool script) {
+  if (d.args[0].empty() || d.args[0][0] != '/') {
+    return Error{d.name + " URL path must start with '/', not '" + d.args[0] + "'"};
+  }
+  if (d.args[1].empty() || d.args[1][0] != '/') {
+    return Error{d.name + " target must be an absolute path, not '" + d.args[1] + "'"};
+  }
+  std::string target = d.args[1];
+  // Keep a trailing slash on the target when the URL has one: Alias maps text, not paths.
+  bool slash = target.size() > 1 && target.back() == '/';
+  auto norm = normalize_path(target);
+  if (!norm) return norm.error();
+  target = *norm + (slash && *norm != "/" ? "/" : "");
+  ps.vh().vhost.aliases.push_back({d.args[0], target, script, d.where});
+  return ok();
+}
+Result<void> h_alias(ParseState& ps, const Directive& d) { return add_alias(ps, d, false); }
+Result<void> h_script_alias(ParseState& ps, const Directive& d) { return add_alias(ps, d, true); }
+
+Result<void> h_redirect(ParseState& ps, const Directive& d) {
+  const auto& a = d.args;
+  int status = 302;
+  bool has_status = true;
+  std::string s = ascii_lower(a[0]);
+  if (s == "permanent") status = 301;
+  else if (s == "temp") status = 302;
+  else if (s == "seeother") status = 303;
+  else if (s == "gone") status = 410;
+  else if (!s.empty() && s[0] >= '0' && s[0] <= '9') {
+    auto n = parse_number(s, 100, 599, "Redirect status");
+    if (!n) return n.error();
+    status = static_cast<int>(*n);
+  } else has_status = false;
+  RedirectRule r;
+  r.where = d.where;
+  r.status = status;
+  bool is_redirect = status >= 300 && status < 400;
+  if (!has_status) {
+    if (a.size() != 2) return Error{"Redirect takes a URL path and a URL, e.g. Redirect /old https://example.com/new"};
+    r.url_prefix = a[0];
+    r.target = a[1];
+  } else {
+    if (a.size() < 2) return Error{"Redirect " + a[0] + " needs a URL path"};
+    r.url_prefix = a[1];
+    if (a.size() == 3) r.target = a[2];
+    if (is_redirect && r.target.empty()) return Error{"Redirect " + a[0] + ": URL to redirect to is missing"};
+    if (!is_redirect && !r.target.empty()) return Error{"Redirect " + a[0] + ": a URL is not valid for status " + std::to_string(status)};
+  }
+  if (r.url_prefix.empty() || r.url_prefix[0] != '/') {
+    return Error{"Redirect URL path must start with '/', not '" + r.url_prefix + "'"};
+  }
+  if (!r.target.empty() && r.target[0] != '/' && r.target.find("://") == std::string::npos) {
+    return Error{"Redirect to non-URL '" + r.target + "' (use an absolute URL like https://host/path)"};
+  }
+  ps.vh().vhost.redirects.push_back(r);
+  return ok();
+}
+
+Result<void> h_error_document(ParseState& ps, const Directive& d) {
+  auto status = parse_number(d.args[0], 400, 599, "ErrorDocument status");
+  if (!status) return status.error();
+  // The value is taken raw (as Apache's RAW_ARGS) so a message keeps its spacing.
+  std::string rest = d.raw_args.substr(d.raw_args.find(d.args[0]) + d.args[0].size());
+  size_t b = rest.find_first_not_of(" \t");
+  rest = b == std::string::npos ? "" : rest.substr(b);
+  ErrorDocumentRule r;
+  r.status = static_cast<int>(*status);
+  if (!rest.empty() && rest[0] == '"') {
+    r.kind = ErrorDocumentRule::Kind::Text;
+    r.value = rest.substr(1);
+    if (!r.value.empty() && r.value.back() == '"') r.value.pop_back();
+  } else if (!rest.empty() && rest[0] == '/') {
+    r.kind = ErrorDocumentRule::Kind::LocalUrl;
+    r.value = rest;
+  } else if (rest.find("://") != std::string::npos && rest.find(' ') == std::string::npos) {
+    r.kind = ErrorDocumentRule::Kind::ExternalUrl;
+    r.value = rest;
+  } else {
+    r.kind = ErrorDocumentRule::Kind::Text;
+    r.value = rest;
+  }
+  auto& docs = ps.vh().vhost.error_documents;
+  std::erase_if(docs, [&](const ErrorDocumentRule& o) { return o.status == r.status; });
+  // "ErrorDocument 404 default" restores the built-in page.
+  if (!(r.kind == ErrorDocumentRule::Kind::Text && iequals(r.value, "default"))) docs.push_back(r);
+  return ok();
+}
+
+Result<void> h_add_type(ParseState& ps, const Directive& d) {
+  std::string type = ascii_lower(d.args[0]);
+  if (type.find('/') == std::string::npos) {
+    return Error{"AddType needs a MIME type first, like 'AddType text/html .html', not '" + d.args[0] + "'"};
+  }
+  for (size_t i = 1; i < d.args.size(); ++i) {
+    std::string ext = ascii_lower(d.args[i]);
+    if (ext.empty() || ext[0] != '.') ext = "." + ext;
+    ps.vh().vhost.add_types[ext] = type;
+  }
+  return ok();
+}
+
+Result<void> h_add_default_charset(ParseState& ps, const Directive& d) {
+  const std::string& a = d.args[0];
+  ps.vh().vhost.default_charset = iequals(a, "on") ? "iso-8859-1" : iequals(a, "off") ? "" : a;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_types_config(ParseState& ps, const Directive& d) {
+  ps.config.types_config = ps.server_relative(d.args[0]);
+  return ok();
+}
+
+Result<std::string> log_path(ParseState& ps, const Directive& d, const std::string& p) {
+  if (!p.empty() && p[0] == '|') return Error{d.name + ": piped logs not supported; log to a file and rotate it"};
+  if (p.rfind("syslog", 0) == 0) return Error{d.name + ": syslog is not supported; log to a file"};
+  auto norm = normalize_path(ps.server_relative(p));
+  if (!norm) return norm.error();
+  return *norm;
+}
+
+Result<void> h_error_log(ParseState& ps, const Directive& d) {
+  auto p = log_path(ps, d, d.args[0]);
+  if (!p) return p.error();
+  if (ps.current_vhost == 0) ps.config.error_log = *p;
+  else ps.vh().vhost.error_log = *p;
+  return ok();
+}
+
+Result<void> h_log_level(ParseState& ps, const Directive& d) {
+  static const std::string_view kLevels[] = {"emerg", "alert", "crit", "error", "warn", "notice",
+                                             "info", "debug", "trace1", "trace2", "trace3",
+                                             "trace4", "trace5", "trace6", "trace7", "trace8"};
+  bool have_level = false;
+  for (const auto& a : d.args) {
+    std::string w = ascii_lower(a);
+    if (w.find(':') != std::string::npos) {
+      ps.warn(d.where, "LogLevel " + a + " ignored: per-module log levels are not supported");
+      continue;
+    }
+    bool known = false;
+    for (auto l : kLevels) known |= l == w;
+    if (!known) return Error{"LogLevel '" + a + "' is not a level (emerg ... debug, trace1..8)"};
+    if (ps.current_vhost != 0) {
+      ps.warn(d.where, "LogLevel in <VirtualHost> ignored: itkd has one global level");
+    } else {
+      ps.config.log_level = w;
+    }
+    have_level = true;
+  }
+  (void)have_level;
+  return ok();
+}
+
+Result<void> h_log_format(ParseState& ps, const Directive& d) {
+  if (d.args.size() == 1) ps.default_log_format = d.args[0];
+  else ps.config.log_formats[d.args[1]] = d.args[0];
+  return ok();
+}
+
+Result<void> add_custom_log(ParseState& ps, const Directive& d, const std::string& path,
+                            const std::string& format) {
+  auto p = log_path(ps, d, path);
+  if (!p) return p.error();
+  ps.custom_logs.push_back({ps.current_vhost, *p, format, d.where});
+  mark(ps, d);
+  ps.vh().explicitly_set.insert("customlog");
+  return ok();
+}
+
+Result<void> h_custom_log(ParseState& ps, const Directive& d) {
+  if (d.args.size() == 3) {
+    ps.warn(d.where, "CustomLog condition '" + d.args[2] +
+                         "' ignored: not supported yet, every request is logged");
+  }
+  return add_custom_log(ps, d, d.args[0], d.args[1]);
+}
+
+Result<void> h_transfer_log(ParseState& ps, const Directive& d) {
+  // An empty format means "the default" and is filled in once all LogFormats are known.
+  return add_custom_log(ps, d, d.args[0], "");
+}
+
+Result<void> h_pid_file(ParseState& ps, const Directive& d) {
+  ps.config.pid_file = ps.server_relative(d.args[0]);
+  return ok();
+}
+
+template <typename T, T HttpLimits::*Field>
+Result<void> h_limit(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 0, std::numeric_limits<T>::max() > 0xffffffffull ? (1ull << 62) : std::numeric_limits<T>::max(), d.name);
+  if (!v) return v.error();
+  ps.vh().vhost.limits.*Field = static_cast<T>(*v);
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_keep_alive(ParseState& ps, const Directive& d) {
+  auto v = parse_on_off(d);
+  if (!v) return v.error();
+  ps.vh().vhost.limits.keep_alive = *v;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_request_read_timeout(ParseState& ps, const Directive& d) {
+  for (const auto& a : d.args) {
+    std::string w = ascii_lower(a);
+    size_t eq = w.find('=');
+    if (eq == std::string::npos) return Error{"RequestReadTimeout expects header=N[-M][,MinRate=R] or body=..., not '" + a + "'"};
+    std::string key = w.substr(0, eq);
+    std::string value = w.substr(eq + 1);
+    std::string first = value.substr(0, value.find_first_of("-,"));
+    if (key != "header" && key != "body" && key != "handshake") {
+      return Error{"RequestReadTimeout: unknown stage '" + key + "' (header, body or handshake)"};
+    }
+    auto n = parse_number(first, 0, 86400, "RequestReadTimeout " + key);
+    if (!n) return n.error();
+    if (key == "header") {
+      ps.vh().vhost.limits.request_header_timeout_s = static_cast<unsigned>(*n);
+      ps.vh().explicitly_set.insert("requestreadtimeout");
+    }
+  }
+  return ok();
+}
+
+Result<void> h_assign_user_id(ParseState& ps, const Directive& d) {
+  ps.vh().vhost.assign_user = d.args[0];
+  ps.vh().vhost.assign_group = d.args[1];
+  ps.vh().assign_set = true;
+  ps.vh().identity_where = d.where;
+  return ok();
+}
+
+Result<void> h_max_clients_vhost(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 0, 1000000, "MaxClientsVHost");
+  if (!v) return v.error();
+  ps.vh().vhost.max_clients = static_cast<unsigned>(*v);
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_nice_value(ParseState& ps, const Directive& d) {
+  int v = 0;
+  const std::string& s = d.args[0];
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < -20 || v > 19) {
+    return Error{"NiceValue must be a number from -20 to 19, not '" + s + "'"};
+  }
+  ps.vh().vhost.nice_value = v;
+  mark(ps, d);
+  return ok();
+}
+
+Result<std::pair<uint32_t, uint32_t>> parse_range(const Directive& d) {
+  auto lo = parse_number(d.args[0], 0, 0xfffffffeu, d.name + " minimum");
+  if (!lo) return lo.error();
+  auto hi = parse_number(d.args[1], 0, 0xfffffffeu, d.name + " maximum");
+  if (!hi) return hi.error();
+  if (*lo > *hi) return Error{d.name + " minimum " + d.args[0] + " is above the maximum " + d.args[1]};
+  return std::pair{static_cast<uint32_t>(*lo), static_cast<uint32_t>(*hi)};
+}
+Result<void> h_limit_uid_range(ParseState& ps, const Directive& d) {
+  auto r = parse_range(d);
+  if (!r) return r.error();
+  ps.config.limit_uid_range = std::pair<uid_t, uid_t>(r->first, r->second);
+  ps.limit_uid_where = d.where;
+  return ok();
+}
+Result<void> h_limit_gid_range(ParseState& ps, const Directive& d) {
+  auto r = parse_range(d);
+  if (!r) return r.error();
+  ps.config.limit_gid_range = std::pair<gid_t, gid_t>(r->first, r->second);
+  ps.limit_gid_where = d.where;
+  return ok();
+}
+
+Result<void> h_front_user(ParseState& ps, const Directive& d) {
+  ps.config.front_user = d.args[0];
+  ps.front_user_where = d.where;
+  return ok();
+}
+Result<void> h_front_group(ParseState& ps, const Directive& d) {
+  ps.config.front_group = d.args[0];
+  return ok();
+}
+Result<void> h_front_chroot(ParseState& ps, const Directive& d) {
+  if (d.args[0].empty() || d.args[0][0] != '/') return Error{"FrontChroot must be an absolute path"};
+  auto p = normalize_path(d.args[0]);
+  if (!p) return p.error();
+  ps.config.front_chroot = *p;
+  return ok();
+}
+Result<void> h_front_processes(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 0, 1024, "FrontProcesses");
+  if (!v) return v.error();
+  ps.config.front_processes = static_cast<unsigned>(*v);
+  return ok();
+}
+Result<void> h_pool_max_workers(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 0, 4096, "PoolMaxWorkers");
+  if (!v) return v.error();
+  ps.config.pool_max_workers = static_cast<unsigned>(*v);
+  return ok();
+}
+Result<void> h_pool_idle_timeout(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 1, 86400, "PoolIdleTimeout");
+  if (!v) return v.error();
+  ps.config.pool_idle_timeout_s = static_cast<unsigned>(*v);
+  return ok();
+}
+
+Result<void> h_define(ParseState& ps, const Directive& d) {
+  if (d.args[0].find(':') != std::string::npos) return Error{"Define name must not contain ':'"};
+  ps.defines[d.args[0]] = d.args.size() > 1 ? d.args[1] : "";
+  return ok();
+}
+Result<void> h_undefine(ParseState& ps, const Directive& d) {
+  ps.defines.erase(d.args[0]);
+  return ok();
+}
+
+Result<void> h_not_supported(ParseState&, const Directive& d) {
+  return Error{d.name + " is not supported yet; itkd would not apply it (remove it or "
+               "wrap it in <IfModule> of the module that provides it)"};
+}
+Result<void> h_handler_not_supported(ParseState&, const Directive& d) {
+  return Error{d.name + " is not supported yet: itkd would serve those files as static "
+               "content (e.g. PHP source); remove it or serve them differently"};
+}
+
+constexpr unsigned kDirOnly = kCtxDirectory | kCtxFiles;
+constexpr unsigned kAllScopes = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
+
+constexpr DirectiveSpec D(std::string_view name, unsigned contexts, int min_args, int max_args,
+                          DirectiveHandler handler, bool security = false,
+                          bool directory_unsupported = false) {
+  DirectiveSpec s;
+  s.name = name;
+  s.contexts = contexts;
+  s.min_args = min_args;
+  s.max_args = max_args;
+  s.handler = handler;
+  s.security = security;
+  s.directory_unsupported = directory_unsupported;
+  return s;
+}
+constexpr DirectiveSpec S(std::string_view name, unsigned contexts, int min_args, int max_args,
+                          SectionKind kind) {
+  DirectiveSpec s = D(name, contexts, min_args, max_args, nullptr);
+  s.section = kind;
+  return s;
+}
+constexpr DirectiveSpec I(std::string_view name, unsigned contexts, std::string_view note) {
+  DirectiveSpec s = D(name, contexts, 0, -1, nullptr);
+  s.ignored_note = note;
+  return s;
+}
+
+// clang-format off
+const DirectiveSpec kTable[] = {
+  D("Listen", kCtxServer, 1, 2, h_listen),
+  D("ServerRoot", kCtxServer, 1, 1, h_server_root),
+  D("Include", kAllScopes, 1, 1, h_include),
+  D("IncludeOptional", kAllScopes, 1, 1, h_include_optional),
+  D("User", kCtxServer, 1, 1, h_user),
+  D("Group", kCtxServer, 1, 1, h_group),
+  D("ServerName", kCtxServerVhost, 1, 1, h_server_name),
+  D("ServerAlias", kCtxVhost, 1, -1, h_server_alias),
+  D("DocumentRoot", kCtxServerVhost, 1, 1, h_document_root),
+  D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index),
+  D("Options", kDirOnly, 1, -1, h_options, true),
+  D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
+  D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
+  D("Require", kDirOnly, 1, -1, h_require, true),
+  D("Alias", kCtxServerVhost, 2, 2, h_alias),
+  D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
+  D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),
+  D("RedirectPermanent", kAllScopes, 1, 1, h_not_supported),
+  D("RedirectTemp", kAllScopes, 1, 1, h_not_supported),
+  D("RedirectMatch", kAllScopes, 1, 3, h_not_supported),
+  D("AliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
+  D("ScriptAliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
+  D("ErrorDocument", kAllScopes, 2, -1, h_error_document, false, true),
+  D("AddType", kAllScopes, 2, -1, h_add_type, false, true),
+  D("AddDefaultCharset", kAllScopes, 1, 1, h_add_default_charset, false, true),
+  D("TypesConfig", kCtxServer, 1, 1, h_types_config),
+  D("ErrorLog", kCtxServerVhost, 1, 1, h_error_log),
+  D("LogLevel", kCtxServerVhost, 1, -1, h_log_level),
+  D("LogFormat", kCtxServerVhost, 1, 2, h_log_format),
+  D("CustomLog", kCtxServerVhost, 2, 3, h_custom_log),
+  D("TransferLog", kCtxServerVhost, 1, 1, h_transfer_log),
+  D("PidFile", kCtxServer, 1, 1, h_pid_file),
+  D("Timeout", kCtxServerVhost, 1, 1, h_limit<unsigned, &HttpLimits::timeout_s>),
+  D("KeepAlive", kCtxServerVhost, 1, 1, h_keep_alive),
+  D("KeepAliveTimeout", kCtxServerVhost, 1, 1, h_limit<unsigned, &HttpLimits::keep_alive_timeout_s>),
+  D("MaxKeepAliveRequests", kCtxServerVhost, 1, 1, h_limit<unsigned, &HttpLimits::max_keep_alive_requests>),
+  D("LimitRequestLine", kCtxServerVhost, 1, 1, h_limit<size_t, &HttpLimits::limit_request_line>),
+  D("LimitRequestFieldSize", kCtxServerVhost, 1, 1, h_limit<size_t, &HttpLimits::limit_request_field_size>),
+  D("LimitRequestFields", kCtxServerVhost, 1, 1, h_limit<size_t, &HttpLimits::limit_request_fields>),
+  D("LimitRequestBody", kCtxServerVhost, 1, 1, h_limit<uint64_t, &HttpLimits::limit_request_body>, false, true),
+  D("RequestReadTimeout", kCtxServerVhost, 1, 3, h_request_read_timeout),
+  D("AssignUserID", kCtxServerVhost, 2, 2, h_assign_user_id),
+  D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
+  D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
+  D("LimitUIDRange", kCtxServer, 2, 2, h_limit_uid_range),
+  D("LimitGIDRange", kCtxServer, 2, 2, h_limit_gid_range),
+  D("FrontUser", kCtxServer, 1, 1, h_front_user),
+  D("FrontGroup", kCtxServer, 1, 1, h_front_group),
+  D("FrontChroot", kCtxServer, 1, 1, h_front_chroot),
+  D("FrontProcesses", kCtxServer, 1, 1, h_front_processes),
+  D("PoolMaxWorkers", kCtxServer, 1, 1, h_pool_max_workers),
+  D("PoolIdleTimeout", kCtxServer, 1, 1, h_pool_idle_timeout),
+  D("Define", kAllScopes, 1, 2, h_define),
+  D("UnDefine", kAllScopes, 1, 1, h_undefine),
+  D("SetHandler", kAllScopes, 1, -1, h_handler_not_supported, true),
+  D("AddHandler", kAllScopes, 1, -1, h_handler_not_supported, true),
+  D("Action", kAllScopes, 1, -1, h_handler_not_supported, true),
+  D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true),
+
+  S("VirtualHost", kCtxServer, 1, -1, SectionKind::VirtualHost),
+  S("Directory", kCtxServerVhost, 1, 2, SectionKind::Directory),
+  S("DirectoryMatch", kCtxServerVhost, 1, 1, SectionKind::Directory),
+  S("Files", kAllScopes, 1, 2, SectionKind::Files),
+  S("FilesMatch", kAllScopes, 1, 1, SectionKind::Files),
+  S("Location", kCtxServerVhost, 1, 2, SectionKind::Files),
+  S("LocationMatch", kCtxServerVhost, 1, 1, SectionKind::Files),
+  S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule),
+  S("IfDefine", kAllScopes, 1, 1, SectionKind::IfDefine),
+
+  // Known Apache directives that change nothing itkd does (process model, cosmetics).
+  I("LoadModule", kCtxServer, "itkd has no loadable modules"),
+  I("LoadFile", kCtxServer, "itkd has no loadable modules"),
+  I("ServerAdmin", kCtxServerVhost, "itkd's error pages do not show it"),
+  I("ServerSignature", kAllScopes, "itkd's error pages have no signature"),
+  I("ServerTokens", kCtxServer, "itkd always sends 'Server: itkd'"),
+  I("HostnameLookups", kAllScopes, "itkd never does reverse DNS"),
+  I("Mutex", kCtxServer, "itkd needs no accept mutex"),
+  I("DefaultRuntimeDir", kCtxServer, "itkd keeps no runtime files there"),
+  I("MaxRequestWorkers", kCtxServer, "use PoolMaxWorkers and FrontProcesses"),
+  I("MaxClients", kCtxServer, "use PoolMaxWorkers and FrontProcesses"),
+  I("StartServers", kCtxServer, "itkd starts workers on demand"),
+  I("MinSpareServers", kCtxServer, "itkd starts workers on demand"),
+  I("MaxSpareServers", kCtxServer, "idle workers exit after PoolIdleTimeout"),
+  I("MaxConnectionsPerChild", kCtxServer, "not needed by itkd's process model"),
+  I("MaxRequestsPerChild", kCtxServer, "not needed by itkd's process model"),
+  I("ServerLimit", kCtxServer, "use PoolMaxWorkers and FrontProcesses"),
+  I("ThreadsPerChild", kCtxServer, "itkd workers are not threaded"),
+  I("ThreadLimit", kCtxServer, "itkd workers are not threaded"),
+  I("AccessFileName", kCtxServerVhost, "itkd does not read .htaccess files"),
+  I("EnableSendfile", kAllScopes, "itkd decides itself"),
+  I("EnableMMAP", kAllScopes, "itkd decides itself"),
+  I("UseCanonicalName", kAllScopes, "itkd always uses the Host header"),
+  I("TraceEnable", kCtxServerVhost, "itkd never answers TRACE"),
+  I("Header", kAllScopes, "not supported yet, no header is changed"),
+  I("AddLanguage", kAllScopes, "no content negotiation"),
+  I("AddCharset", kAllScopes, "no content negotiation"),
+  I("LanguagePriority", kAllScopes, "no content negotiation"),
+  I("ForceLanguagePriority", kAllScopes, "no content negotiation"),
+  I("IndexOptions", kAllScopes, "itkd's listings have one style"),
+  I("IndexIgnore", kAllScopes, "itkd's listings have one style"),
+  I("AddIcon", kAllScopes, "itkd's listings have no icons"),
+  I("AddIconByType", kAllScopes, "itkd's listings have no icons"),
+  I("AddIconByEncoding", kAllScopes, "itkd's listings have no icons"),
+  I("DefaultIcon", kAllScopes, "itkd's listings have no icons"),
+  I("AddDescription", kAllScopes, "itkd's listings have no descriptions"),
+  I("ReadmeName", kAllScopes, "itkd's listings have no readme"),
+  I("HeaderName", kAllScopes, "itkd's listings have no header file"),
+};
+// clang-format on
+
+}  // namespace
+
+const DirectiveSpec* find_directive(std::string_view name) {
+  static const std::unordered_map<std::string, const DirectiveSpec*> index = [] {
+    std::unordered_map<std::string, const DirectiveSpec*> m;
+    for (const auto& s : kTable) m.emplace(ascii_lower(s.name), &s);
+    return m;
+  }();
+  auto it = index.find(ascii_lower(name));
+  return it == index.end() ? nullptr : it->second;
+}
+
+bool module_is_loaded(std::string_view name) {
+  // mod_mime.c, mod_mime, mime_module -> "mime"; mpm-itk.c -> "mpm_itk".
+  std::string n = ascii_lower(name);
+  if (n.size() > 2 && n.ends_with(".c")) n.resize(n.size() - 2);
+  if (n.starts_with("mod_")) n = n.substr(4);
+  if (n.ends_with("_module")) n.resize(n.size() - 7);
+  for (char& c : n)
+    if (c == '-') c = '_';
+  static const std::string_view kLoaded[] = {
+      "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
+      "authz_core", "reqtimeout", "cgi", "mpm_itk", "itk"};
+  for (auto m : kLoaded)
+    if (m == n) return true;
+  return false;
+}
+
+Result<std::string> normalize_path(const std::string& path) {
+  if (path.empty() || path[0] != '/') return Error{"'" + path + "' is not an absolute path"};
+  std::string out;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    size_t end = path.find('/', i);
+    if (end == std::string::npos) end = path.size();
+    std::string_view seg(path.data() + i, end - i);
+    i = end;
+    if (seg.empty() || seg == ".") continue;
+    if (seg == "..") return Error{"path '" + path + "' contains '..'; write the real path"};
+    out += '/';
+    out += seg;
+  }
+  return out.empty() ? std::string("/") : out;
+}
+
+ParseState::ParseState(ConfigSource& src, const ParseOptions& opts) : source(src), options(opts) {
+  vhosts.emplace_back();
+  vhosts[0].vhost.is_main_server = true;
+  for (const auto& d : opts.defines) defines[d] = "";
+  config.log_formats["combined"] =
+      "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"";
+  config.log_formats["common"] = "%h %l %u %t \"%r\" %>s %O";
+}
+
+std::string ParseState::server_relative(const std::string& path) const {
+  if (!path.empty() && path[0] == '/') return path;
+  return config.server_root + (config.server_root == "/" ? "" : "/") + path;
+}
+
+}  // namespace itkd

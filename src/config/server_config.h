@@ -124,6 +124,9 @@ struct Pool {
   gid_t gid = 0;
   std::vector<size_t> vhosts;
   int nice_value = 0;
+  // Supplementary groups (getgrouplist of a named user, else just gid); filled only when
+  // identities are resolved (ParseOptions::resolve_identities).
+  std::vector<gid_t> groups;
 };
 
 struct Listener {

@@ -7,7 +7,9 @@
 
 #include <sys/socket.h>
 
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/server_config.h"
@@ -26,7 +28,20 @@ class VhostRouter {
   size_t route(std::string_view local_ip, uint16_t local_port, std::string_view host) const;
 
  private:
+  // The vhosts sharing one (address, port), in file order, with their names indexed:
+  // exact names map to the first position that has them; wildcard aliases are scanned
+  // in order only up to that position, which keeps Apache's first-match-in-file-order.
+  struct Group {
+    std::vector<size_t> vhosts;
+    std::unordered_map<std::string, size_t> exact;           // name -> position
+    std::vector<std::pair<size_t, std::string>> wildcards;   // (position, pattern)
+  };
+  const Group* find_group(const std::string& ip, uint16_t port) const;
+  size_t route_canonical(const std::string& ip, uint16_t port, std::string_view host) const;
+
   const ServerConfig& config_;
+  std::vector<Group> groups_;
+  std::unordered_map<std::string, size_t> group_index_;  // "ip|port" -> groups_ index
 };
 
 // Case-insensitive wildcard match of an already-lowercased pattern (* and ?).
