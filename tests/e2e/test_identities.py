@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Invariants 1, 2, 4, 5: who runs as whom, with what privileges, seeing which files."""
+
+import os
+import unittest
+
+import itkd_harness as h
+
+SECRET_ENV = "ITKD_TEST_SECRET"
+
+
+class Identities(h.ServerTestCase):
+    server_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", SECRET_ENV: "xyz"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Workers start on demand: none may exist before the first request.
+        cls.workers_before_requests = cls.srv.workers()
+        cls.alice_resp = h.get(cls.srv.port, "/", host="alice.test")
+        cls.alice_pools = set(cls.srv.workers().values())
+        cls.bob_resp = h.get(cls.srv.port, "/", host="bob.test")
+        cls.all_pools = set(cls.srv.workers().values())
+
+    # ---- master and fronts
+    def test_master_is_root(self):
+        self.assertEqual(h.status(self.srv.pid)["Uid"].split()[0], "0")
+
+    def test_fronts_exist(self):
+        fronts = self.srv.fronts()
+        self.assertEqual(len(fronts), 2, f"FrontProcesses 2, children: "
+                         f"{[(p, h.cmdline(p)) for p in self.srv.refresh_children()]}")
+
+    def test_front_identity_and_privileges(self):
+        for pid in self.srv.fronts():
+            with self.subTest(front=pid):
+                st = h.status(pid)
+                self.assertEqual(st["Uid"], " ".join([str(h.FRONT_UID)] * 4))
+                self.assertEqual(st["Gid"], " ".join([str(h.FRONT_UID)] * 4))
+                self.assertIn(st["Groups"], ("", str(h.FRONT_UID)))
+                for cap in ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb"):
+                    self.assertEqual(int(st[cap], 16), 0, cap)
+                self.assertEqual(st["NoNewPrivs"], "1")
+                self.assertEqual(st["Seccomp"], "2")
+
+    def test_front_is_chrooted_to_empty_dir(self):
+        for pid in self.srv.fronts():
+            with self.subTest(front=pid):
+                self.assertEqual(os.path.realpath(h.proc_root(pid)),
+                                 os.path.realpath(self.srv.chroot))
+
+    def test_front_not_dumpable(self):
+        for pid in self.srv.fronts():
+            with self.subTest(front=pid):
+                self.assertTrue(h.non_dumpable(pid), "front is dumpable (PR_SET_DUMPABLE not 0)")
+
+    def test_front_opens_no_tenant_file(self):
+        for pid in self.srv.fronts():
+            with self.subTest(front=pid):
+                for target in h.regular_file_fds(pid):
+                    self.assertFalse(target.startswith(self.srv.alice.home + "/")
+                                     or target.startswith(self.srv.bob.home + "/")
+                                     or target.startswith(self.srv.logs + "/alice")
+                                     or target.startswith(self.srv.logs + "/bob"),
+                                     f"front {pid} holds {target}")
+
+    # ---- workers
+    def test_no_worker_before_first_request(self):
+        self.assertEqual(self.workers_before_requests, {}, "workers must start on demand")
+
+    def test_responses(self):
+        self.assertStatus(self.alice_resp, 200)
+        self.assertEqual(self.alice_resp.body, h.ALICE_INDEX)
+        self.assertStatus(self.bob_resp, 200)
+        self.assertEqual(self.bob_resp.body, h.BOB_INDEX)
+        # Same answers a second time, from the now-running workers.
+        self.assertEqual(h.get(self.port, "/", host="alice.test").body, h.ALICE_INDEX)
+        self.assertEqual(h.get(self.port, "/", host="bob.test").body, h.BOB_INDEX)
+
+    def _pool_workers(self, pools):
+        return [p for p, pool in self.srv.workers().items() if pool in pools]
+
+    def _check_worker(self, pid, uid):
+        st = h.status(pid)
+        self.assertEqual(st["Uid"], " ".join([str(uid)] * 4), f"worker {pid} Uid")
+        self.assertEqual(st["Gid"], " ".join([str(uid)] * 4), f"worker {pid} Gid")
+        self.assertEqual(st["Groups"], str(uid), f"worker {pid} supplementary groups")
+        for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+            self.assertEqual(int(st[cap], 16), 0, f"worker {pid} {cap}")
+        self.assertEqual(st["NoNewPrivs"], "1", f"worker {pid}")
+        self.assertEqual(st["Seccomp"], "2", f"worker {pid}")
+        self.assertTrue(h.non_dumpable(pid), f"worker {pid} is dumpable")
+
+    def test_alice_pool_runs_as_alice(self):
+        self.assertEqual(len(self.alice_pools), 1,
+                         f"after one request to alice, exactly one pool has workers: "
+                         f"{self.alice_pools}")
+        pids = self._pool_workers(self.alice_pools)
+        self.assertTrue(pids, "alice's worker is gone")
+        for pid in pids:
+            self._check_worker(pid, h.ALICE_UID)
+
+    def test_bob_pool_runs_as_bob(self):
+        bob_pools = self.all_pools - self.alice_pools
+        self.assertEqual(len(bob_pools), 1, f"bob's request started one more pool: "
+                         f"{self.alice_pools} -> {self.all_pools}")
+        pids = self._pool_workers(bob_pools)
+        self.assertTrue(pids, "bob's worker is gone")
+        for pid in pids:
+            self._check_worker(pid, h.BOB_UID)
+
+    def test_workers_hold_no_other_tenant_log(self):
+        a, b = self.srv.alice, self.srv.bob
+        for pid in self.srv.workers_with_uid(h.ALICE_UID):
+            targets = h.fds(pid).values()
+            self.assertNotIn(b.access_log, targets)
+            self.assertNotIn(b.error_log, targets)
+        for pid in self.srv.workers_with_uid(h.BOB_UID):
+            targets = h.fds(pid).values()
+            self.assertNotIn(a.access_log, targets)
+            self.assertNotIn(a.error_log, targets)
+
+    def test_workers_hold_no_other_tenant_file(self):
+        for uid, other in ((h.ALICE_UID, self.srv.bob), (h.BOB_UID, self.srv.alice)):
+            for pid in self.srv.workers_with_uid(uid):
+                for target in h.fds(pid).values():
+                    self.assertFalse(target.startswith(other.home + "/"),
+                                     f"worker {pid} (uid {uid}) holds {target}")
+
+    def test_every_worker_is_a_known_tenant(self):
+        # Invariant 5: only configured identities exist; nothing runs as root but the master.
+        allowed = {h.ALICE_UID, h.BOB_UID, h.MAIN_UID, h.FRONT_UID}
+        for pid in h.descendants(self.srv.pid):
+            with self.subTest(pid=pid, argv=h.cmdline(pid)):
+                self.assertIn(h.uid_of(pid), allowed)
+
+    def test_children_have_clean_environment(self):
+        self.assertIn(f"{SECRET_ENV}=xyz", h.environ(self.srv.pid), "test setup: marker missing")
+        kids = h.descendants(self.srv.pid)
+        self.assertTrue(kids)
+        for pid in kids:
+            with self.subTest(pid=pid, argv=h.cmdline(pid)):
+                env = h.environ(pid)
+                self.assertFalse([e for e in env if "xyz" in e or SECRET_ENV in e], env)
+
+    def test_children_are_execed_from_the_binary(self):
+        # fork+exec, not a bare fork: /proc/PID/exe is the itkd binary.
+        exe = os.path.realpath(h.binary())
+        for pid in self.srv.refresh_children():
+            with self.subTest(pid=pid):
+                self.assertEqual(os.path.realpath(os.readlink(f"/proc/{pid}/exe")), exe)
+
+
+if __name__ == "__main__":
+    h.main()

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Process lifecycle: persistent workers (no fork per connection), restart after a crash,
+idle timeout, clean shutdown."""
+
+import os
+import signal
+import socket
+import time
+import unittest
+
+import itkd_harness as h
+
+
+def snapshot(srv):
+    """{pid: (ppid, starttime)} of every descendant of the master."""
+    out = {}
+    for pid in h.descendants(srv.pid):
+        st = h._stat_fields(pid)
+        if st:
+            out[pid] = (st[1], st[2])
+    srv.refresh_children()
+    return out
+
+
+class Persistent(h.ServerTestCase):
+
+    def warm_up(self):
+        for _ in range(10):
+            self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+            self.assertStatus(h.get(self.port, "/", host="bob.test"), 200)
+
+    def test_a_no_process_per_connection(self):
+        self.warm_up()
+        before = snapshot(self.srv)
+        fronts_before = sorted(self.srv.fronts())
+        workers_before = self.srv.workers()
+        t0 = time.monotonic()
+        for i in range(300):
+            host, body = ("alice.test", h.ALICE_INDEX) if i % 3 else ("bob.test", h.BOB_INDEX)
+            r = h.get(self.port, "/", host=host)
+            self.assertEqual(r.body, body, f"connection {i}")
+        elapsed = time.monotonic() - t0
+        after = snapshot(self.srv)
+        self.assertEqual(after, before, "processes were created or replaced during 300 "
+                         "sequential connections")
+        self.assertEqual(sorted(self.srv.fronts()), fronts_before)
+        self.assertEqual(self.srv.workers(), workers_before)
+        self.assertLess(elapsed, 30.0)
+
+    def test_b_worker_killed_is_replaced(self):
+        self.warm_up()
+        alice_workers = self.srv.workers_with_uid(h.ALICE_UID)
+        bob_workers = self.srv.workers_with_uid(h.BOB_UID)
+        self.assertTrue(alice_workers and bob_workers)
+        watch = h.LogWatch(self.srv.error_log)
+        for pid in alice_workers:
+            os.kill(pid, signal.SIGKILL)
+        h.wait_for(lambda: not any(h.alive(p) for p in alice_workers), timeout=5,
+                   what="killed workers to be reaped")
+        r = h.get(self.port, "/", host="alice.test")
+        self.assertStatus(r, 200, "first request after alice's worker was killed")
+        self.assertEqual(r.body, h.ALICE_INDEX)
+        new = self.srv.wait_worker(h.ALICE_UID)
+        self.assertFalse(set(new) & set(alice_workers))
+        self.assertEqual(self.srv.workers_with_uid(h.BOB_UID), bob_workers,
+                         "bob's workers must be untouched")
+        self.assertStatus(h.get(self.port, "/", host="bob.test"), 200)
+        text = h.wait_for(lambda: (lambda t: t if any(str(p) in t for p in alice_workers)
+                                   else None)(watch.new_text(self.srv.error_log)),
+                          timeout=5, what="a log line about the killed worker's pid")
+        self.assertTrue(text)
+
+    def test_c_front_killed_is_replaced(self):
+        fronts = self.srv.fronts()
+        self.assertTrue(fronts)
+        os.kill(fronts[0], signal.SIGKILL)
+        h.wait_for(lambda: len(self.srv.fronts()) == len(fronts) and
+                   fronts[0] not in self.srv.fronts(), timeout=5, what="a new front")
+        for _ in range(6):
+            self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+
+
+def idle_config(srv):
+    return h.standard_config(srv, global_extra="PoolIdleTimeout 1\n")
+
+
+class IdleTimeout(h.ServerTestCase):
+    config = idle_config
+
+    def test_idle_pool_stops_and_restarts(self):
+        self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+        first = self.srv.wait_worker(h.ALICE_UID)
+        h.wait_for(lambda: not self.srv.workers_with_uid(h.ALICE_UID), timeout=6,
+                   what="alice's idle worker to exit after PoolIdleTimeout 1")
+        for p in first:
+            self.assertFalse(h.alive(p))
+        r = h.get(self.port, "/", host="alice.test")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, h.ALICE_INDEX)
+        second = self.srv.wait_worker(h.ALICE_UID)
+        self.assertFalse(set(first) & set(second))
+
+    def test_busy_connection_is_not_cut_by_idle_timeout(self):
+        # A connection in use keeps its worker; KeepAliveTimeout (5 s) > PoolIdleTimeout.
+        with h.Conn(self.port) as c:
+            self.assertStatus(c.request("GET", "/", host="bob.test"), 200)
+            time.sleep(1.5)
+            r = c.request("GET", "/", host="bob.test")
+            self.assertEqual(r.body, h.BOB_INDEX)
+
+
+class Shutdown(unittest.TestCase):
+
+    def test_sigterm_stops_everything(self):
+        srv = h.Server()
+        try:
+            srv.start()
+            self.assertEqual(h.get(srv.port, "/", host="alice.test").status, 200)
+            self.assertEqual(h.get(srv.port, "/", host="bob.test").status, 200)
+            idle = h.Conn(srv.port)  # an idle keep-alive client must not hold shutdown up
+            idle.request("GET", "/", host="alice.test")
+            procs = {p: h._stat_fields(p)[2] for p in h.descendants(srv.pid)}
+            srv.refresh_children()
+            self.assertGreaterEqual(len(procs), 4, "fronts and two workers expected")
+            t0 = time.monotonic()
+            os.kill(srv.pid, signal.SIGTERM)
+            rc = srv.proc.wait(10)
+            self.assertLess(time.monotonic() - t0, 10)
+            self.assertEqual(rc, 0, "master exit status after SIGTERM")
+            h.wait_for(lambda: not any(h.alive(p) and h._stat_fields(p)[2] == st
+                                       for p, st in procs.items()),
+                       timeout=2, what="all children to exit with the master")
+            idle.close()
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", srv.port))  # raises if still listening
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", srv.port), timeout=2).close()
+            self.assertFalse(os.path.exists(srv.pid_file) and
+                             h.read_text(srv.pid_file).strip() == str(srv.pid),
+                             "PidFile should be removed on exit")
+        finally:
+            srv.cleanup()
+
+    def test_pid_file(self):
+        with h.Server() as srv:
+            h.wait_for(lambda: h.read_text(srv.pid_file).strip(), timeout=5, what="PidFile")
+            self.assertEqual(h.read_text(srv.pid_file).strip(), str(srv.pid))
+
+
+if __name__ == "__main__":
+    h.main()
