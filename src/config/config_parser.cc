@@ -282,8 +282,8 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
     ps.warn(where, std::string(spec->name) + " ignored: " + std::string(spec->ignored_note));
     return;
   }
-  if (section && spec->section != SectionKind::IfModule && spec->section != SectionKind::IfDefine &&
-      ps.section_depth >= kMaxSectionDepth) {
+  // Sections are parsed recursively: bound the depth so a hostile file can't exhaust the stack.
+  if (section && ps.section_depth >= kMaxSectionDepth) {
     ps.error(where, "sections nested more than " + std::to_string(kMaxSectionDepth) + " deep");
     skip_section(ps, r, OpenSection{name, where});
     return;

@@ -315,7 +315,9 @@ Result<void> h_error_document(ParseState& ps, const Directive& d) {
   auto status = parse_number(d.args[0], 400, 599, "ErrorDocument status");
   if (!status) return status.error();
   // The value is taken raw (as Apache's RAW_ARGS) so a message keeps its spacing.
-  std::string rest = d.raw_args.substr(d.raw_args.find(d.args[0]) + d.args[0].size());
+  size_t status_at = d.raw_args.find(d.args[0]);
+  std::string rest =
+      status_at == std::string::npos ? "" : d.raw_args.substr(status_at + d.args[0].size());
   size_t b = rest.find_first_not_of(" \t");
   rest = b == std::string::npos ? "" : rest.substr(b);
   ErrorDocumentRule r;

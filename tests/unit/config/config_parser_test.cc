@@ -862,6 +862,13 @@ TEST(ConfigErrors, DeepNestingIsBounded) {
   EXPECT_NE(parse_err(text).find("nested more than"), std::string::npos);
 }
 
+TEST(ConfigErrors, DeepIfModuleNestingIsBounded) {
+  std::string text = kBase;
+  for (int i = 0; i < 5000; ++i) text += "<IfModule mod_mime.c>\n";
+  for (int i = 0; i < 5000; ++i) text += "</IfModule>\n";
+  EXPECT_NE(parse_err(text).find("nested more than"), std::string::npos);
+}
+
 TEST(ConfigErrors, IncludeInsideDirectoryNotAllowedIfNotFound) {
   EXPECT_NE(parse_err(kBase + "<Directory /srv>\nInclude /nonexistent.conf\n</Directory>\n").find("t.conf:4:"),
             std::string::npos);
