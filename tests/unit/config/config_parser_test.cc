@@ -625,6 +625,55 @@ TEST(ConfigParser, ResolvesNumericIdentities) {
   EXPECT_EQ(c.pools[1].groups, (std::vector<gid_t>{61002}));
 }
 
+TEST(ConfigParser, EndToEndHarnessStyleConfig) {
+  // The shape tests/e2e/itkd_harness.py writes: checked with identities resolved.
+  ParseOptions o;
+  o.resolve_identities = true;
+  auto c = parse_ok(R"(ServerRoot /tmp/itkd-e2e-x
+Listen 127.0.0.1:40001
+User #61950
+Group #61950
+FrontUser #61900
+FrontGroup #61900
+FrontChroot /tmp/itkd-e2e-x/empty
+FrontProcesses 2
+PoolMaxWorkers 2
+PidFile /tmp/itkd-e2e-x/logs/itkd.pid
+ErrorLog /tmp/itkd-e2e-x/logs/error.log
+LogLevel info
+LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"" combined
+LogFormat "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" pid=%P" withpid
+DocumentRoot /tmp/itkd-e2e-x/main-www
+
+<VirtualHost *:40001>
+  ServerName alice.test
+  ServerAlias www.alice.test
+  DocumentRoot /tmp/itkd-e2e-x/alice/www
+  AssignUserID #61001 #61001
+  CustomLog /tmp/itkd-e2e-x/alice/access.log withpid
+  ErrorLog /tmp/itkd-e2e-x/alice/error.log
+  MaxClientsVHost 2
+  <Directory /tmp/itkd-e2e-x/alice/www/follow>
+    Options FollowSymLinks
+  </Directory>
+</VirtualHost>
+<VirtualHost *:40001>
+  ServerName bob.test
+  DocumentRoot /tmp/itkd-e2e-x/bob/www
+  AssignUserID #61002 #61002
+  CustomLog /tmp/itkd-e2e-x/bob/access.log combined
+  ErrorLog /tmp/itkd-e2e-x/bob/error.log
+</VirtualHost>
+)", o);
+  ASSERT_EQ(c.pools.size(), 3u);
+  EXPECT_EQ(c.pools[0].uid, 61950u);
+  EXPECT_EQ(c.vhosts[1].custom_logs[0].format,
+            "%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\" pid=%P");
+  EXPECT_EQ(c.vhosts[2].error_log, "/tmp/itkd-e2e-x/bob/error.log");
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_TRUE(c.warnings.empty());
+}
+
 TEST(ConfigParser, ResolvesNamedIdentities) {
   // Debian always has www-data (33) and nobody/nogroup (65534): the defaults.
   ParseOptions o;
