@@ -80,8 +80,8 @@ class ConfigCheck(unittest.TestCase):
         text = self.base().replace(
             "  ServerName bob.test\n",
             f"  ServerName bob.test\n  <Directory {self.srv.bob.www}>\n"
-            f"    DocumentRoot /tmp\n  </Directory>\n")
-        self.assertRefused(text, "DocumentRoot /tmp")
+            f"    DocumentRoot /srv/wrong-context\n  </Directory>\n")
+        self.assertRefused(text, "DocumentRoot /srv/wrong-context")
 
     def test_listen_inside_vhost(self):
         text = self.base().replace("  ServerName bob.test\n",

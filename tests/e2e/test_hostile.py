@@ -112,7 +112,9 @@ class Hostile(h.ServerTestCase):
                          "Transfer-Encoding: foo, chunked", body=b"0\r\n\r\n"), 501, "TE foo")
 
     def test_bad_chunk_size(self):
-        self.refused(req("POST / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
+        # GET: the static handler must read (and discard) the body, so the decoder runs;
+        # a POST may be answered 405 before its body is looked at.
+        self.refused(req("GET / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
                          body=b"zz\r\nhello\r\n0\r\n\r\n"), 400, "chunk size zz")
 
     # ---- request line
@@ -146,7 +148,7 @@ class Hostile(h.ServerTestCase):
 
     def test_chunked_body_over_limit_is_413(self):
         body = b"".join(b"100\r\n" + b"y" * 256 + b"\r\n" for _ in range(8)) + b"0\r\n\r\n"
-        self.refused(req("POST / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
+        self.refused(req("GET / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
                          body=body), 413, "chunked over LimitRequestBody")
 
     # ---- time
