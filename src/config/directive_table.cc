@@ -746,9 +746,13 @@ bool module_is_loaded(std::string_view name) {
   if (n.ends_with("_module")) n.resize(n.size() - 7);
   for (char& c : n)
     if (c == '-') c = '_';
+  // proxy_fcgi and fcgid count as loaded although itkd has no FastCGI handler yet: their
+  // blocks hold SetHandler/AddHandler for PHP, and skipping them would serve PHP source
+  // as static files; read, those directives are refused with a clear message instead.
+  // mod_ssl does not: itkd terminates no TLS, so its blocks (Listen 443, SSL*) are skipped.
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
-      "authz_core", "reqtimeout", "cgi", "mpm_itk", "itk"};
+      "authz_core", "reqtimeout", "cgi", "mpm_itk", "itk", "proxy_fcgi", "fcgid"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

@@ -773,6 +773,17 @@ TEST(ConfigErrors, SecurityDirectiveInFilesRefused) {
             std::string::npos);
 }
 
+TEST(ConfigErrors, PhpFpmHandlerBlockIsNotSilentlySkipped) {
+  EXPECT_NE(parse_err(kBase + "<IfModule proxy_fcgi_module>\n<FilesMatch \".+\\.php$\">\n"
+                              "SetHandler \"proxy:unix:/run/php/php-fpm.sock|fcgi://localhost\"\n"
+                              "</FilesMatch>\n</IfModule>\n")
+                .find("t.conf:5: SetHandler"),
+            std::string::npos);
+  // mod_ssl is not loaded: its blocks are skipped.
+  auto c = parse_ok(kBase + "<IfModule mod_ssl.c>\nListen 443\nSSLEngine on\n</IfModule>\n");
+  EXPECT_EQ(c.listeners.size(), 1u);
+}
+
 TEST(ConfigErrors, HandlersRefused) {
   EXPECT_NE(parse_err(kBase + "AddHandler cgi-script .cgi\n").find("t.conf:3: AddHandler is not supported yet"),
             std::string::npos);
