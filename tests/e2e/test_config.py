@@ -187,6 +187,40 @@ class ConfigCheck(unittest.TestCase):
         self.assertIn("/nonexistent/itkd.conf", err)
 
 
+class StartupRefusals(unittest.TestCase):
+    """The master itself (not -t) refuses a bad config or an unusable Listen."""
+
+    def test_bad_config_refused_at_start(self):
+        srv = h.Server(config=lambda s: h.standard_config(s) + "\nNotADirective x\n", ready=False)
+        try:
+            srv.start()
+            rc = srv.proc.wait(10)
+            self.assertEqual(rc, 1)
+            err = h.read_text(srv.stderr_path) + h.read_text(srv.error_log)
+            line = len(h.read_text(srv.conf).splitlines())
+            self.assertIn(f"{srv.conf}:{line}:", err)
+            self.assertFalse(srv.refresh_children())
+        finally:
+            srv.cleanup()
+
+    def test_listen_port_in_use(self):
+        import socket
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            port = busy.getsockname()[1]
+            srv = h.Server(config=lambda s: h.standard_config(s).replace(
+                f":{s.port}", f":{port}"), ready=False)
+            try:
+                srv.start()
+                rc = srv.proc.wait(10)
+                self.assertNotEqual(rc, 0)
+                err = h.read_text(srv.stderr_path) + h.read_text(srv.error_log)
+                self.assertIn(str(port), err, "the message must name the address")
+            finally:
+                srv.cleanup()
+
+
 MISSING_ROOT_HOST = "gone.test"
 
 

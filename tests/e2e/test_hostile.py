@@ -117,7 +117,29 @@ class Hostile(h.ServerTestCase):
         self.refused(req("GET / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
                          body=b"zz\r\nhello\r\n0\r\n\r\n"), 400, "chunk size zz")
 
+    def test_chunk_size_overflow(self):
+        data = req("GET / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: chunked",
+                   body=b"1" + b"0" * 20 + b"\r\nx\r\n0\r\n\r\n")
+        resp, closed = h.raw_exchange(self.port, data)
+        self.assertIsNotNone(resp)
+        self.assertIn(resp.status, (400, 413))
+        self.assertTrue(closed)
+
+    def test_unknown_coding_alone(self):
+        # RFC 9112 6.3: chunked not final -> 400 (MUST); 6.1: unknown coding -> 501 (SHOULD).
+        data = req("POST / HTTP/1.1", "Host: alice.test", "Transfer-Encoding: xchunked")
+        resp, closed = h.raw_exchange(self.port, data)
+        self.assertIsNotNone(resp)
+        self.assertIn(resp.status, (400, 501))
+        self.assertTrue(closed)
+
     # ---- request line
+    def test_target_not_origin_form(self):
+        self.refused(req("GET index.html HTTP/1.1", "Host: alice.test"), 400, "relative target")
+
+    def test_control_char_in_target(self):
+        self.refused(b"GET /a\x01b HTTP/1.1\r\nHost: alice.test\r\n\r\n", 400, "CTL in target")
+
     def test_http2_version_is_505(self):
         self.refused(req("GET / HTTP/2.0", "Host: alice.test"), 505, "HTTP/2.0")
 

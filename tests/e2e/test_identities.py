@@ -143,6 +143,24 @@ class Identities(h.ServerTestCase):
                 env = h.environ(pid)
                 self.assertFalse([e for e in env if "xyz" in e or SECRET_ENV in e], env)
 
+    def test_every_child_fd_is_close_on_exec(self):
+        # Scripts a worker runs must see only 0, 1, 2: every other fd has O_CLOEXEC.
+        O_CLOEXEC = 0o2000000
+        offenders = []
+        for pid in h.descendants(self.srv.pid):
+            for fd, target in sorted(h.fds(pid).items()):
+                if fd <= 2:
+                    continue
+                try:
+                    with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                        flags = int(f.read().split("flags:")[1].split()[0], 8)
+                except (OSError, IndexError):
+                    continue  # closed meanwhile
+                if not flags & O_CLOEXEC:
+                    offenders.append(f"{h.role_of(pid)[0]} {pid} fd {fd} -> {target}")
+        self.assertFalse(offenders, "fds without O_CLOEXEC (an exec'd script would inherit "
+                         "them):\n  " + "\n  ".join(offenders))
+
     def test_children_are_execed_from_the_binary(self):
         # fork+exec, not a bare fork: /proc/PID/exe is the itkd binary.
         exe = os.path.realpath(h.binary())

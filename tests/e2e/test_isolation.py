@@ -125,6 +125,40 @@ class Isolation(h.ServerTestCase):
         for p in alice_pids:
             self.assertEqual(h.uid_of(p), h.ALICE_UID)
 
+    def test_tenant_process_cannot_reach_other_processes(self):
+        # What a CGI script of alice's could try: signal bob's worker, the front, the
+        # master; read its own worker's memory (non-dumpable: refused even to the same uid).
+        h.get(self.port, "/", host="alice.test")
+        h.get(self.port, "/", host="bob.test")
+        alice_w = self.srv.wait_worker(h.ALICE_UID)[0]
+        bob_w = self.srv.wait_worker(h.BOB_UID)[0]
+        front = self.srv.fronts()[0]
+        code = (
+            "import os, sys, errno\n"
+            f"os.setgroups([]); os.setgid({h.ALICE_UID}); os.setuid({h.ALICE_UID})\n"
+            "out = []\n"
+            f"for name, pid in (('bob', {bob_w}), ('front', {front}), ('master', {self.srv.pid})):\n"
+            "    try:\n"
+            "        os.kill(pid, 0); out.append(name + ':signalled')\n"
+            "    except PermissionError:\n"
+            "        out.append(name + ':EPERM')\n"
+            f"for path in ('/proc/{alice_w}/mem', '/proc/{alice_w}/environ', '/proc/{bob_w}/environ'):\n"
+            "    try:\n"
+            "        open(path, 'rb').read(1); out.append(path + ':read')\n"
+            "    except PermissionError:\n"
+            "        out.append(path + ':EACCES')\n"
+            "    except OSError as e:\n"
+            "        out.append(path + ':' + errno.errorcode.get(e.errno, str(e.errno)))\n"
+            "print(' '.join(out))\n")
+        import subprocess, sys
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=20)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        words = p.stdout.split()
+        for w in words:
+            self.assertFalse(w.endswith(":signalled") or w.endswith(":read"), p.stdout)
+        self.assertEqual(len(words), 6, p.stdout)
+
     def test_max_clients_vhost(self):
         held = []
         try:

@@ -80,6 +80,27 @@ class Persistent(h.ServerTestCase):
             self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
 
 
+    def test_d_sigusr1_reopens_logs(self):
+        # logrotate's way: rename the files, SIGUSR1, new lines go to new files.
+        a = self.srv.alice
+        self.assertStatus(h.get(self.port, "/?before-rotate", host="alice.test"), 200)
+        h.wait_for(lambda: "before-rotate" in h.read_text(a.access_log), timeout=5,
+                   what="the line before rotation")
+        rotated = a.access_log + ".1"
+        os.rename(a.access_log, rotated)
+        os.rename(self.srv.error_log, self.srv.error_log + ".1")
+        os.kill(self.srv.pid, signal.SIGUSR1)
+        h.wait_for(lambda: os.path.exists(a.access_log) and os.path.exists(self.srv.error_log),
+                   timeout=10, what="log files reopened after SIGUSR1")
+
+        def rotated_line():
+            self.assertStatus(h.get(self.port, "/?after-rotate", host="alice.test"), 200)
+            return "after-rotate" in h.read_text(a.access_log)
+        h.wait_for(rotated_line, timeout=10, interval=0.3,
+                   what="an access line in the reopened log")
+        self.assertNotIn("after-rotate", h.read_text(rotated))
+
+
 def idle_config(srv):
     return h.standard_config(srv, global_extra="PoolIdleTimeout 1\n")
 
