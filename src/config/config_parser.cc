@@ -11,7 +11,6 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
-#include "sandbox/privileges.h"
 
 namespace itkd {
 
@@ -554,7 +553,7 @@ void build_pools(ParseState& ps) {
     if (resolve) {
       auto key = std::pair{v.assign_user, v.assign_group};
       auto it = cache.find(key);
-      if (it == cache.end()) it = cache.emplace(key, resolve_identity(key.first, key.second)).first;
+      if (it == cache.end()) it = cache.emplace(key, ps.source.resolve(key.first, key.second)).first;
       if (!it->second) {
         ps.error(s.identity_where, it->second.error().message + " in " + directive);
         continue;
@@ -614,7 +613,7 @@ void check_front_user(ParseState& ps, const std::string& main_file) {
   SourceLocation where = ps.front_user_where.line ? ps.front_user_where : SourceLocation{main_file, 0};
   const ServerConfig& c = ps.config;
   if (ps.options.resolve_identities) {
-    auto id = resolve_identity(c.front_user, c.front_group);
+    auto id = ps.source.resolve(c.front_user, c.front_group);
     if (!id) return ps.error(where, id.error().message + " in FrontUser/FrontGroup");
     if (id->uid == 0 || id->gid == 0) {
       return ps.error(where, "FrontUser/FrontGroup must not be root: the front reads client bytes");
@@ -691,10 +690,24 @@ Result<ServerConfig> parse_config(ConfigSource& source, const std::string& main_
 
 Result<ServerConfig> parse_config_text(const std::string& text, const std::string& file_name,
                                        const ParseOptions& options) {
-  ConfigSnapshot snapshot;
-  snapshot.main_file = file_name;
-  snapshot.files[file_name] = text;
-  SnapshotSource source(snapshot);
+  // Only the one file exists; identities are looked up live (ConfigSource's default).
+  class TextSource : public ConfigSource {
+   public:
+    TextSource(const std::string& name, const std::string& text) : name_(name), text_(text) {}
+    Result<std::string> read_file(const std::string& path) override {
+      if (path == name_) return text_;
+      return Error{"cannot open " + path + ": only " + name_ + " is available here"};
+    }
+    Result<std::vector<std::string>> expand(const std::string& pattern) override {
+      return Error{"cannot expand " + pattern + ": only " + name_ + " is available here"};
+    }
+    bool is_directory(const std::string&) override { return false; }
+
+   private:
+    const std::string& name_;
+    const std::string& text_;
+  };
+  TextSource source(file_name, text);
   ParseState ps(source, options);
   parse_file(ps, file_name, text);
   return finish(ps, file_name);

@@ -92,6 +92,17 @@ std::string ConfigSnapshot::serialize() const {
     put_list(out, expansion);
   }
   put_list(out, directories);
+  put_u32(out, static_cast<uint32_t>(identities.size()));
+  for (const auto& [key, rec] : identities) {
+    put_str(out, key.first);
+    put_str(out, key.second);
+    put_str(out, rec.error);
+    put_u32(out, rec.identity.uid);
+    put_u32(out, rec.identity.gid);
+    put_u32(out, static_cast<uint32_t>(rec.identity.groups.size()));
+    for (gid_t g : rec.identity.groups) put_u32(out, g);
+    put_str(out, rec.identity.user_name);
+  }
   return out;
 }
 
@@ -116,7 +127,27 @@ Result<ConfigSnapshot> ConfigSnapshot::deserialize(const std::string& bytes) {
     if (!r.str(pattern) || !r.list(expansion)) return bad;
     snap.globs[pattern] = std::move(expansion);
   }
-  if (!r.list(snap.directories) || !r.at_end()) return bad;
+  if (!r.list(snap.directories) || !r.count(n)) return bad;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string user, group;
+    ConfigSnapshot::IdentityRecord rec;
+    uint32_t uid, gid, ngroups;
+    if (!r.str(user) || !r.str(group) || !r.str(rec.error) || !r.u32(uid) || !r.u32(gid) ||
+        !r.count(ngroups)) {
+      return bad;
+    }
+    rec.identity.uid = uid;
+    rec.identity.gid = gid;
+    rec.identity.groups.resize(ngroups);
+    for (auto& g : rec.identity.groups) {
+      uint32_t v;
+      if (!r.u32(v)) return bad;
+      g = v;
+    }
+    if (!r.str(rec.identity.user_name)) return bad;
+    snap.identities[{user, group}] = std::move(rec);
+  }
+  if (!r.at_end()) return bad;
   return snap;
 }
 
@@ -184,6 +215,24 @@ bool DiskSource::is_directory(const std::string& path) {
     recorded_.directories.push_back(path);
   }
   return dir;
+}
+
+Result<Identity> DiskSource::resolve(const std::string& user, const std::string& group) {
+  auto id = resolve_identity(user, group);
+  ConfigSnapshot::IdentityRecord rec;
+  if (id) rec.identity = *id;
+  else rec.error = id.error().message;
+  recorded_.identities[{user, group}] = std::move(rec);
+  return id;
+}
+
+Result<Identity> SnapshotSource::resolve(const std::string& user, const std::string& group) {
+  auto it = snapshot_.identities.find({user, group});
+  if (it == snapshot_.identities.end()) {
+    return Error{"identity " + user + ":" + group + " is not in the configuration snapshot"};
+  }
+  if (!it->second.error.empty()) return Error{it->second.error};
+  return it->second.identity;
 }
 
 Result<std::string> SnapshotSource::read_file(const std::string& path) {

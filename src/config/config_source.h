@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sandbox/privileges.h"
 
 namespace itkd {
 
@@ -21,6 +22,11 @@ class ConfigSource {
   // A directory given without wildcard lists the files in it (Apache's Include dir/).
   virtual Result<std::vector<std::string>> expand(const std::string& pattern) = 0;
   virtual bool is_directory(const std::string& path) = 0;
+  // User/group names -> ids (resolve_identity). Recorded like the files, so a child in an
+  // empty chroot, which can't read /etc/passwd, resolves exactly as the master did.
+  virtual Result<Identity> resolve(const std::string& user, const std::string& group) {
+    return resolve_identity(user, group);
+  }
 };
 
 // The recorded inputs of one parse.
@@ -30,6 +36,12 @@ struct ConfigSnapshot {
   std::map<std::string, std::string> files;               // path -> contents
   std::map<std::string, std::vector<std::string>> globs;  // pattern -> expansion
   std::vector<std::string> directories;                   // paths that were directories
+  // (user, group) -> what resolve_identity answered: an Identity, or its error message.
+  struct IdentityRecord {
+    Identity identity;
+    std::string error;  // non-empty: the lookup failed with this message
+  };
+  std::map<std::pair<std::string, std::string>, IdentityRecord> identities;
 
   std::string serialize() const;
   static Result<ConfigSnapshot> deserialize(const std::string& bytes);
@@ -40,6 +52,7 @@ class DiskSource : public ConfigSource {
   Result<std::string> read_file(const std::string& path) override;
   Result<std::vector<std::string>> expand(const std::string& pattern) override;
   bool is_directory(const std::string& path) override;
+  Result<Identity> resolve(const std::string& user, const std::string& group) override;
   // Everything read so far, for handing to children.
   const ConfigSnapshot& recorded() const { return recorded_; }
   ConfigSnapshot& recorded() { return recorded_; }
@@ -54,6 +67,7 @@ class SnapshotSource : public ConfigSource {
   Result<std::string> read_file(const std::string& path) override;
   Result<std::vector<std::string>> expand(const std::string& pattern) override;
   bool is_directory(const std::string& path) override;
+  Result<Identity> resolve(const std::string& user, const std::string& group) override;
 
  private:
   const ConfigSnapshot& snapshot_;

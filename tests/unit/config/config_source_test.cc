@@ -169,6 +169,33 @@ TEST_F(ConfigFiles, SnapshotRoundTripGivesSameConfig) {
   EXPECT_EQ(second->pools.size(), first->pools.size());
 }
 
+TEST_F(ConfigFiles, SnapshotRecordsIdentitiesForChrootedChildren) {
+  // Named users resolve on the master's side; the child replays the answers.
+  write("main.conf", head() + "User www-data\nGroup www-data\nFrontUser nobody\nFrontGroup nogroup\n"
+                               "<VirtualHost *:80>\nAssignUserID #61001 #61001\n</VirtualHost>\n");
+  ParseOptions o;
+  o.resolve_identities = true;
+  DiskSource disk;
+  auto first = parse_config(disk, dir_ + "/main.conf", o);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_EQ(disk.recorded().identities.size(), 3u);
+  auto snap = ConfigSnapshot::deserialize(disk.recorded().serialize());
+  ASSERT_TRUE(snap.ok());
+  SnapshotSource replay(*snap);
+  auto second = parse_config(replay, snap->main_file, o);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(describe_config(*first), describe_config(*second));
+  EXPECT_EQ(second->pools[0].uid, 33u);
+  EXPECT_EQ(second->pools[0].groups, first->pools[0].groups);
+
+  // A snapshot without the answers can't silently invent ids.
+  snap->identities.clear();
+  SnapshotSource bare(*snap);
+  auto third = parse_config(bare, snap->main_file, o);
+  ASSERT_FALSE(third.ok());
+  EXPECT_NE(third.error().message.find("not in the configuration snapshot"), std::string::npos);
+}
+
 TEST(ConfigSnapshot, EmptyRoundTrip) {
   ConfigSnapshot s;
   auto d = ConfigSnapshot::deserialize(s.serialize());
@@ -184,10 +211,21 @@ TEST(ConfigSnapshot, RejectsEveryTruncation) {
   s.files["/etc/itkd/x"] = std::string("\0binary\xff", 8);
   s.globs["/etc/itkd/*.conf"] = {"/etc/itkd/itkd.conf"};
   s.directories = {"/etc/itkd/sites"};
+  s.identities[{"alice", "alice"}].identity = Identity{61001, 61001, {61001, 100}, "alice"};
+  s.identities[{"bob", "bob"}].error = "unknown user 'bob'";
   std::string bytes = s.serialize();
   auto full = ConfigSnapshot::deserialize(bytes);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(full->files, s.files);
+  ASSERT_EQ(full->identities.size(), 2u);
+  const auto& alice = full->identities.at({"alice", "alice"});
+  EXPECT_EQ(alice.identity.uid, 61001u);
+  EXPECT_EQ(alice.identity.groups, (std::vector<gid_t>{61001, 100}));
+  EXPECT_EQ(alice.identity.user_name, "alice");
+  SnapshotSource src(*full);
+  EXPECT_EQ(src.resolve("alice", "alice")->gid, 61001u);
+  EXPECT_EQ(src.resolve("bob", "bob").error().message, "unknown user 'bob'");
+  EXPECT_FALSE(src.resolve("carol", "carol").ok());
   for (size_t n = 0; n < bytes.size(); ++n) {
     EXPECT_FALSE(ConfigSnapshot::deserialize(bytes.substr(0, n)).ok()) << n;
   }
