@@ -46,10 +46,12 @@ Result<pid_t> spawn_child(const std::vector<std::string>& argv, const std::vecto
     if (::dup2(high[i], 3 + static_cast<int>(i)) < 0) ::_exit(127);
   }
   ::syscall(SYS_close_range, 3 + count, ~0U, 0);
-  int devnull = ::open("/dev/null", O_RDONLY);
-  if (devnull >= 0 && devnull != 0) {
-    ::dup2(devnull, 0);
-    ::close(devnull);
+  // Nothing of the admin's terminal or the master's pipes: children log to fd 5.
+  int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    for (int std_fd = 0; std_fd <= 2; ++std_fd)
+      if (devnull != std_fd) ::dup2(devnull, std_fd);
+    if (devnull > 2) ::close(devnull);
   }
   sigset_t none;
   sigemptyset(&none);

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,7 +18,6 @@
 namespace itkd {
 namespace {
 
-constexpr std::string_view kNoCapabilities = "0000000000000000";
 
 // Reads a whole small file (procfs files report size 0, so read until EOF).
 std::string read_small_file(const std::string& path) {
@@ -34,17 +34,12 @@ std::string read_small_file(const std::string& path) {
   return text;
 }
 
-// The kernel may know more capabilities than the headers we were built with.
+// The kernel may know more capabilities than the headers we were built with; probe it
+// (no /proc: the front calls this inside an empty chroot).
 int last_capability() {
-  std::string text = read_small_file("/proc/sys/kernel/cap_last_cap");
-  int value = 0;
-  bool any = false;
-  for (char c : text) {
-    if (c < '0' || c > '9') break;
-    value = value * 10 + (c - '0');
-    any = true;
-  }
-  return any ? value : CAP_LAST_CAP;
+  int cap = 0;
+  while (cap < 63 && prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0) ++cap;
+  return cap;
 }
 
 std::string id_text(unsigned long id) { return std::to_string(id); }
@@ -91,12 +86,21 @@ Result<void> verify_dropped(const Identity& identity) {
                  std::to_string(want.size()) + " requested"};
   }
 
-  for (const char* field : {"CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd"}) {
-    std::string value = proc_status_field(0, field);
-    if (value != kNoCapabilities) {
-      return Error{std::string("privilege drop did not stick: ") + field + " is '" + value +
-                   "' in /proc/self/status, expected " + std::string(kNoCapabilities)};
-    }
+  // Asked of the kernel directly, not /proc: a front runs this inside an empty chroot.
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &header, data) != 0) return Error{errno_message("capget")};
+  for (const auto& d : data) {
+    if (d.effective || d.permitted || d.inheritable)
+      return Error{"privilege drop did not stick: capabilities remain (effective, permitted or inheritable)"};
+  }
+  for (int cap = 0; cap <= 63; ++cap) {
+    int in_bounding = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (in_bounding < 0) break;  // past the kernel's last capability
+    if (in_bounding > 0)
+      return Error{"privilege drop did not stick: capability " + std::to_string(cap) + " is still in the bounding set"};
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) > 0)
+      return Error{"privilege drop did not stick: ambient capability " + std::to_string(cap) + " is set"};
   }
   return ok();
 }
