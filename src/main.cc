@@ -1,5 +1,7 @@
 // itkd: one binary, three roles. Without --role it is the master (root); the master
 // re-executes this binary as `--role=front` and `--role=worker` children.
+#include <linux/close_range.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -63,6 +65,8 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::strncmp(argv[1], "--role=", 7) == 0) {
     // Children are started by the master only, with the fixed fd layout.
     if (::getppid() == 1) return 2;
+    // The fixed fds were inherited on purpose; nothing this process ever execs gets them.
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     return run_child_role(argc, argv);
   }
   itkd::MasterOptions options;

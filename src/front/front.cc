@@ -171,7 +171,7 @@ void Front::on_accept(int listener_fd) {
       drop(id);
       continue;
     }
-    // TCP_DEFER_ACCEPT means the request is usually there already: read it now.
+    // Clients usually send the request with the handshake's last ACK: try reading now.
     on_readable(id);
   }
 }

@@ -50,9 +50,6 @@ Result<UniqueFd> bind_one(const std::string& host, uint16_t port) {
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (family == AF_INET6)
     ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, (host.empty() || host == "*") ? &zero : &one, sizeof one);
-  // Don't wake a front for a connection that has sent nothing yet.
-  int defer = 5;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     std::string where = (family == AF_INET6 ? "[" + (host.empty() ? std::string("::") : host) + "]" : host) +
                         ":" + std::to_string(port);

@@ -232,9 +232,27 @@ void Connection::handle_request() {
 
   keep_alive_ = head_.keep_alive && vh.limits.keep_alive && !worker_.stopping() &&
                 (vh.limits.max_keep_alive_requests == 0 || requests_ < vh.limits.max_keep_alive_requests);
-  // A client waiting for 100-continue may never send the body we would have to skip.
-  if (head_.expect_continue && body_framing_ != http::BodyFraming::None) keep_alive_ = false;
+  body_pos_ = head_.head_length;
+  leftover_.clear();
+  if (body_framing_ != http::BodyFraming::None) {
+    if (head_.expect_continue) {
+      // The client waits for 100-continue and may never send the body we would have to
+      // skip: answer without reading it, and close.
+      keep_alive_ = false;
+      body_framing_ = http::BodyFraming::None;
+    } else {
+      // Read (and drop) the body before answering, as Apache's default handler does, so
+      // a malformed or oversized body gets its 400/413 instead of a 200.
+      state_ = State::DiscardingBody;
+      discard_body();
+      return;
+    }
+  }
+  serve_request();
+}
 
+void Connection::serve_request() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   std::string authority;
   if (const auto* host = head_.find("Host"); host && !host->value.empty()) {
     authority.assign(host->value);
@@ -437,58 +455,65 @@ void Connection::finish_response() {
     linger();
     return;
   }
-  // Drop the head; the body (if any) follows it in the buffer.
-  if (have_head_) in_.erase(0, head_.head_length);
-  have_head_ = false;
-  if (body_framing_ != http::BodyFraming::None) {
-    state_ = State::DiscardingBody;
-    discard_body();
-    return;
+  // Drop the head and the body; what follows is the next request.
+  if (have_head_) {
+    in_.erase(0, std::min(body_pos_, in_.size()));
+    in_ += leftover_;
+    leftover_.clear();
   }
+  have_head_ = false;
   after_request();
 }
 
 void Connection::discard_body() {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  // Body bytes already buffered after the head come first; the head's views into in_
+  // must stay valid, so later bytes go to a scratch buffer, never into in_.
+  std::string scratch;
+  bool from_buffer = body_pos_ < in_.size();
   for (;;) {
+    std::string_view data = from_buffer ? std::string_view(in_).substr(body_pos_) : std::string_view(scratch);
+    size_t consumed = 0;
+    bool done = false;
     if (body_framing_ == http::BodyFraming::ContentLength) {
-      size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_.size()));
-      in_.erase(0, take);
-      body_remaining_ -= take;
-      if (body_remaining_ == 0) {
-        body_framing_ = http::BodyFraming::None;
-        after_request();
-        return;
-      }
-    } else if (body_framing_ == http::BodyFraming::Chunked) {
+      consumed = static_cast<size_t>(std::min<uint64_t>(body_remaining_, data.size()));
+      body_remaining_ -= consumed;
+      done = body_remaining_ == 0;
+    } else {
       std::string sink;
-      auto step = chunked_->feed(in_, sink);
-      in_.erase(0, step.consumed);
+      auto step = chunked_->feed(data, sink);
+      consumed = step.consumed;
       if (step.error) {
-        log_error(LogLevel::Error, "bad chunked request body: " + step.reason);
-        linger();
+        respond_error(400, "bad chunked request body: " + step.reason, true);
         return;
       }
       if (body_limit_ && chunked_->total_size() > body_limit_) {
-        log_error(LogLevel::Error, "chunked request body larger than LimitRequestBody " + std::to_string(body_limit_));
-        linger();
+        respond_error(413, "chunked request body larger than LimitRequestBody " + std::to_string(body_limit_), true);
         return;
       }
-      if (step.done) {
-        body_framing_ = http::BodyFraming::None;
-        chunked_.reset();
-        after_request();
-        return;
+      done = step.done;
+    }
+    if (from_buffer) {
+      body_pos_ += consumed;
+    } else if (done) {
+      leftover_.assign(data.substr(consumed));
+    }
+    if (done) {
+      if (timer_) {
+        worker_.loop().cancel_timer(timer_);
+        timer_ = 0;
       }
-    } else {
-      after_request();
+      body_framing_ = http::BodyFraming::None;
+      chunked_.reset();
+      state_ = State::Writing;
+      serve_request();
       return;
     }
-    // Need more bytes from the socket.
-    in_.clear();
-    char buf[16384];
-    ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
+    from_buffer = false;
+    scratch.resize(16384);
+    ssize_t n = ::recv(fd_.get(), scratch.data(), scratch.size(), 0);
     if (n < 0) {
+      scratch.clear();
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
@@ -501,7 +526,7 @@ void Connection::discard_body() {
       close();
       return;
     }
-    in_.assign(buf, static_cast<size_t>(n));
+    scratch.resize(static_cast<size_t>(n));
   }
 }
 

@@ -45,6 +45,7 @@ class Connection {
   bool fill_buffer();  // false on EOF/error (connection closed)
   void process_buffer();
   void handle_request();
+  void serve_request();
   void respond_error(int status, const std::string& reason, bool log_to_vhost);
   void start_response(StaticResponse response);
   void continue_writing();
@@ -84,6 +85,8 @@ class Connection {
   uint64_t body_remaining_ = 0;
   uint64_t body_limit_ = 0;
   std::unique_ptr<http::ChunkedDecoder> chunked_;
+  size_t body_pos_ = 0;    // where the unread body starts in in_
+  std::string leftover_;   // bytes after the body that arrived while skipping it
 
   // Response in flight.
   std::string out_;
