@@ -174,6 +174,21 @@ def regular_file_fds(pid):
     return out
 
 
+def tcp_socket_states():
+    """{socket inode: TCP state hex ('0A' = LISTEN, '01' = ESTABLISHED)} from /proc/net."""
+    out = {}
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    out[int(parts[9])] = parts[3]
+        except OSError:
+            pass
+    return out
+
+
 def proc_root(pid):
     return os.readlink(f"/proc/{pid}/root")
 

@@ -2,6 +2,7 @@
 """Invariants 1, 2, 4, 5: who runs as whom, with what privileges, seeing which files."""
 
 import os
+import re
 import unittest
 
 import itkd_harness as h
@@ -32,6 +33,7 @@ class Identities(h.ServerTestCase):
                          f"{[(p, h.cmdline(p)) for p in self.srv.refresh_children()]}")
 
     def test_front_identity_and_privileges(self):
+        self.assertTrue(self.srv.fronts())
         for pid in self.srv.fronts():
             with self.subTest(front=pid):
                 st = h.status(pid)
@@ -55,6 +57,7 @@ class Identities(h.ServerTestCase):
                 self.assertTrue(h.non_dumpable(pid), "front is dumpable (PR_SET_DUMPABLE not 0)")
 
     def test_front_opens_no_tenant_file(self):
+        self.assertTrue(self.srv.fronts())
         for pid in self.srv.fronts():
             with self.subTest(front=pid):
                 for target in h.regular_file_fds(pid):
@@ -63,6 +66,21 @@ class Identities(h.ServerTestCase):
                                      or target.startswith(self.srv.logs + "/alice")
                                      or target.startswith(self.srv.logs + "/bob"),
                                      f"front {pid} holds {target}")
+
+    def test_master_holds_no_client_connection(self):
+        # Invariant 1: with clients connected, the master's TCP sockets are all listeners.
+        with h.Conn(self.port) as c1, h.Conn(self.port) as c2:
+            self.assertStatus(c1.request("GET", "/", host="alice.test"), 200)
+            c2.send(b"GET / HTTP/1.1\r\nHost: bob.test\r\n")  # half a head, in the front
+            states = h.tcp_socket_states()
+            master_tcp = []
+            for target in h.fds(self.srv.pid).values():
+                m = re.match(r"socket:\[(\d+)\]", target)
+                if m and int(m.group(1)) in states:
+                    master_tcp.append(states[int(m.group(1))])
+            self.assertIn("0A", master_tcp, "the master should hold the listening socket")
+            self.assertEqual([s for s in master_tcp if s != "0A"], [],
+                             "the master holds a non-listening TCP socket")
 
     # ---- workers
     def test_no_worker_before_first_request(self):
@@ -111,6 +129,8 @@ class Identities(h.ServerTestCase):
 
     def test_workers_hold_no_other_tenant_log(self):
         a, b = self.srv.alice, self.srv.bob
+        self.assertTrue(self.srv.workers_with_uid(h.ALICE_UID))
+        self.assertTrue(self.srv.workers_with_uid(h.BOB_UID))
         for pid in self.srv.workers_with_uid(h.ALICE_UID):
             targets = h.fds(pid).values()
             self.assertNotIn(b.access_log, targets)

@@ -3,6 +3,7 @@
 
 import os
 import re
+import signal
 import unittest
 
 import itkd_harness as h
@@ -33,11 +34,16 @@ def setup(srv):
 
 def config(srv):
     a = srv.alice
-    alice_extra = (f"  MaxClientsVHost 2\n"
-                   f"  <Directory {a.www}/follow>\n    Options FollowSymLinks\n  </Directory>\n"
+    alice_extra = (f"  <Directory {a.www}/follow>\n    Options FollowSymLinks\n  </Directory>\n"
                    f"  <Directory {a.www}/ifowner>\n    Options SymLinksIfOwnerMatch\n  </Directory>\n"
                    f"  <Directory {a.www}/nolinks>\n    Options None\n  </Directory>\n")
-    return h.standard_config(srv, alice_extra=alice_extra, log_format="withpid")
+    # MaxClientsVHost on a vhost of its own, so its counters can't disturb other tests.
+    limited = h.vhost_block(f"*:{srv.port}", LIMITED, a, extra="  MaxClientsVHost 2\n",
+                            log_format="withpid")
+    return h.standard_config(srv, alice_extra=alice_extra, log_format="withpid") + limited
+
+
+LIMITED = "limited.test"
 
 
 def pids_in_log(text, path_fragment):
@@ -159,25 +165,53 @@ class Isolation(h.ServerTestCase):
             self.assertFalse(w.endswith(":signalled") or w.endswith(":read"), p.stdout)
         self.assertEqual(len(words), 6, p.stdout)
 
+    def test_max_clients_vhost_across_fronts(self):
+        # Hold alice's two connections through one front (the others are SIGSTOPped so
+        # they can't accept), then send the third through another front.
+        fronts = self.srv.fronts()
+        if len(fronts) < 2:
+            self.skipTest("needs FrontProcesses >= 2")
+        held = []
+        try:
+            for f in fronts[1:]:
+                os.kill(f, signal.SIGSTOP)
+            for _ in range(2):
+                c = h.Conn(self.port)
+                held.append(c)
+                self.assertStatus(c.request("GET", "/", host=LIMITED), 200)
+            os.kill(fronts[0], signal.SIGSTOP)
+            os.kill(fronts[1], signal.SIGCONT)
+            third = h.get(self.port, "/", host=LIMITED)
+            self.assertStatus(third, 503, "third connection to limited.test, through another front")
+        finally:
+            for f in fronts:
+                os.kill(f, signal.SIGCONT)
+            for c in held:
+                c.close()
+        h.wait_for(lambda: h.get(self.port, "/", host=LIMITED).status == 200,
+                   timeout=5, what="limited.test answering after the connections closed")
+
     def test_max_clients_vhost(self):
         held = []
         try:
             for _ in range(2):
                 c = h.Conn(self.port)
                 held.append(c)
-                self.assertStatus(c.request("GET", "/", host="alice.test"), 200)
+                self.assertStatus(c.request("GET", "/", host=LIMITED), 200)
             watch = h.LogWatch(self.srv.error_log, self.srv.alice.error_log)
-            third = h.get(self.port, "/", host="alice.test")
-            self.assertStatus(third, 503, "third concurrent connection to alice")
+            # The limit is per vhost across the whole server (Apache counts it on the
+            # scoreboard), whichever front accepts: try the third connection several times.
+            statuses = [h.get(self.port, "/", host=LIMITED).status for _ in range(6)]
+            self.assertEqual(statuses, [503] * 6, "third concurrent connection to limited.test")
             h.wait_for(lambda: watch.all_new().strip(), timeout=3, what="503 log line")
             bob = h.get(self.port, "/", host="bob.test")
-            self.assertStatus(bob, 200, "bob must not be limited by alice's MaxClientsVHost")
+            self.assertStatus(bob, 200, "bob must not be limited by limited.test's MaxClientsVHost")
         finally:
             for c in held:
                 c.close()
         # Once the held connections are gone, alice answers again.
-        h.wait_for(lambda: h.get(self.port, "/", host="alice.test").status == 200,
-                   timeout=5, what="alice answering after the connections closed")
+        h.wait_for(lambda: h.get(self.port, "/", host=LIMITED).status == 200,
+                   timeout=5, what="limited.test answering after the connections closed")
 
 
 if __name__ == "__main__":
