@@ -105,6 +105,16 @@ def _stat_fields(pid):
     return rest[0], int(rest[1]), int(rest[19])
 
 
+def age_seconds(pid):
+    """How long ago the process started (from /proc/PID/stat and /proc/uptime)."""
+    st = _stat_fields(pid)
+    if st is None:
+        return None
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - st[2] / os.sysconf("SC_CLK_TCK")
+
+
 def alive(pid):
     st = _stat_fields(pid)
     return st is not None and st[0] not in ("Z", "X")

@@ -296,5 +296,22 @@ class Reload(h.ServerTestCase):
         self.assertEqual(h.get(self.port, "/", host="bob.test").body, h.BOB_INDEX)
 
 
+    def test_c_reload_adds_a_vhost_and_pool(self):
+        carol_www = os.path.join(self.srv.root, "carol")
+        os.makedirs(carol_www, exist_ok=True)
+        with open(os.path.join(carol_www, "index.html"), "wb") as f:
+            f.write(b"carol after reload\n")
+        os.chmod(carol_www, 0o755)
+        text = (reload_config(self.srv, "new")
+                + f"<VirtualHost *:{self.srv.port}>\n  ServerName carol.test\n"
+                  f"  DocumentRoot {carol_www}\n  AssignUserID #61003 #61003\n</VirtualHost>\n")
+        self.srv.write_config(text)
+        os.kill(self.srv.pid, signal.SIGHUP)
+        h.wait_for(lambda: h.get(self.port, "/", host="carol.test").body == b"carol after reload\n",
+                   timeout=10, interval=0.2, what="carol.test after SIGHUP")
+        self.assertTrue(self.srv.wait_worker(61003))
+        self.assertEqual(h.get(self.port, "/", host="alice.test").body, h.ALICE_INDEX)
+
+
 if __name__ == "__main__":
     h.main()

@@ -33,10 +33,12 @@ class Hostile(h.ServerTestCase):
         self.assertTrue(closed, f"{what}: connection must be closed after {code}")
         conn_hdr = (resp.header("connection") or "").lower()
         self.assertIn("close", conn_hdr, f"{what}: response should say Connection: close")
+        # The line names the client (Apache: "[client 127.0.0.1:port] reason").
         try:
-            h.wait_for(lambda: watch.all_new().strip(), timeout=3, what="error log line")
+            h.wait_for(lambda: "127.0.0.1" in watch.all_new(), timeout=3, what="error log line")
         except AssertionError:
-            self.fail(f"{what}: no error log line with the reason for {code}")
+            self.fail(f"{what}: no error log line naming the client for {code}; "
+                      f"new log text: {watch.all_new()[-500:]!r}")
         return resp
 
     def tearDown(self):
