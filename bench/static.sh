@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Static-file throughput of itkd next to nginx (Debian package), same machine, same
+# fixture, one run: 1 KiB keep-alive, 1 KiB Connection: close, 100 KiB keep-alive.
+# Loopback only. Every server shares the machine's cores with wrk; compare ratios.
+# Usage (root): bench/static.sh [seconds per run, default 10] [runs, default 3]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-10}
+runs=${2:-3}
+[ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
+"$top/scripts/install-deps.sh"
+for p in wrk nginx-light; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+done
+dir=$("$top/scripts/build.sh" release | tail -n 1)
+work=$(mktemp -d /tmp/itkd-bench.XXXXXX)
+chmod 755 "$work"
+out="$top/bench/results/$(date +%Y-%m-%d)"
+mkdir -p "$out"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Fixture: two owners, docroots 0750 owned by each.
+for o in alice:61001 bob:61002; do
+  name=${o%%:*}; uid=${o##*:}
+  mkdir -p "$work/$name/www"
+  head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 > "$work/$name/www/1k.html"
+  head -c 102400 /dev/urandom > "$work/$name/www/100k.bin"
+  chown -R "$uid:$uid" "$work/$name"
+  chmod 750 "$work/$name"
+done
+mkdir -p "$work/empty" "$work/logs"
+
+itkd_port=$(free_port)
+cat > "$work/itkd.conf" <<CONF
+Listen 127.0.0.1:$itkd_port
+User #61000
+Group #61000
+FrontUser nobody
+FrontGroup nogroup
+FrontChroot $work/empty
+ErrorLog $work/logs/itkd-error.log
+DocumentRoot $work/empty
+MaxKeepAliveRequests 0
+<VirtualHost *:$itkd_port>
+  ServerName alice.test
+  DocumentRoot $work/alice/www
+  AssignUserID #61001 #61001
+  CustomLog $work/logs/alice.log combined
+</VirtualHost>
+<VirtualHost *:$itkd_port>
+  ServerName bob.test
+  DocumentRoot $work/bob/www
+  AssignUserID #61002 #61002
+  CustomLog $work/logs/bob.log combined
+</VirtualHost>
+CONF
+"$dir/src/itkd" -f "$work/itkd.conf" 2>"$work/logs/itkd.stderr" &
+pids+=($!)
+
+# nginx must read every owner's files, so it runs as root's workers here... no: as a
+# user in both owners' groups, which is exactly the isolation it lacks.
+nginx_port=$(free_port)
+groupadd -f -g 61003 itkdbenchnginx 2>/dev/null || true
+id itkdbenchnginx >/dev/null 2>&1 || useradd -r -u 61003 -g 61003 -G 61001,61002 -M -s /usr/sbin/nologin itkdbenchnginx 2>/dev/null || true
+getent group 61001 >/dev/null || groupadd -g 61001 itkdbenchalice
+getent group 61002 >/dev/null || groupadd -g 61002 itkdbenchbob
+usermod -a -G "$(getent group 61001 | cut -d: -f1),$(getent group 61002 | cut -d: -f1)" itkdbenchnginx
+cat > "$work/nginx.conf" <<CONF
+user itkdbenchnginx;
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/logs/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  access_log $work/logs/nginx-access.log combined;
+  sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$nginx_port; server_name alice.test; root $work/alice/www; }
+  server { listen 127.0.0.1:$nginx_port; server_name bob.test; root $work/bob/www; }
+}
+CONF
+nginx -c "$work/nginx.conf" -g 'daemon off;' &
+pids+=($!)
+
+for i in $(seq 50); do
+  grep -q "resuming normal operations" "$work/logs/itkd-error.log" 2>/dev/null && break
+  sleep 0.1
+done
+sleep 0.5
+
+run_wrk() {  # port path extra-header -> median req/s of $runs runs
+  local port=$1 path=$2 header=$3 vals=()
+  wrk -t1 -c32 -d2s -H "Host: alice.test" ${header:+-H "$header"} "http://127.0.0.1:$port$path" >/dev/null 2>&1
+  for r in $(seq "$runs"); do
+    v=$(wrk -t1 -c32 -d"${secs}s" -H "Host: alice.test" ${header:+-H "$header"} "http://127.0.0.1:$port$path" 2>&1 |
+        awk '/Requests\/sec/ {print $2}')
+    vals+=("${v:-0}")
+  done
+  printf '%s\n' "${vals[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.0f %.0f %.0f", a[int((NR+1)/2)], a[1], a[NR]}'
+}
+
+{
+  echo "# itkd vs nginx, static files ($(date -u +%FT%TZ))"
+  echo
+  echo "wrk -t1 -c32 -d${secs}s, median of $runs (min-max), loopback; servers and wrk share $(nproc) cores."
+  echo
+  echo "| workload | itkd req/s | nginx req/s | itkd/nginx |"
+  echo "|---|---:|---:|---:|"
+  for w in "1 KiB keep-alive|/1k.html|" "1 KiB Connection: close|/1k.html|Connection: close" "100 KiB keep-alive|/100k.bin|"; do
+    IFS='|' read -r name path header <<<"$w"
+    read -r i_med i_min i_max <<<"$(run_wrk "$itkd_port" "$path" "$header")"
+    read -r n_med n_min n_max <<<"$(run_wrk "$nginx_port" "$path" "$header")"
+    ratio=$(awk -v a="$i_med" -v b="$n_med" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    echo "| $name | $i_med ($i_min-$i_max) | $n_med ($n_min-$n_max) | $ratio |"
+  done
+} | tee "$out/static.md"
