@@ -208,8 +208,39 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       return;
     }
     case SectionKind::Files: {
-      ps.warn(d.where, "<" + d.name + "> is not applied yet; directives inside it are ignored "
-                       "(those that would change access are refused)");
+      // <Files>/<FilesMatch> are kept for SetHandler (matched against the basename);
+      // <Location> is not applied at all.
+      bool files = iequals(d.name, "Files") || iequals(d.name, "FilesMatch");
+      std::optional<size_t> saved_files = ps.current_files;
+      if (files && !ps.current_files) {
+        FilesBlock b;
+        b.where = d.where;
+        b.is_regex = iequals(d.name, "FilesMatch") || d.args.size() == 2;
+        b.pattern = d.args.size() == 2 ? d.args[1] : d.args[0];
+        if (d.args.size() == 2 && d.args[0] != "~") {
+          ps.error(d.where, "<Files> takes one name, or '~' and a regular expression");
+        }
+        std::string why;
+        if (b.is_regex && !regex_ok(b.pattern, why)) {
+          ps.error(d.where, "bad regular expression '" + b.pattern + "': " + why);
+        }
+        if (ps.context == kCtxDirectory) {
+          const DirectoryBlock& dir = ps.dir();
+          if (dir.is_regex) {
+            ps.error(d.where, "<" + d.name + "> inside <DirectoryMatch> is not supported yet; "
+                              "nest it in a <Directory path> instead");
+          } else {
+            b.directory = dir.path;
+          }
+        }
+        auto& blocks = ps.vh().vhost.files_blocks;
+        blocks.push_back(b);
+        ps.current_files = blocks.size() - 1;
+      } else {
+        ps.warn(d.where, "<" + d.name + "> is not applied yet; directives inside it are ignored "
+                         "(those that would change access are refused)");
+        ps.current_files.reset();
+      }
       unsigned saved = ps.context;
       std::string saved_name = ps.section_name;
       ps.context = kCtxFiles;
@@ -217,6 +248,7 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       parse_body(ps, r, &open);
       ps.context = saved;
       ps.section_name = saved_name;
+      ps.current_files = saved_files;
       return;
     }
     case SectionKind::None:
@@ -314,7 +346,7 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
   }
   bool structural = iequals(name, "Define") || iequals(name, "UnDefine") ||
                     iequals(name, "Include") || iequals(name, "IncludeOptional");
-  if (ps.context == kCtxFiles && !structural) {
+  if (ps.context == kCtxFiles && !structural && !(spec->files_ok && ps.current_files)) {
     // Not applied inside <Files>/<Location>; refusing what guards access is the safe side.
     if (spec->security) {
       ps.error(where, std::string(spec->name) + " inside " + ps.section_name +
@@ -466,6 +498,29 @@ void inherit_globals(ParseState& ps) {
     if (!own("requestreadtimeout")) l.request_header_timeout_s = gl.request_header_timeout_s;
     if (!own("maxclientsvhost")) v.max_clients = gv.max_clients;
     if (!own("nicevalue")) v.nice_value = gv.nice_value;
+    for (const auto& [ext, h] : gv.add_handlers) v.add_handlers.emplace(ext, h);
+    if (!own("sethandler")) v.set_handler = gv.set_handler;
+    v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
+    v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
+                                gv.proxy_pass_matches.end());
+    if (!own("proxytimeout")) v.proxy_timeout_s = gv.proxy_timeout_s;
+    if (!own("rlimitcpu")) v.script_limits.cpu_s = gv.script_limits.cpu_s;
+    if (!own("rlimitmem")) v.script_limits.mem_bytes = gv.script_limits.mem_bytes;
+    if (!own("rlimitnproc")) v.script_limits.nproc = gv.script_limits.nproc;
+    FcgidSettings& f = v.fcgid;
+    const FcgidSettings& gf = gv.fcgid;
+    for (const auto& [suffix, cmd] : gf.wrappers) f.wrappers.emplace(suffix, cmd);
+    if (!own("fcgidmaxprocessesperclass")) f.max_processes_per_class = gf.max_processes_per_class;
+    if (!own("fcgidminprocessesperclass")) f.min_processes_per_class = gf.min_processes_per_class;
+    if (!own("fcgididletimeout")) f.idle_timeout_s = gf.idle_timeout_s;
+    if (!own("fcgidmaxrequestsperprocess")) f.max_requests_per_process = gf.max_requests_per_process;
+    if (!own("fcgidiotimeout")) f.io_timeout_s = gf.io_timeout_s;
+    // The vhost's own FcgidInitialEnv values win over the global ones of the same name.
+    for (const auto& e : gf.initial_env) {
+      bool mine = std::any_of(f.initial_env.begin(), f.initial_env.end(),
+                              [&](const auto& o) { return o.first == e.first; });
+      if (!mine) f.initial_env.push_back(e);
+    }
     if (!s.assign_set) {
       v.assign_user = gv.assign_user;
       v.assign_group = gv.assign_group;

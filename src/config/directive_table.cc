@@ -577,6 +577,186 @@ Result<void> h_undefine(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// "unix:/run/php/a.sock|fcgi://localhost/path" or "fcgi://127.0.0.1:9000/path" -> the
+// backend and the path after the authority (mod_proxy's two spellings of a FastCGI URL).
+Result<std::pair<FcgiBackend, std::string>> parse_fcgi_url(const std::string& url) {
+  FcgiBackend b;
+  std::string rest = url;
+  if (rest.size() > 5 && iequals(rest.substr(0, 5), "unix:")) {
+    size_t bar = rest.find('|');
+    if (bar == std::string::npos) {
+      return Error{"'" + url + "': a unix socket needs '|fcgi://localhost' after the path"};
+    }
+    auto p = normalize_path(rest.substr(5, bar - 5));
+    if (!p) return Error{"'" + url + "': " + p.error().message};
+    b.unix_path = *p;
+    rest = rest.substr(bar + 1);
+  }
+  if (rest.size() < 7 || !iequals(rest.substr(0, 7), "fcgi://")) {
+    return Error{"'" + url + "' is not a FastCGI URL (itkd proxies only to fcgi://host:port "
+                 "or unix:/path|fcgi://localhost)"};
+  }
+  rest = rest.substr(7);
+  size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  if (b.unix_path.empty()) {
+    auto hp = split_host_port(authority);
+    if (!hp) return hp.error();
+    if (hp->first.empty()) return Error{"'" + url + "' has no host"};
+    b.host = hp->first;
+    b.port = 8000;  // mod_proxy_fcgi's default port
+    if (!hp->second.empty()) {
+      auto port = parse_number(hp->second, 1, 65535, "FastCGI port");
+      if (!port) return port.error();
+      b.port = static_cast<uint16_t>(*port);
+    }
+  }
+  return std::pair{b, path};
+}
+
+// Refuses handlers itkd does not run: an unknown name would have the file served as
+// static content (PHP source), which is worse than not starting.
+Result<HandlerSpec> parse_handler_name(const std::string& name) {
+  HandlerSpec h;
+  std::string n = ascii_lower(name);
+  if (n == "cgi-script") { h.kind = HandlerSpec::Kind::Cgi; return h; }
+  if (n == "fcgid-script") { h.kind = HandlerSpec::Kind::Fcgid; return h; }
+  if (n == "none" || n == "default-handler") return h;
+  if (n.rfind("proxy:", 0) == 0) {
+    auto u = parse_fcgi_url(name.substr(6));
+    if (!u) return u.error();
+    h.kind = HandlerSpec::Kind::ProxyFcgi;
+    h.backend = u->first;
+    return h;
+  }
+  return Error{"handler '" + name + "' is not one itkd runs (cgi-script, fcgid-script, "
+               "\"proxy:unix:/path|fcgi://localhost\", \"proxy:fcgi://host:port\" or None); "
+               "files with it would be served as static content"};
+}
+
+Result<void> h_set_handler(ParseState& ps, const Directive& d) {
+  if (d.args.size() != 1) return Error{"SetHandler takes one handler name"};
+  auto h = parse_handler_name(d.args[0]);
+  if (!h) return Error{d.name + ": " + h.error().message};
+  if (ps.context == kCtxFiles) {
+    if (!ps.current_files) {
+      return Error{"SetHandler inside " + ps.section_name + " is not supported yet; "
+                   "use <FilesMatch> or <Directory>"};
+    }
+    ps.vh().vhost.files_blocks[*ps.current_files].set_handler = *h;
+  } else if (ps.context == kCtxDirectory) {
+    ps.dir().set_handler = *h;
+  } else {
+    ps.vh().vhost.set_handler = *h;
+    mark(ps, d);
+  }
+  return ok();
+}
+
+Result<void> h_add_handler(ParseState& ps, const Directive& d) {
+  if (d.args.size() < 2) return Error{"AddHandler needs a handler and at least one extension, e.g. AddHandler cgi-script .cgi"};
+  auto h = parse_handler_name(d.args[0]);
+  if (!h) return Error{d.name + ": " + h.error().message};
+  auto& map = ps.context == kCtxDirectory ? ps.dir().add_handlers : ps.vh().vhost.add_handlers;
+  for (size_t i = 1; i < d.args.size(); ++i) {
+    std::string ext = ascii_lower(d.args[i]);
+    if (ext.empty() || ext[0] != '.') ext = "." + ext;
+    map[ext] = *h;
+  }
+  return ok();
+}
+
+Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
+  if (d.args.size() != 2) {
+    return Error{"ProxyPassMatch takes a regular expression and an fcgi:// URL (keys like "
+                 "timeout= are not supported yet)"};
+  }
+  regex_t re;
+  int rc = regcomp(&re, d.args[0].c_str(), REG_EXTENDED);
+  if (rc != 0) {
+    char buf[256];
+    regerror(rc, &re, buf, sizeof buf);
+    return Error{"ProxyPassMatch: bad regular expression '" + d.args[0] + "': " + buf};
+  }
+  regfree(&re);
+  auto u = parse_fcgi_url(d.args[1]);
+  if (!u) return Error{"ProxyPassMatch: " + u.error().message};
+  if (u->second.empty() || u->second[0] != '/') {
+    return Error{"ProxyPassMatch " + d.args[1] + ": the URL needs the script path after the "
+                 "host, e.g. fcgi://127.0.0.1:9000/srv/www/$1"};
+  }
+  ps.vh().vhost.proxy_pass_matches.push_back({d.args[0], u->first, u->second, d.where});
+  return ok();
+}
+
+Result<void> h_proxy_timeout(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 1, 86400, "ProxyTimeout");
+  if (!v) return v.error();
+  ps.vh().vhost.proxy_timeout_s = static_cast<unsigned>(*v);
+  mark(ps, d);
+  return ok();
+}
+
+template <ResourceLimit ScriptLimits::*Field>
+Result<void> h_rlimit(ParseState& ps, const Directive& d) {
+  auto value = [&](const std::string& s) -> Result<uint64_t> {
+    if (iequals(s, "max")) return kRlimitMax;
+    return parse_number(s, 0, 1ull << 62, d.name);
+  };
+  ResourceLimit l;
+  auto soft = value(d.args[0]);
+  if (!soft) return soft.error();
+  l.set = true;
+  l.soft = *soft;
+  if (d.args.size() > 1) {
+    auto hard = value(d.args[1]);
+    if (!hard) return hard.error();
+    if (*soft != kRlimitMax && *hard != kRlimitMax && *soft > *hard) {
+      return Error{d.name + ": the soft limit " + d.args[0] + " is above the hard limit " + d.args[1]};
+    }
+    l.hard = *hard;
+  }
+  ps.vh().vhost.script_limits.*Field = l;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_fcgid_wrapper(ParseState& ps, const Directive& d) {
+  if (d.args[0].empty() || d.args[0][0] != '/') {
+    return Error{"FcgidWrapper needs an absolute command path, not '" + d.args[0] + "'"};
+  }
+  std::string suffix;
+  for (size_t i = 1; i < d.args.size(); ++i) {
+    if (iequals(d.args[i], "virtual")) continue;  // itkd always checks the script exists
+    if (d.args[i][0] != '.') {
+      return Error{"FcgidWrapper suffix must start with '.', not '" + d.args[i] + "'"};
+    }
+    suffix = ascii_lower(d.args[i]);
+  }
+  ps.vh().vhost.fcgid.wrappers[suffix] = d.args[0];
+  return ok();
+}
+
+template <unsigned FcgidSettings::*Field>
+Result<void> h_fcgid_number(ParseState& ps, const Directive& d) {
+  auto v = parse_number(d.args[0], 0, 1000000, d.name);
+  if (!v) return v.error();
+  ps.vh().vhost.fcgid.*Field = static_cast<unsigned>(*v);
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_fcgid_initial_env(ParseState& ps, const Directive& d) {
+  if (d.args[0].empty() || d.args[0].find('=') != std::string::npos) {
+    return Error{"FcgidInitialEnv takes a name and a value, e.g. FcgidInitialEnv PHP_FCGI_CHILDREN 0"};
+  }
+  auto& env = ps.vh().vhost.fcgid.initial_env;
+  std::erase_if(env, [&](const auto& e) { return e.first == d.args[0]; });
+  env.emplace_back(d.args[0], d.args.size() > 1 ? d.args[1] : "");
+  return ok();
+}
+
 Result<void> h_not_supported(ParseState&, const Directive& d) {
   return Error{d.name + " is not supported yet; itkd would not apply it (remove it or "
                "wrap it in <IfModule> of the module that provides it)"};
@@ -600,6 +780,10 @@ constexpr DirectiveSpec D(std::string_view name, unsigned contexts, int min_args
   s.handler = handler;
   s.security = security;
   s.directory_unsupported = directory_unsupported;
+  return s;
+}
+constexpr DirectiveSpec FilesOk(DirectiveSpec s) {
+  s.files_ok = true;
   return s;
 }
 constexpr DirectiveSpec S(std::string_view name, unsigned contexts, int min_args, int max_args,
@@ -670,8 +854,20 @@ const DirectiveSpec kTable[] = {
   D("PoolIdleTimeout", kCtxServer, 1, 1, h_pool_idle_timeout),
   D("Define", kAllScopes, 1, 2, h_define),
   D("UnDefine", kAllScopes, 1, 1, h_undefine),
-  D("SetHandler", kAllScopes, 1, -1, h_handler_not_supported, true),
-  D("AddHandler", kAllScopes, 1, -1, h_handler_not_supported, true),
+  FilesOk(D("SetHandler", kAllScopes, 1, -1, h_set_handler, true)),
+  D("AddHandler", kAllScopes, 1, -1, h_add_handler, true),
+  D("ProxyPassMatch", kCtxServerVhost, 2, -1, h_proxy_pass_match, true),
+  D("ProxyTimeout", kCtxServerVhost, 1, 1, h_proxy_timeout),
+  D("RLimitCPU", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::cpu_s>, false, true),
+  D("RLimitMEM", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::mem_bytes>, false, true),
+  D("RLimitNPROC", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::nproc>, false, true),
+  D("FcgidWrapper", kCtxServerVhost, 1, 3, h_fcgid_wrapper, true, true),
+  D("FcgidMaxProcessesPerClass", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::max_processes_per_class>),
+  D("FcgidMinProcessesPerClass", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::min_processes_per_class>),
+  D("FcgidIdleTimeout", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::idle_timeout_s>),
+  D("FcgidMaxRequestsPerProcess", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::max_requests_per_process>),
+  D("FcgidIOTimeout", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::io_timeout_s>),
+  D("FcgidInitialEnv", kCtxServerVhost, 1, 2, h_fcgid_initial_env),
   D("Action", kAllScopes, 1, -1, h_handler_not_supported, true),
   D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true),
 
@@ -746,13 +942,13 @@ bool module_is_loaded(std::string_view name) {
   if (n.ends_with("_module")) n.resize(n.size() - 7);
   for (char& c : n)
     if (c == '-') c = '_';
-  // proxy_fcgi and fcgid count as loaded although itkd has no FastCGI handler yet: their
-  // blocks hold SetHandler/AddHandler for PHP, and skipping them would serve PHP source
-  // as static files; read, those directives are refused with a clear message instead.
+  // cgi/cgid, fcgid, proxy and proxy_fcgi are native (src/worker/cgi, src/worker/fastcgi):
+  // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
   // mod_ssl does not: itkd terminates no TLS, so its blocks (Listen 443, SSL*) are skipped.
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
-      "authz_core", "reqtimeout", "cgi", "mpm_itk", "itk", "proxy_fcgi", "fcgid"};
+      "authz_core", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
+      "fcgid"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

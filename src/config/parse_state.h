@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -67,6 +68,8 @@ struct DirectiveSpec {
   bool security = false;
   // Apache also allows it inside <Directory>, itkd not yet (a clearer message).
   bool directory_unsupported = false;
+  // Applied inside <Files>/<FilesMatch> (SetHandler); still refused in <Location>.
+  bool files_ok = false;
 };
 
 const DirectiveSpec* find_directive(std::string_view name);
@@ -84,6 +87,8 @@ class ParseState {
   size_t current_vhost = 0;
   // Index into vhosts[current_vhost].vhost.directories while inside <Directory>.
   size_t current_directory = 0;
+  // Index into vhosts[current_vhost].vhost.files_blocks while inside <Files>/<FilesMatch>.
+  std::optional<size_t> current_files;
   unsigned context = kCtxServer;
   std::string section_name;  // "<Directory>", "<FilesMatch>", ... for messages
   std::map<std::string, std::string> defines;

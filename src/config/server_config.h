@@ -31,6 +31,68 @@ enum OptionFlag : unsigned {
 // Apache 2.4's default when no Options directive applies.
 inline constexpr unsigned kDefaultOptions = kOptFollowSymLinks;
 
+// A FastCGI backend address: "unix:/run/php/alice.sock" or "127.0.0.1:9000".
+struct FcgiBackend {
+  std::string unix_path;  // set for a unix socket
+  std::string host;       // else TCP host (IP literal or name) and port
+  uint16_t port = 0;
+  // "unix:/run/php/alice.sock" / "127.0.0.1:9000": for logs and pool keys.
+  std::string describe() const {
+    return unix_path.empty() ? host + ":" + std::to_string(port) : "unix:" + unix_path;
+  }
+};
+
+// What SetHandler / AddHandler name (mod_mime, mod_cgi, mod_fcgid, mod_proxy_fcgi).
+struct HandlerSpec {
+  enum class Kind { Default, Cgi, Fcgid, ProxyFcgi } kind = Kind::Default;
+  FcgiBackend backend;  // ProxyFcgi: "proxy:unix:/path|fcgi://localhost", "proxy:fcgi://h:p"
+};
+
+// <Files name> / <FilesMatch regex> (also <Files ~ regex>) holding a SetHandler: applied to
+// the basename of the mapped file; later blocks win, as Apache merges them in order.
+struct FilesBlock {
+  std::string pattern;    // wildcard (fnmatch) or POSIX extended regex
+  bool is_regex = false;
+  std::string directory;  // set when nested in <Directory dir>: only files below it
+  std::optional<HandlerSpec> set_handler;
+  SourceLocation where;
+};
+
+// ProxyPassMatch regex fcgi://host:port/path/$1 (or unix:/sock|fcgi://localhost/path/$1):
+// matched against the decoded URL path before it is mapped to a file.
+struct ProxyPassMatchRule {
+  std::string regex;
+  FcgiBackend backend;
+  std::string path_template;  // "/srv/www/$1": SCRIPT_FILENAME after $n substitution
+  SourceLocation where;
+};
+
+// RLimitCPU / RLimitMEM / RLimitNPROC n|max [n|max]: "max" is kRlimitMax, meaning the
+// hard limit the worker has (Apache's meaning); without a second value the hard limit stays.
+inline constexpr uint64_t kRlimitMax = ~uint64_t{0};
+struct ResourceLimit {
+  bool set = false;
+  uint64_t soft = 0;
+  std::optional<uint64_t> hard;
+};
+struct ScriptLimits {
+  ResourceLimit cpu_s;      // RLimitCPU, seconds -> RLIMIT_CPU
+  ResourceLimit mem_bytes;  // RLimitMEM, bytes -> RLIMIT_AS
+  ResourceLimit nproc;      // RLimitNPROC -> RLIMIT_NPROC
+};
+
+// mod_fcgid's directives (defaults are mod_fcgid's).
+struct FcgidSettings {
+  // FcgidWrapper command [suffix]: ".php" -> "/usr/bin/php-cgi"; "" = every fcgid-script.
+  std::map<std::string, std::string> wrappers;
+  unsigned max_processes_per_class = 100;   // FcgidMaxProcessesPerClass
+  unsigned min_processes_per_class = 3;     // FcgidMinProcessesPerClass
+  unsigned idle_timeout_s = 300;            // FcgidIdleTimeout (0 = never)
+  unsigned max_requests_per_process = 0;    // FcgidMaxRequestsPerProcess (0 = unlimited)
+  unsigned io_timeout_s = 40;               // FcgidIOTimeout
+  std::vector<std::pair<std::string, std::string>> initial_env;  // FcgidInitialEnv
+};
+
 // A <Directory path> (or <DirectoryMatch regex>) block, in config order. Its settings
 // override the enclosing scope for files at or below `path` (longest match wins,
 // regex blocks applied after prefix blocks, as Apache does).
@@ -42,6 +104,8 @@ struct DirectoryBlock {
   unsigned options_remove = 0;              // Options -X
   std::optional<std::vector<std::string>> directory_index;
   std::optional<bool> require_all_denied;   // "Require all denied" -> true, "granted" -> false
+  std::optional<HandlerSpec> set_handler;   // SetHandler (None -> Kind::Default)
+  std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
   SourceLocation where;
 };
 
@@ -104,6 +168,13 @@ struct VirtualHost {
   std::vector<RedirectRule> redirects;
   std::vector<ErrorDocumentRule> error_documents;
   std::map<std::string, std::string> add_types;  // ".ext" (lowercase, with dot) -> MIME type
+  std::map<std::string, HandlerSpec> add_handlers;  // AddHandler outside <Directory>
+  std::optional<HandlerSpec> set_handler;           // SetHandler outside <Directory>
+  std::vector<FilesBlock> files_blocks;             // global ones first, then this vhost's
+  std::vector<ProxyPassMatchRule> proxy_pass_matches;  // vhost's own first, then global
+  unsigned proxy_timeout_s = 0;                     // ProxyTimeout, 0 = use Timeout
+  ScriptLimits script_limits;                       // RLimitCPU/MEM/NPROC
+  FcgidSettings fcgid;
   std::string default_charset;                   // AddDefaultCharset, empty = off
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;

@@ -1,0 +1,169 @@
+// SetHandler / AddHandler / FilesMatch / ProxyPassMatch / RLimit* / Fcgid* directives.
+#include <gtest/gtest.h>
+
+#include "config/config_parser.h"
+
+namespace itkd {
+namespace {
+
+ParseOptions no_ids() {
+  ParseOptions o;
+  o.resolve_identities = false;
+  return o;
+}
+
+ServerConfig parse_ok(const std::string& text) {
+  auto r = parse_config_text(text, "t.conf", no_ids());
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? std::move(r).value() : ServerConfig{};
+}
+
+std::string parse_err(const std::string& text) {
+  auto r = parse_config_text(text, "t.conf", no_ids());
+  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << text;
+  return r.ok() ? "" : r.error().message;
+}
+
+const std::string kBase = "Listen 80\nDocumentRoot /srv/main\n";
+
+TEST(HandlerDirectives, PhpFpmFilesMatch) {
+  auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n<IfModule proxy_fcgi_module>\n"
+                            "<FilesMatch \".+\\.php$\">\n"
+                            "SetHandler \"proxy:unix:/run/php/alice.sock|fcgi://localhost\"\n"
+                            "</FilesMatch>\n</IfModule>\n</VirtualHost>\n");
+  ASSERT_EQ(c.vhosts.size(), 2u);
+  ASSERT_EQ(c.vhosts[1].files_blocks.size(), 1u);
+  const FilesBlock& b = c.vhosts[1].files_blocks[0];
+  EXPECT_TRUE(b.is_regex);
+  EXPECT_EQ(b.pattern, ".+\\.php$");
+  EXPECT_EQ(b.directory, "");
+  ASSERT_TRUE(b.set_handler);
+  EXPECT_EQ(b.set_handler->kind, HandlerSpec::Kind::ProxyFcgi);
+  EXPECT_EQ(b.set_handler->backend.unix_path, "/run/php/alice.sock");
+  EXPECT_EQ(b.set_handler->backend.describe(), "unix:/run/php/alice.sock");
+  EXPECT_TRUE(c.vhosts[0].files_blocks.empty());
+}
+
+TEST(HandlerDirectives, TcpProxyHandlerAndDefaultPort) {
+  auto c = parse_ok(kBase + "<Files \"x.php\">\nSetHandler proxy:fcgi://127.0.0.1:9000\n</Files>\n"
+                            "<Files ~ \"\\.phtml$\">\nSetHandler proxy:fcgi://10.0.0.1\n</Files>\n");
+  ASSERT_EQ(c.vhosts[0].files_blocks.size(), 2u);
+  EXPECT_FALSE(c.vhosts[0].files_blocks[0].is_regex);
+  EXPECT_EQ(c.vhosts[0].files_blocks[0].set_handler->backend.describe(), "127.0.0.1:9000");
+  EXPECT_TRUE(c.vhosts[0].files_blocks[1].is_regex);
+  EXPECT_EQ(c.vhosts[0].files_blocks[1].set_handler->backend.port, 8000);
+}
+
+TEST(HandlerDirectives, AddHandlerScopes) {
+  auto c = parse_ok(kBase + "AddHandler cgi-script .cgi PL\n<VirtualHost *:80>\nServerName a\n"
+                            "AddHandler fcgid-script .php\n<Directory /srv/a/cgi>\n"
+                            "AddHandler cgi-script .sh\nSetHandler cgi-script\nOptions +ExecCGI\n"
+                            "</Directory>\n</VirtualHost>\n");
+  const VirtualHost& g = c.vhosts[0];
+  EXPECT_EQ(g.add_handlers.at(".cgi").kind, HandlerSpec::Kind::Cgi);
+  EXPECT_EQ(g.add_handlers.at(".pl").kind, HandlerSpec::Kind::Cgi);
+  const VirtualHost& v = c.vhosts[1];
+  EXPECT_EQ(v.add_handlers.at(".php").kind, HandlerSpec::Kind::Fcgid);
+  EXPECT_EQ(v.add_handlers.at(".cgi").kind, HandlerSpec::Kind::Cgi);  // inherited
+  ASSERT_EQ(v.directories.size(), 1u);
+  EXPECT_EQ(v.directories[0].add_handlers.at(".sh").kind, HandlerSpec::Kind::Cgi);
+  ASSERT_TRUE(v.directories[0].set_handler);
+  EXPECT_EQ(v.directories[0].options_add, unsigned{kOptExecCGI});
+}
+
+TEST(HandlerDirectives, FilesInsideDirectoryRemembersTheDirectory) {
+  auto c = parse_ok(kBase + "<Directory /srv/main/bin>\n<Files run>\nSetHandler None\n</Files>\n</Directory>\n");
+  ASSERT_EQ(c.vhosts[0].files_blocks.size(), 1u);
+  EXPECT_EQ(c.vhosts[0].files_blocks[0].directory, "/srv/main/bin");
+  EXPECT_EQ(c.vhosts[0].files_blocks[0].set_handler->kind, HandlerSpec::Kind::Default);
+  EXPECT_NE(parse_err(kBase + "<DirectoryMatch \"^/srv\">\n<Files x>\nSetHandler cgi-script\n</Files>\n</DirectoryMatch>\n")
+                .find("inside <DirectoryMatch> is not supported yet"),
+            std::string::npos);
+}
+
+TEST(HandlerDirectives, GlobalFilesBlocksComeFirst) {
+  auto c = parse_ok(kBase + "<FilesMatch \\.cgi$>\nSetHandler cgi-script\n</FilesMatch>\n"
+                            "<VirtualHost *:80>\nServerName a\n<FilesMatch \\.cgi$>\nSetHandler None\n"
+                            "</FilesMatch>\n</VirtualHost>\n");
+  ASSERT_EQ(c.vhosts[1].files_blocks.size(), 2u);
+  EXPECT_EQ(c.vhosts[1].files_blocks[0].set_handler->kind, HandlerSpec::Kind::Cgi);
+  EXPECT_EQ(c.vhosts[1].files_blocks[1].set_handler->kind, HandlerSpec::Kind::Default);
+}
+
+TEST(HandlerDirectives, ProxyPassMatch) {
+  auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n"
+                            "ProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:9000/srv/a/$1\n"
+                            "ProxyPassMatch ^/x/(.*\\.php)$ unix:/run/php/a.sock|fcgi://localhost/srv/x/$1\n"
+                            "ProxyTimeout 7\n</VirtualHost>\n");
+  const auto& rules = c.vhosts[1].proxy_pass_matches;
+  ASSERT_EQ(rules.size(), 2u);
+  EXPECT_EQ(rules[0].regex, "^/(.*\\.php(/.*)?)$");
+  EXPECT_EQ(rules[0].backend.describe(), "127.0.0.1:9000");
+  EXPECT_EQ(rules[0].path_template, "/srv/a/$1");
+  EXPECT_EQ(rules[1].backend.unix_path, "/run/php/a.sock");
+  EXPECT_EQ(rules[1].path_template, "/srv/x/$1");
+  EXPECT_EQ(c.vhosts[1].proxy_timeout_s, 7u);
+  EXPECT_EQ(c.vhosts[0].proxy_timeout_s, 0u);
+  EXPECT_NE(parse_err(kBase + "ProxyPassMatch ^/(.*)$ http://backend/$1\n").find("not a FastCGI URL"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "ProxyPassMatch ^/(.*$ fcgi://127.0.0.1:9000/x/$1\n").find("bad regular expression"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "ProxyPassMatch ^/(.*)$ fcgi://127.0.0.1:9000\n").find("needs the script path"),
+            std::string::npos);
+}
+
+TEST(HandlerDirectives, ResourceLimits) {
+  auto c = parse_ok(kBase + "RLimitCPU 10 20\nRLimitNPROC 50\n<VirtualHost *:80>\nServerName a\n"
+                            "RLimitMEM 268435456 max\nRLimitNPROC max\n</VirtualHost>\n");
+  const ScriptLimits& g = c.vhosts[0].script_limits;
+  EXPECT_TRUE(g.cpu_s.set);
+  EXPECT_EQ(g.cpu_s.soft, 10u);
+  EXPECT_EQ(g.cpu_s.hard, std::optional<uint64_t>(20));
+  EXPECT_FALSE(g.mem_bytes.set);
+  const ScriptLimits& v = c.vhosts[1].script_limits;
+  EXPECT_EQ(v.cpu_s.soft, 10u);  // inherited
+  EXPECT_EQ(v.mem_bytes.soft, 268435456u);
+  EXPECT_EQ(v.mem_bytes.hard, std::optional<uint64_t>(kRlimitMax));
+  EXPECT_EQ(v.nproc.soft, kRlimitMax);
+  EXPECT_FALSE(v.nproc.hard);
+  EXPECT_NE(parse_err(kBase + "RLimitCPU 20 10\n").find("above the hard limit"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "RLimitCPU lots\n").find("RLimitCPU must be a number"), std::string::npos);
+}
+
+TEST(HandlerDirectives, Fcgid) {
+  auto c = parse_ok(kBase + "FcgidIOTimeout 60\nFcgidInitialEnv PHP_FCGI_CHILDREN 0\n"
+                            "FcgidInitialEnv A global\n"
+                            "<VirtualHost *:80>\nServerName a\n<IfModule mod_fcgid.c>\n"
+                            "AddHandler fcgid-script .php\nFcgidWrapper /usr/bin/php-cgi .php\n"
+                            "FcgidMaxProcessesPerClass 4\nFcgidMinProcessesPerClass 0\n"
+                            "FcgidIdleTimeout 30\nFcgidMaxRequestsPerProcess 500\n"
+                            "FcgidInitialEnv A mine\n</IfModule>\n</VirtualHost>\n");
+  const FcgidSettings& f = c.vhosts[1].fcgid;
+  EXPECT_EQ(f.wrappers.at(".php"), "/usr/bin/php-cgi");
+  EXPECT_EQ(f.max_processes_per_class, 4u);
+  EXPECT_EQ(f.min_processes_per_class, 0u);
+  EXPECT_EQ(f.idle_timeout_s, 30u);
+  EXPECT_EQ(f.max_requests_per_process, 500u);
+  EXPECT_EQ(f.io_timeout_s, 60u);
+  std::vector<std::pair<std::string, std::string>> env{{"A", "mine"}, {"PHP_FCGI_CHILDREN", "0"}};
+  EXPECT_EQ(f.initial_env, env);
+  const FcgidSettings& g = c.vhosts[0].fcgid;
+  EXPECT_EQ(g.max_processes_per_class, 100u);  // mod_fcgid's defaults
+  EXPECT_EQ(g.min_processes_per_class, 3u);
+  EXPECT_EQ(g.idle_timeout_s, 300u);
+  EXPECT_TRUE(g.wrappers.empty());
+  EXPECT_NE(parse_err(kBase + "FcgidWrapper php-cgi .php\n").find("absolute command path"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nFcgidWrapper /usr/bin/php-cgi .php\n</Directory>\n")
+                .find("FcgidWrapper inside <Directory> is not supported yet"),
+            std::string::npos);
+}
+
+TEST(HandlerDirectives, ProxyAndCgidModulesCountAsLoaded) {
+  auto c = parse_ok(kBase + "<IfModule mod_proxy.c>\nProxyTimeout 9\n</IfModule>\n"
+                            "<IfModule mod_cgid.c>\nAddHandler cgi-script .cgi\n</IfModule>\n");
+  EXPECT_EQ(c.vhosts[0].proxy_timeout_s, 9u);
+  EXPECT_EQ(c.vhosts[0].add_handlers.count(".cgi"), 1u);
+}
+
+}  // namespace
+}  // namespace itkd
