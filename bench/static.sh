@@ -67,13 +67,13 @@ CONF
 "$dir/src/itkd" -f "$work/itkd.conf" 2>"$work/logs/itkd.stderr" &
 pids+=($!)
 
-# nginx must read every owner's files, so it runs as root's workers here... no: as a
-# user in both owners' groups, which is exactly the isolation it lacks.
+# nginx must read every owner's files, so its workers run as a user in both owners'
+# groups: exactly the isolation it lacks.
 nginx_port=$(free_port)
-groupadd -f -g 61003 itkdbenchnginx 2>/dev/null || true
-id itkdbenchnginx >/dev/null 2>&1 || useradd -r -u 61003 -g 61003 -G 61001,61002 -M -s /usr/sbin/nologin itkdbenchnginx 2>/dev/null || true
 getent group 61001 >/dev/null || groupadd -g 61001 itkdbenchalice
 getent group 61002 >/dev/null || groupadd -g 61002 itkdbenchbob
+getent group 61003 >/dev/null || groupadd -g 61003 itkdbenchnginx
+id itkdbenchnginx >/dev/null 2>&1 || useradd -r -u 61003 -g 61003 -M -s /usr/sbin/nologin itkdbenchnginx
 usermod -a -G "$(getent group 61001 | cut -d: -f1),$(getent group 61002 | cut -d: -f1)" itkdbenchnginx
 cat > "$work/nginx.conf" <<CONF
 user itkdbenchnginx;

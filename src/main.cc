@@ -40,6 +40,7 @@ int run_child_role(int argc, char** argv) {
     for (int i = 2; i < argc; ++i) {
       if (value_of(argv[i], "--front-index=", &v)) options.index = static_cast<unsigned>(v);
       else if (value_of(argv[i], "--listeners=", &v)) options.listener_count = static_cast<unsigned>(v);
+      else if (value_of(argv[i], "--fronts=", &v)) options.front_count = static_cast<unsigned>(v);
       else return 2;
     }
     return itkd::run_front(options);

@@ -25,6 +25,7 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
+#include "ipc/vhost_counters.h"
 #include "log/error_log.h"
 #include "sandbox/privileges.h"
 
@@ -75,6 +76,7 @@ class Front {
  private:
   void on_accept(int listener_fd);
   void on_readable(uint64_t id);
+  void watch(PendingConnection& conn);
   void process(PendingConnection& conn);
   void route(PendingConnection& conn, const http::RequestHead& head);
   void dispatch_pool(size_t pool);
@@ -88,7 +90,8 @@ class Front {
   void connection_finished(uint64_t id);
   void on_signal();
   void maybe_exit();
-  PendingConnection& add_connection(UniqueFd fd, std::string bytes);
+  PendingConnection& add_connection(UniqueFd fd, std::string bytes, const sockaddr_storage* peer,
+                                    const sockaddr_storage* local);
   WorkerLink* find_worker(size_t pool, uint32_t id);
 
   ServerConfig config_;
@@ -101,7 +104,9 @@ class Front {
   std::unordered_map<uint64_t, std::unique_ptr<PendingConnection>> pending_;
   std::unordered_map<uint64_t, RoutedConnection> routed_;
   std::vector<PoolLinks> pools_;
-  std::vector<unsigned> vhost_clients_;
+  VhostCounters counters_;
+  // Listening addresses; a wildcard one (any address) needs getsockname per connection.
+  std::unordered_map<int, std::pair<sockaddr_storage, bool>> listener_addresses_;
   http::ParseLimits limits_;
   uint64_t header_timeout_ms_ = 20000;
   uint64_t next_id_ = 1;
@@ -111,15 +116,24 @@ class Front {
   unsigned pool_max_workers_ = 1;
 };
 
-PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes) {
+PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes, const sockaddr_storage* peer,
+                                        const sockaddr_storage* local) {
   auto conn = std::make_unique<PendingConnection>();
   conn->id = next_id_++;
   conn->fd = std::move(fd);
   conn->buffer = std::move(bytes);
   socklen_t len = sizeof conn->local;
-  ::getsockname(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->local), &len);
-  len = sizeof conn->peer;
-  ::getpeername(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->peer), &len);
+  if (local) {
+    conn->local = *local;
+  } else {
+    ::getsockname(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->local), &len);
+  }
+  if (peer) {
+    conn->peer = *peer;
+  } else {
+    len = sizeof conn->peer;
+    ::getpeername(conn->fd.get(), reinterpret_cast<sockaddr*>(&conn->peer), &len);
+  }
   uint64_t id = conn->id;
   conn->timer = loop_.add_timer(header_timeout_ms_, [this, id] {
     auto it = pending_.find(id);
@@ -141,7 +155,9 @@ PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes) {
 
 void Front::on_accept(int listener_fd) {
   for (int i = 0; i < 64; ++i) {
-    int fd = ::accept4(listener_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    int fd = ::accept4(listener_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
         // Out of fds: stop accepting for a moment rather than spin on the listener.
@@ -164,15 +180,11 @@ void Front::on_accept(int listener_fd) {
     }
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    PendingConnection& conn = add_connection(UniqueFd(fd), {});
-    uint64_t id = conn.id;
-    conn.in_loop = true;
-    if (auto r = loop_.add(fd, EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); }); !r) {
-      drop(id);
-      continue;
-    }
-    // Clients usually send the request with the handshake's last ACK: try reading now.
-    on_readable(id);
+    const auto& bound = listener_addresses_[listener_fd];
+    PendingConnection& conn = add_connection(UniqueFd(fd), {}, &peer, bound.second ? nullptr : &bound.first);
+    // Clients usually send the request with the handshake's last ACK: try reading now,
+    // and only watch the socket if the head isn't complete yet.
+    on_readable(conn.id);
   }
 }
 
@@ -206,11 +218,25 @@ void Front::on_readable(uint64_t id) {
   process(conn);
 }
 
+void Front::watch(PendingConnection& conn) {
+  if (conn.in_loop) return;
+  uint64_t id = conn.id;
+  if (!loop_.add(conn.fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); })) {
+    drop(id);
+    return;
+  }
+  conn.in_loop = true;
+}
+
 void Front::process(PendingConnection& conn) {
   http::RequestHead head;
   http::ParseOutcome outcome = http::parse_request_head(conn.buffer, limits_, head);
   if (outcome.status == http::ParseStatus::Incomplete) {
-    if (conn.buffer.size() >= kMaxHeadBytes) refuse(conn, 431, "request header fields too large (more than 64 KiB in all)");
+    if (conn.buffer.size() >= kMaxHeadBytes) {
+      refuse(conn, 431, "request header fields too large (more than 64 KiB in all)");
+      return;
+    }
+    watch(conn);
     return;
   }
   if (outcome.status == http::ParseStatus::Error) {
@@ -223,7 +249,8 @@ void Front::process(PendingConnection& conn) {
 void Front::route(PendingConnection& conn, const http::RequestHead& head) {
   size_t vhost = router_.route(conn.local, head.host);
   const VirtualHost& vh = config_.vhosts[vhost];
-  if (vh.max_clients && vhost_clients_[vhost] >= vh.max_clients) {
+  // Counted from here until the worker reports the connection done.
+  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients)) {
     refuse(conn, 503, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " +
                           (vh.server_name.empty() ? std::string("the main server") : vh.server_name));
     return;
@@ -288,7 +315,7 @@ bool Front::hand_off(PendingConnection& conn, size_t pool) {
     if (!best) return false;
     // Grow the pool while every worker is busy, so both cores get used.
     if (best->active >= pool_grow_threshold_ && usable < pool_max_workers_) request_pool(pool);
-    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), 0};
+    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), 0, conn.local, conn.peer};
     std::string error;
     auto status = send_message(best->channel.get(), ipc::encode_with_bytes(ipc::MessageType::Handoff, ref, conn.buffer),
                                conn.fd.get(), &error);
@@ -303,7 +330,6 @@ bool Front::hand_off(PendingConnection& conn, size_t pool) {
       continue;
     }
     best->active++;
-    vhost_clients_[conn.vhost]++;
     routed_[conn.id] = RoutedConnection{pool, best->id, conn.vhost};
     uint64_t id = conn.id;
     if (conn.timer) loop_.cancel_timer(conn.timer);
@@ -344,7 +370,7 @@ void Front::connection_finished(uint64_t id) {
   auto it = routed_.find(id);
   if (it == routed_.end()) return;
   if (WorkerLink* w = find_worker(it->second.pool, it->second.worker_id); w && w->active) w->active--;
-  if (vhost_clients_[it->second.vhost]) vhost_clients_[it->second.vhost]--;
+  counters_.release(options_.index, it->second.vhost);
   routed_.erase(it);
 }
 
@@ -359,7 +385,7 @@ void Front::remove_worker(size_t pool, uint32_t worker_id) {
   // Connections the worker held are gone with it.
   for (auto it = routed_.begin(); it != routed_.end();) {
     if (it->second.pool == pool && it->second.worker_id == worker_id) {
-      if (vhost_clients_[it->second.vhost]) vhost_clients_[it->second.vhost]--;
+      counters_.release(options_.index, it->second.vhost);
       it = routed_.erase(it);
     } else {
       ++it;
@@ -402,14 +428,8 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
       }
       connection_finished(ref->connection_id);
       // The next request on this connection is for another owner: route it afresh.
-      PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes));
-      uint64_t id = conn.id;
-      conn.in_loop = true;
-      if (!loop_.add(conn.fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); })) {
-        drop(id);
-      } else {
-        process(conn);
-      }
+      PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes), &ref->peer, &ref->local);
+      process(conn);
       worker = find_worker(pool, worker_id);
       if (!worker) return;
     } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && !msg.fd) {
@@ -554,7 +574,13 @@ int Front::run() {
   limits_.max_fields = limits.limit_request_fields;
   header_timeout_ms_ = static_cast<uint64_t>(limits.request_header_timeout_s) * 1000;
   pools_.resize(config_.pools.size());
-  vhost_clients_.assign(config_.vhosts.size(), 0);
+  auto counters = VhostCounters::map(kFirstExtraFd + static_cast<int>(options_.listener_count),
+                                     options_.front_count, config_.vhosts.size());
+  if (!counters) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + counters.error().message);
+    return 1;
+  }
+  counters_ = std::move(*counters);
   long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   pool_max_workers_ = config_.pool_max_workers ? config_.pool_max_workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
 
@@ -568,6 +594,14 @@ int Front::run() {
   for (unsigned i = 0; i < options_.listener_count; ++i) {
     int fd = kFirstExtraFd + static_cast<int>(i);
     listeners_.push_back(fd);
+    sockaddr_storage bound{};
+    socklen_t bound_len = sizeof bound;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+    bool wildcard = (bound.ss_family == AF_INET &&
+                     reinterpret_cast<sockaddr_in*>(&bound)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
+                    (bound.ss_family == AF_INET6 &&
+                     IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<sockaddr_in6*>(&bound)->sin6_addr));
+    listener_addresses_[fd] = {bound, wildcard};
     if (auto r = loop_.add(fd, EPOLLIN | EPOLLEXCLUSIVE, [this, fd](uint32_t) { on_accept(fd); }); !r) {
       log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
       return 1;

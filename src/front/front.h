@@ -8,6 +8,7 @@ namespace itkd {
 struct FrontOptions {
   unsigned index = 0;
   unsigned listener_count = 0;
+  unsigned front_count = 1;
 };
 
 // Runs the front until SIGTERM; returns the exit code.

@@ -13,8 +13,11 @@
 //   ConnectionDone  worker -> front      MsgHeader + ConnectionRef     -
 //   RetireRequest   worker -> front      MsgHeader                     -
 //   RetireAck       front  -> worker     MsgHeader                     -
+//   NewFront        master -> worker     MsgHeader + FrontRef              - (a front was replaced:
+//                                                                          offer it a channel)
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -35,6 +38,7 @@ enum class MessageType : uint32_t {
   ConnectionDone = 7,
   RetireRequest = 8,
   RetireAck = 9,
+  NewFront = 10,
 };
 
 struct MsgHeader {
@@ -59,10 +63,18 @@ struct WorkerRef {
   uint32_t worker_id;
 };
 
+struct FrontRef {
+  uint32_t front_index;
+};
+
+// Handoff carries the addresses the front already knows (from accept), so the worker
+// needs no getpeername/getsockname; a lying front could only mislabel its own handoffs.
 struct ConnectionRef {
   uint64_t connection_id;  // the front's id for the connection
   uint32_t vhost;          // routed vhost (Handoff) / vhost that was served (Done)
   uint32_t flags;
+  sockaddr_storage local;
+  sockaddr_storage peer;
 };
 
 // Fixed-size messages: header + one struct.

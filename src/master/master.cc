@@ -17,6 +17,7 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
+#include "ipc/vhost_counters.h"
 #include "log/error_log.h"
 #include "master/child_process.h"
 #include "master/listeners.h"
@@ -63,6 +64,8 @@ struct Generation {
   std::map<std::string, UniqueFd> log_files;
   Identity front_identity;
   std::vector<FrontProcess> fronts;
+  UniqueFd counters_fd;
+  VhostCounters counters;
   std::vector<PoolState> pools;
   bool retiring = false;
   bool announced = false;
@@ -184,6 +187,13 @@ Result<std::unique_ptr<Generation>> Master::prepare_generation(ServerConfig conf
   if (!memfd) return memfd.error();
   gen->snapshot_fd = UniqueFd(*memfd);
   gen->pools.resize(config.pools.size());
+  gen->fronts.resize(config.front_processes ? config.front_processes : cores());
+  auto counters_fd = VhostCounters::create_memfd(gen->fronts.size(), config.vhosts.size());
+  if (!counters_fd) return counters_fd.error();
+  auto counters = VhostCounters::map(counters_fd->get(), gen->fronts.size(), config.vhosts.size());
+  if (!counters) return counters.error();
+  gen->counters_fd = std::move(*counters_fd);
+  gen->counters = std::move(*counters);
   gen->config = std::move(config);
   gen->snapshot = std::move(snapshot);
   next_generation_++;
@@ -195,8 +205,10 @@ Result<void> Master::start_front(Generation& gen, size_t index) {
   if (!channel) return channel.error();
   std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};
   for (const auto& l : gen.listeners) fds.push_back(l.fd.get());
+  fds.push_back(gen.counters_fd.get());
   std::vector<std::string> argv{"itkd", "--role=front", "--front-index=" + std::to_string(index),
-                                "--listeners=" + std::to_string(gen.listeners.size())};
+                                "--listeners=" + std::to_string(gen.listeners.size()),
+                                "--fronts=" + std::to_string(gen.fronts.size())};
   auto pid = spawn_child(argv, fds);
   if (!pid) return pid.error();
   FrontProcess& front = gen.fronts[index];
@@ -210,9 +222,7 @@ Result<void> Master::start_front(Generation& gen, size_t index) {
 }
 
 Result<void> Master::start_fronts(Generation& gen) {
-  unsigned count = gen.config.front_processes ? gen.config.front_processes : cores();
-  gen.fronts.resize(count);
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < gen.fronts.size(); ++i) {
     if (auto r = start_front(gen, i); !r) return r;
   }
   return ok();
@@ -387,11 +397,23 @@ void Master::handle_exit(pid_t pid, int status) {
     bool expected = stopping_ || gen->retiring;
     if (!expected) {
       log().log(LogLevel::Error, "mpm_itkd", {}, "front pid " + std::to_string(pid) + " died (" + describe_exit(status) + "); starting a new one");
+      // Its connections are gone with it; take them out of the MaxClientsVHost counts.
+      gen->counters.reset_front(index);
       // Replace it after a short pause so a front that dies at once can't spin us.
       Generation* g = gen;
       loop_.add_timer(200, [this, g, index] {
         if (stopping_ || g->retiring) return;
-        if (auto r = start_front(*g, index); !r) log().log(LogLevel::Error, "mpm_itkd", {}, r.error().message);
+        if (auto r = start_front(*g, index); !r) {
+          log().log(LogLevel::Error, "mpm_itkd", {}, r.error().message);
+          return;
+        }
+        // Running workers offer the new front a channel, as they did to the old one.
+        std::string bytes = ipc::encode(ipc::MessageType::NewFront, ipc::FrontRef{static_cast<uint32_t>(index)});
+        for (auto& pool : g->pools)
+          for (auto& w : pool.workers) {
+            std::string error;
+            if (w.control) send_message(w.control.get(), bytes, -1, &error);
+          }
       });
     }
     maybe_finish();

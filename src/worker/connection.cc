@@ -48,12 +48,15 @@ std::string_view header_value(std::string_view headers, std::string_view name) {
 }  // namespace
 
 Connection::Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes,
-                       size_t front_index, uint64_t front_connection_id)
+                       size_t front_index, uint64_t front_connection_id, const sockaddr_storage& local,
+                       const sockaddr_storage& peer)
     : worker_(worker),
       id_(id),
       fd_(std::move(fd)),
       front_index_(front_index),
       front_connection_id_(front_connection_id),
+      local_(local),
+      peer_(peer),
       in_(std::move(initial_bytes)) {}
 
 Connection::~Connection() {
@@ -62,10 +65,6 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
-  socklen_t len = sizeof local_;
-  ::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&local_), &len);
-  len = sizeof peer_;
-  ::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
   peer_ip_ = address_ip(peer_);
   local_ip_ = address_ip(local_);
   client_text_ = address_text(peer_);
@@ -420,7 +419,8 @@ void Connection::write_access_log() {
   record.bytes_in = have_head_ ? head_.head_length : 0;
   record.request_start = request_start_;
   record.duration_us = (worker_.loop().now_ms() - request_start_mono_ms_) * 1000;
-  record.pid = ::getpid();
+  static const int pid = ::getpid();
+  record.pid = pid;
   record.keepalive_count = requests_ ? requests_ - 1 : 0;
   record.keepalive_connection = keep_alive_;
   const http::RequestHead* head = have_head_ ? &head_ : nullptr;

@@ -22,7 +22,7 @@ namespace itkd {
 class Connection {
  public:
   Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes, size_t front_index,
-             uint64_t front_connection_id);
+             uint64_t front_connection_id, const sockaddr_storage& local, const sockaddr_storage& peer);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -36,6 +36,8 @@ class Connection {
   size_t front_index() const { return front_index_; }
   uint64_t front_connection_id() const { return front_connection_id_; }
   size_t last_vhost() const { return vhost_; }
+  const sockaddr_storage& local() const { return local_; }
+  const sockaddr_storage& peer() const { return peer_; }
 
  private:
   enum class State { ReadingHead, Writing, DiscardingBody, Lingering, Closed };

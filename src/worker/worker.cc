@@ -1,5 +1,6 @@
 #include "worker/worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -44,6 +45,8 @@ class Worker : public WorkerContext {
  private:
   Result<void> setup_logs();
   void on_front_message(size_t front);
+  void on_control();
+  Result<void> offer_channel(unsigned front);
   void on_signal();
   void check_idle();
   void maybe_exit();
@@ -97,7 +100,7 @@ void Worker::connection_closed(Connection& conn, bool handed_back) {
   auto it = connections_.find(conn.id());
   if (it == connections_.end()) return;
   if (!handed_back && conn.front_index() < fronts_.size() && fronts_[conn.front_index()].channel) {
-    ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0};
+    ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0, {}, {}};
     std::string error;
     send_message(fronts_[conn.front_index()].channel.get(), ipc::encode(ipc::MessageType::ConnectionDone, ref), -1, &error);
   }
@@ -118,7 +121,8 @@ void Worker::connection_closed(Connection& conn, bool handed_back) {
 bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
   if (conn.front_index() >= fronts_.size() || !fronts_[conn.front_index()].channel) return false;
   if (unread.size() > kMaxMessageBytes - 64) return false;
-  ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0};
+  ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0, conn.local(),
+                         conn.peer()};
   std::string error;
   auto status = send_message(fronts_[conn.front_index()].channel.get(),
                              ipc::encode_with_bytes(ipc::MessageType::Handback, ref, unread), fd, &error);
@@ -159,7 +163,8 @@ void Worker::on_front_message(size_t front) {
       if (!ref) continue;
       last_active_ms_ = loop_.now_ms();
       uint64_t id = next_id_++;
-      auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front, ref->connection_id);
+      auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front,
+                                               ref->connection_id, ref->local, ref->peer);
       Connection* raw = conn.get();
       connections_.emplace(id, std::move(conn));
       raw->start();
@@ -172,6 +177,52 @@ void Worker::on_front_message(size_t front) {
       link.channel.reset();
       maybe_exit();
       return;
+    }
+  }
+}
+
+Result<void> Worker::offer_channel(unsigned front) {
+  auto pair = make_channel(true);
+  if (!pair) return pair.error();
+  ipc::ChannelOffer offer{options_.pool, options_.worker_id, front, ::getpid(), options_.uid};
+  std::string error;
+  if (send_message(kControlFd, ipc::encode(ipc::MessageType::WorkerChannel, offer), pair->second.get(), &error) !=
+      ChannelStatus::Ok)
+    return Error{"could not offer a channel to the master: " + error};
+  FrontLink& link = fronts_[front];
+  if (link.channel) loop_.remove(link.channel.get());
+  link.channel = std::move(pair->first);
+  link.retire_acked = false;
+  size_t index = front;
+  if (auto r = loop_.add(link.channel.get(), EPOLLIN, [this, index](uint32_t) { on_front_message(index); }); !r)
+    return r.error();
+  return ok();
+}
+
+void Worker::on_control() {
+  for (;;) {
+    ReceivedMessage msg;
+    std::string error;
+    ChannelStatus status = receive_message(kControlFd, msg, &error);
+    if (status == ChannelStatus::WouldBlock) return;
+    if (status != ChannelStatus::Ok) {
+      // The master is gone: finish what we have and leave.
+      loop_.remove(kControlFd);
+      stopping_ = true;
+      for (auto& f : fronts_)
+        if (f.channel) {
+          loop_.remove(f.channel.get());
+          f.channel.reset();
+        }
+      maybe_exit();
+      return;
+    }
+    if (msg.uid != 0 || msg.pid != ::getppid() || msg.fd) continue;
+    auto ref = ipc::decode<ipc::FrontRef>(msg.bytes);
+    if (ipc::message_type(msg.bytes) == ipc::MessageType::NewFront && ref && ref->front_index < fronts_.size() &&
+        !stopping_ && !retiring_) {
+      if (auto r = offer_channel(ref->front_index); !r)
+        log_.log(LogLevel::Error, "mpm_itkd", {}, "worker: " + r.error().message);
     }
   }
 }
@@ -278,22 +329,13 @@ int Worker::run() {
   // SO_PEERCRED that its peer really is this pool's worker.
   fronts_.resize(options_.fronts);
   for (unsigned i = 0; i < options_.fronts; ++i) {
-    auto pair = make_channel(true);
-    if (!pair) {
-      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + pair.error().message);
+    if (auto r = offer_channel(i); !r) {
+      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
       return 1;
     }
-    ipc::ChannelOffer offer{options_.pool, options_.worker_id, i, ::getpid(), options_.uid};
-    std::string error;
-    if (send_message(kControlFd, ipc::encode(ipc::MessageType::WorkerChannel, offer), pair->second.get(), &error) !=
-        ChannelStatus::Ok) {
-      log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: could not offer a channel to the master: " + error);
-      return 1;
-    }
-    fronts_[i].channel = std::move(pair->first);
-    size_t index = i;
-    if (!loop_.add(fronts_[i].channel.get(), EPOLLIN, [this, index](uint32_t) { on_front_message(index); })) return 1;
   }
+  ::fcntl(kControlFd, F_SETFL, O_NONBLOCK);
+  if (!enable_credentials(kControlFd) || !loop_.add(kControlFd, EPOLLIN, [this](uint32_t) { on_control(); })) return 1;
   if (!loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) return 1;
   last_active_ms_ = loop_.now_ms();
   loop_.add_timer(1000, [this] { check_idle(); });
