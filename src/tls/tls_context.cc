@@ -17,6 +17,8 @@ namespace {
 
 // ALPN wire format of what we accept, in our preference order. http/1.0 is accepted as
 // nginx does; h2 is not offered until itkd speaks it.
+constexpr long kSessionCacheSize = 4096;  // per vhost, only when tickets are off
+
 constexpr unsigned char kAlpnServer[] = "\x08http/1.1\x08http/1.0";
 
 // nginx's choice: a client that offers ALPN but none of our protocols gets a fatal
@@ -72,6 +74,14 @@ Result<TlsContext> TlsContext::create(const TlsSettings& s) {
   uint64_t options = SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF;
   if (s.honor_cipher_order) options |= SSL_OP_CIPHER_SERVER_PREFERENCE;
   if (!s.session_tickets) options |= SSL_OP_NO_TICKET;
+  // With tickets the server keeps no per-session state (memory stays flat however many
+  // clients come); without them resumption needs the in-process cache, kept bounded.
+  if (s.session_tickets) {
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  } else {
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(c, kSessionCacheSize);
+  }
   SSL_CTX_set_options(c, options);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);

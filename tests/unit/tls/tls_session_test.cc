@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <random>
+#include <tuple>
 
 #include "test_pki.h"
 
@@ -68,15 +69,15 @@ class TlsSessionTest : public ::testing::Test {
     ASSERT_NE(set_, nullptr);
   }
 
-  std::unique_ptr<TlsContextSet> make_set(const std::string& protocols = "") {
+  std::unique_ptr<TlsContextSet> make_set(const std::string& protocols = "", bool tickets = true) {
     auto set = TlsContextSet::create([](std::string_view sni) -> long {
       if (sni == "alice.test") return 0;
       if (sni == "bob.test") return 1;
       return -1;
     });
     if (!set.ok()) return nullptr;
-    TlsSettings alice{"alice.test", pki_.alice_cert, pki_.alice_key, "", protocols, "", "", false, true};
-    TlsSettings bob{"bob.test", pki_.bob_cert, pki_.bob_key, "", protocols, "", "", false, true};
+    TlsSettings alice{"alice.test", pki_.alice_cert, pki_.alice_key, "", protocols, "", "", false, tickets};
+    TlsSettings bob{"bob.test", pki_.bob_cert, pki_.bob_key, "", protocols, "", "", false, tickets};
     if (!(*set)->add(0, alice).ok() || !(*set)->add(1, bob).ok()) return nullptr;
     return std::move(set).value();
   }
@@ -270,7 +271,10 @@ TEST_F(TlsSessionTest, UnknownVhostIsAnError) {
 
 // Session resumption: tickets from one set resume in that set, never in another (two
 // owners' workers each have their own set).
-class ResumptionTest : public TlsSessionTest, public ::testing::WithParamInterface<int> {
+// Parameters: the client's highest version, and SSLSessionTickets (off: the per-process
+// session cache does the resuming).
+class ResumptionTest : public TlsSessionTest,
+                       public ::testing::WithParamInterface<std::tuple<int, bool>> {
  protected:
   // Full handshake; returns the client's session once the server sent its ticket.
   SSL_SESSION* first_session(const TlsContextSet& set, const std::string& sni, size_t vhost) {
@@ -306,11 +310,15 @@ class ResumptionTest : public TlsSessionTest, public ::testing::WithParamInterfa
 
   void SetUp() override {
     TlsSessionTest::SetUp();
+    tickets_ = std::get<1>(GetParam());
+    set_ = make_set("", tickets_);
+    ASSERT_NE(set_, nullptr);
     cctx_ = client_context(pki_.ca_file);
-    SSL_CTX_set_max_proto_version(cctx_.get(), GetParam());
+    SSL_CTX_set_max_proto_version(cctx_.get(), std::get<0>(GetParam()));
   }
 
   CtxPtr cctx_;
+  bool tickets_ = true;
 };
 
 TEST_P(ResumptionTest, WithinOneSetOnly) {
@@ -319,7 +327,7 @@ TEST_P(ResumptionTest, WithinOneSetOnly) {
   // A session for alice.test doesn't skip the certificate choice for bob.test.
   EXPECT_FALSE(resumed(*set_, "bob.test", 0, alice));
   // Same certificates, another owner's process: its ticket keys differ.
-  auto other = make_set();
+  auto other = make_set("", tickets_);
   ASSERT_NE(other, nullptr);
   EXPECT_FALSE(resumed(*other, "alice.test", 0, alice));
   SSL_SESSION_free(alice);
@@ -330,8 +338,13 @@ TEST_P(ResumptionTest, WithinOneSetOnly) {
   SSL_SESSION_free(bob);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, ResumptionTest, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
-                         [](const auto& info) { return info.param == TLS1_2_VERSION ? "TLS12" : "TLS13"; });
+INSTANTIATE_TEST_SUITE_P(
+    Versions, ResumptionTest,
+    ::testing::Combine(::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION), ::testing::Bool()),
+    [](const auto& info) {
+      return std::string(std::get<0>(info.param) == TLS1_2_VERSION ? "TLS12" : "TLS13") +
+             (std::get<1>(info.param) ? "Tickets" : "Cache");
+    });
 
 }  // namespace
 }  // namespace itkd::tls
