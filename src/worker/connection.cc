@@ -554,6 +554,19 @@ void Connection::on_stop() {
 
 void Connection::linger() {
   if (state_ != State::Lingering) {
+    // Unread input turns close() into a reset that can destroy the answer still in
+    // flight, so after an error or an unread body we half-close and wait for the client's
+    // FIN. After a normal answer with nothing waiting in the socket (the usual
+    // Connection: close request) we close at once, as nginx does.
+    bool may_send_more = body_framing_ != http::BodyFraming::None || status_ >= 400;
+    if (!may_send_more) {
+      char probe;
+      ssize_t n = ::recv(fd_.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        close();
+        return;
+      }
+    }
     state_ = State::Lingering;
     ::shutdown(fd_.get(), SHUT_WR);
     arm_timer(kLingerMs, true);

@@ -120,13 +120,27 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
     int fd;
     if (base_fd >= 0) {
       out.reopen_name = std::string(relative);
-      fd = openat(base_fd, out.reopen_name.c_str(), O_PATH | O_CLOEXEC);
-      if (fd >= 0) out.parent.reset(dup(base_fd));
+      fd = openat(base_fd, out.reopen_name.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd >= 0) {
+        out.readable = true;
+      } else if (errno == EACCES) {
+        fd = openat(base_fd, out.reopen_name.c_str(), O_PATH | O_CLOEXEC);
+        if (fd >= 0) out.parent.reset(dup(base_fd));
+      }
     } else {
+      // The usual request: open it for reading right away, as nginx does (non-blocking,
+      // so a FIFO can't stall us; fstat below refuses anything but files and
+      // directories), saving the O_PATH open, its fstat and the reopen.
       out.reopen_name = out.fs_path;
-      fd = open(out.fs_path.c_str(), O_PATH | O_CLOEXEC);
+      fd = open(out.fs_path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+      if (fd >= 0) {
+        out.readable = true;
+      } else if (errno == EACCES) {
+        // A directory may be searchable (index.html inside) but not readable.
+        fd = open(out.fs_path.c_str(), O_PATH | O_CLOEXEC);
+      }
     }
-    if (fd < 0 || (base_fd >= 0 && !out.parent)) {
+    if (fd < 0 || (base_fd >= 0 && !out.readable && !out.parent)) {
       int err = errno;
       if (fd >= 0) close(fd);
       fail_errno(out, err, out.fs_path);
@@ -237,7 +251,12 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
   return out;
 }
 
-UniqueFd open_for_reading(const OpenedPath& opened, struct stat* fresh) {
+UniqueFd open_for_reading(OpenedPath& opened, struct stat* fresh) {
+  if (opened.readable) {
+    opened.readable = false;
+    if (fresh) *fresh = opened.st;
+    return std::move(opened.fd);
+  }
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   if (S_ISDIR(opened.st.st_mode)) {
     // An O_PATH directory fd reopens itself through ".".

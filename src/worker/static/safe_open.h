@@ -20,7 +20,9 @@ struct OpenedPath {
   int status = 0;              // 0 on success, else 403 / 404 / 500
   std::string log_reason;      // on failure, Apache-style ("File does not exist: /srv/a/x")
   std::string fs_path;         // logical filesystem path (base + "/" + relative)
-  UniqueFd fd;                 // O_PATH fd of the object (symlinks already followed)
+  UniqueFd fd;                 // O_PATH fd of the object (symlinks already followed),
+                               // or already open for reading when `readable`
+  bool readable = false;
   struct stat st {};
   // How to reopen the same object for reading: openat(parent or AT_FDCWD, name).
   UniqueFd parent;
@@ -40,6 +42,7 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
 // us) and checks it is still the inode that was inspected. Returns an invalid fd and sets
 // errno on failure (ESTALE if the object changed in between). `fresh`, if given, gets
 // the stat of the opened fd: size and mtime as of the open, matching what will be sent.
-UniqueFd open_for_reading(const OpenedPath& opened, struct stat* fresh = nullptr);
+// When the object was opened for reading already (`readable`), hands that fd over.
+UniqueFd open_for_reading(OpenedPath& opened, struct stat* fresh = nullptr);
 
 }  // namespace itkd
