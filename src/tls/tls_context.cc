@@ -202,7 +202,10 @@ int TlsContextSet::on_server_name(SSL* ssl, int*, void* arg) {
     if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
   }
   if (!host.empty() && host.back() == '.') host.pop_back();
-  const long vhost = set->resolver_(host);
+  // Still the context the connection started on: the front's choice.
+  const long current = set->vhost_of(SSL_get_SSL_CTX(ssl));
+  if (current < 0) return SSL_TLSEXT_ERR_OK;
+  const long vhost = set->resolver_(host, static_cast<size_t>(current), SSL_get_fd(ssl));
   if (vhost < 0) return SSL_TLSEXT_ERR_OK;
   const TlsContext* context = set->find(static_cast<size_t>(vhost));
   if (context != nullptr && context->get() != SSL_get_SSL_CTX(ssl)) {

@@ -62,9 +62,11 @@ class TlsContext {
 // stays at one address (the SSL_CTX callbacks point at it).
 class TlsContextSet {
  public:
-  // sni (lowercase) -> vhost index among this pool's vhosts on the connection's listener,
-  // or -1 to keep the vhost the front picked.
-  using SniResolver = std::function<long(std::string_view sni)>;
+  // (sni lowercased without trailing dot, the vhost the front picked, the client socket)
+  // -> vhost index among this pool's vhosts on the connection's local address (the fd
+  // gives getsockname), or -1 to keep the front's vhost. Called once per handshake that
+  // carries a server_name.
+  using SniResolver = std::function<long(std::string_view sni, size_t default_vhost, int fd)>;
 
   static Result<std::unique_ptr<TlsContextSet>> create(SniResolver resolver);
   struct Key {  // only create() can construct one

@@ -154,7 +154,7 @@ TEST(TlsContext, PolicyErrors) {
 }
 
 TEST(TlsContextSet, KeysByVhostAndKeepsFailuresOut) {
-  auto set = TlsContextSet::create([](std::string_view) { return -1L; });
+  auto set = TlsContextSet::create([](std::string_view, size_t, int) { return -1L; });
   ASSERT_TRUE(set.ok());
   Pki pki;
   ASSERT_TRUE((*set)->add(3, settings_for(pki)).ok());

@@ -70,7 +70,8 @@ class TlsSessionTest : public ::testing::Test {
   }
 
   std::unique_ptr<TlsContextSet> make_set(const std::string& protocols = "", bool tickets = true) {
-    auto set = TlsContextSet::create([](std::string_view sni) -> long {
+    auto set = TlsContextSet::create([this](std::string_view sni, size_t default_vhost, int fd) -> long {
+      resolver_calls_.push_back({std::string(sni), default_vhost, fd});
       if (sni == "alice.test") return 0;
       if (sni == "bob.test") return 1;
       return -1;
@@ -89,6 +90,12 @@ class TlsSessionTest : public ::testing::Test {
     return session.ok() ? std::move(session).value() : nullptr;
   }
 
+  struct ResolverCall {
+    std::string sni;
+    size_t default_vhost;
+    int fd;
+  };
+  std::vector<ResolverCall> resolver_calls_;
   Pki pki_;
   std::unique_ptr<TlsContextSet> set_;
 };
@@ -172,6 +179,15 @@ TEST_F(TlsSessionTest, SniSelectsTheVhostsCertificate) {
     ASSERT_EQ(run_handshake(*server, client.get()).server, IoStatus::Ok) << server->last_error();
     EXPECT_EQ(server->vhost(), c.vhost) << c.sni;
     EXPECT_EQ(peer_common_name(client.get()), c.cn) << c.sni;
+    if (c.sni.empty()) {
+      EXPECT_TRUE(resolver_calls_.empty());
+    } else {
+      ASSERT_EQ(resolver_calls_.size(), 1u);
+      EXPECT_EQ(resolver_calls_[0].sni, c.sni == "BOB.test" ? "bob.test" : c.sni);
+      EXPECT_EQ(resolver_calls_[0].default_vhost, c.default_vhost);
+      EXPECT_EQ(resolver_calls_[0].fd, pair.server.get());
+    }
+    resolver_calls_.clear();
   }
 }
 
