@@ -46,6 +46,10 @@ struct ClientHelloResult {
 
 ClientHelloResult read_client_hello(std::string_view bytes);
 
+// What the front may write before closing on Malformed: a fatal decode_error alert record
+// (RFC 8446 6), so the client reports a TLS error rather than a reset. Plaintext, no keys.
+inline constexpr std::string_view kDecodeErrorAlert{"\x15\x03\x03\x00\x02\x02\x32", 7};
+
 // True for a host name acceptable as SNI: LDH labels (underscore tolerated) of 1..63
 // characters, at most 253 in all, no trailing dot, not all-numeric last label (IP literals
 // are not allowed in SNI, RFC 6066 section 3).

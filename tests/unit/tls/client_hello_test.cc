@@ -243,6 +243,13 @@ TEST(ClientHello, InvalidHostNameIsIgnoredWithANote) {
   }
 }
 
+TEST(ClientHello, DecodeErrorAlertIsAFatalAlertRecord) {
+  ASSERT_EQ(kDecodeErrorAlert.size(), 7u);
+  EXPECT_EQ(kDecodeErrorAlert[0], 0x15);  // alert
+  EXPECT_EQ(kDecodeErrorAlert[5], 2);     // fatal
+  EXPECT_EQ(kDecodeErrorAlert[6], 50);    // decode_error
+}
+
 TEST(ClientHello, ValidSniHosts) {
   EXPECT_TRUE(is_valid_sni_host("a.test"));
   EXPECT_TRUE(is_valid_sni_host("localhost"));
