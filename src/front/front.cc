@@ -193,20 +193,19 @@ void Front::on_readable(uint64_t id) {
   if (it == pending_.end()) return;
   PendingConnection& conn = *it->second;
   if (conn.routed) return;  // waiting for a worker; the bytes stay in the socket
+  static char scratch[16384];  // appended from, so the buffer is never zero-filled
   for (;;) {
     size_t old = conn.buffer.size();
     if (old >= kMaxHeadBytes) break;
-    size_t want = std::min<size_t>(kMaxHeadBytes - old, 16384);
-    conn.buffer.resize(old + want);
-    ssize_t n = ::recv(conn.fd.get(), conn.buffer.data() + old, want, 0);
+    size_t want = std::min<size_t>(kMaxHeadBytes - old, sizeof scratch);
+    ssize_t n = ::recv(conn.fd.get(), scratch, want, 0);
     if (n < 0) {
-      conn.buffer.resize(old);
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       if (errno == EINTR) continue;
       drop(id);
       return;
     }
-    conn.buffer.resize(old + static_cast<size_t>(n));
+    conn.buffer.append(scratch, static_cast<size_t>(n));
     if (n == 0) {
       if (!conn.buffer.empty())
         log_.log(LogLevel::Info, "http", address_text(conn.peer), "client closed the connection before sending a complete request head");

@@ -56,8 +56,8 @@ ChannelStatus send_message(int channel, std::string_view bytes, int fd_to_pass, 
 }
 
 ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* error) {
-  out.bytes.resize(kMaxMessageBytes);
-  iovec iov{out.bytes.data(), out.bytes.size()};
+  static char scratch[kMaxMessageBytes];  // copied out by size: no 72 KiB memset per message
+  iovec iov{scratch, sizeof scratch};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
@@ -74,7 +74,7 @@ ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* er
     return errno == ECONNRESET ? ChannelStatus::Closed : ChannelStatus::Failed;
   }
   if (n == 0 && msg.msg_controllen == 0) return ChannelStatus::Closed;
-  out.bytes.resize(static_cast<size_t>(n));
+  out.bytes.assign(scratch, static_cast<size_t>(n));
   out.fd.reset();
   bool have_creds = false;
   bool bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
