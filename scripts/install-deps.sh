@@ -6,6 +6,7 @@ packages=(
   libseccomp-dev libgtest-dev libssl-dev
   clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes
   python3 curl media-types procps   # end-to-end tests, /etc/mime.types
+  php-cgi                           # managed FastCGI (mod_fcgid style) tests
 )
 missing=()
 for p in "${packages[@]}"; do

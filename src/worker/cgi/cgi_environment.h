@@ -1,0 +1,48 @@
+// The CGI/1.1 environment (RFC 3875 section 4.1) plus Apache's usual extras, built as a
+// pure function of the request so the table can be tested without a script. FastCGI
+// sends the same variables as PARAMS.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "worker/handler.h"
+
+namespace itkd {
+
+// Which file runs and how the URL splits around it.
+struct CgiScript {
+  std::string filename;               // SCRIPT_FILENAME
+  std::string script_name;            // SCRIPT_NAME: the URL path of the script
+  std::string path_info;              // PATH_INFO (decoded), empty if none
+  std::string context_prefix;         // CONTEXT_PREFIX: the Alias/ScriptAlias URL prefix, "" for DocumentRoot
+  std::string context_document_root;  // CONTEXT_DOCUMENT_ROOT: where that prefix maps to
+};
+
+// Apache's split of a mapped path: the longest prefix that exists is the script if it is
+// a regular file, the rest is PATH_INFO ("/srv/cgi/x.cgi/a/b" -> "/srv/cgi/x.cgi" + "/a/b").
+struct PathInfoSplit {
+  bool found = false;      // false: no prefix is a regular file
+  std::string filename;
+  std::string path_info;
+};
+PathInfoSplit split_path_info(std::string_view fs_path);
+
+// SCRIPT_NAME: the decoded URL path without the PATH_INFO at its end.
+std::string script_name_for(std::string_view decoded_path, std::string_view path_info);
+
+using NameValueList = std::vector<std::pair<std::string, std::string>>;
+
+// The variables in a stable order. `content_length`: the de-chunked body length (omitted
+// when nullopt, i.e. no body).
+NameValueList build_cgi_environment(const HandlerRequest& request, const CgiScript& script,
+                                    std::optional<uint64_t> content_length);
+
+// "NAME=value" strings for execve.
+std::vector<std::string> environment_strings(const NameValueList& env);
+
+}  // namespace itkd

@@ -1,0 +1,91 @@
+#include "worker/handler_choice.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_parser.h"
+
+namespace itkd {
+namespace {
+
+VirtualHost parse_vhost(const std::string& body) {
+  ParseOptions o;
+  o.resolve_identities = false;
+  auto c = parse_config_text("Listen 80\nDocumentRoot /srv/main\n<VirtualHost *:80>\nServerName a\n"
+                             "DocumentRoot /srv/a\n" + body + "</VirtualHost>\n", "t.conf", o);
+  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
+  return c.ok() ? c->vhosts[1] : VirtualHost{};
+}
+
+using K = HandlerChoice::Kind;
+
+HandlerChoice choose(const VirtualHost& v, const std::string& path, bool script_alias = false) {
+  size_t slash = path.rfind('/');
+  return choose_handler(v, path, script_alias, settings_for_directory(v, path.substr(0, slash)));
+}
+
+TEST(HandlerChoice, AddHandlerNeedsExecCgi) {
+  auto v = parse_vhost("AddHandler cgi-script .cgi .pl\n<Directory /srv/a/bin>\nOptions +ExecCGI\n</Directory>\n");
+  EXPECT_EQ(choose(v, "/srv/a/bin/x.cgi").kind, K::Cgi);
+  EXPECT_EQ(choose(v, "/srv/a/bin/x.PL").kind, K::Cgi);
+  auto refused = choose(v, "/srv/a/x.cgi");
+  EXPECT_EQ(refused.kind, K::Forbidden);
+  EXPECT_EQ(refused.reason, "AH01211: Options ExecCGI is off in this directory: /srv/a/x.cgi");
+  EXPECT_EQ(choose(v, "/srv/a/bin/x.html").kind, K::Static);
+  // mod_mime: any extension of the name counts.
+  EXPECT_EQ(choose(v, "/srv/a/bin/x.cgi.txt").kind, K::Cgi);
+}
+
+TEST(HandlerChoice, ScriptAliasIgnoresExecCgi) {
+  auto v = parse_vhost("ScriptAlias /cgi-bin/ /srv/a/cgi-bin/\n");
+  EXPECT_EQ(choose(v, "/srv/a/cgi-bin/anything", true).kind, K::Cgi);
+  EXPECT_EQ(choose(v, "/srv/a/cgi-bin/anything", false).kind, K::Static);
+}
+
+TEST(HandlerChoice, FilesMatchSetHandlerWins) {
+  auto v = parse_vhost("AddHandler cgi-script .php\n<FilesMatch \".+\\.php$\">\n"
+                       "SetHandler \"proxy:unix:/run/php/a.sock|fcgi://localhost\"\n</FilesMatch>\n");
+  auto c = choose(v, "/srv/a/index.php");
+  EXPECT_EQ(c.kind, K::ProxyFcgi);
+  EXPECT_EQ(c.backend.unix_path, "/run/php/a.sock");
+  EXPECT_EQ(choose(v, "/srv/a/.php").kind, K::Forbidden);  // ".+" needs a name: AddHandler applies
+  // The same inside a ScriptAlias directory: SetHandler is merged last.
+  EXPECT_EQ(choose(v, "/srv/a/cgi-bin/x.php", true).kind, K::ProxyFcgi);
+}
+
+TEST(HandlerChoice, DirectorySetHandlerAndNone) {
+  auto v = parse_vhost("<Directory /srv/a/run>\nSetHandler cgi-script\nOptions ExecCGI\n</Directory>\n"
+                       "<Directory /srv/a/run/static>\nSetHandler None\n</Directory>\n");
+  EXPECT_EQ(choose(v, "/srv/a/run/job").kind, K::Cgi);
+  EXPECT_EQ(choose(v, "/srv/a/run/static/x.css").kind, K::Static);
+  EXPECT_EQ(choose(v, "/srv/a/other").kind, K::Static);
+}
+
+TEST(HandlerChoice, FilesInsideDirectory) {
+  auto v = parse_vhost("<Directory /srv/a/bin>\nOptions +ExecCGI\n<Files run>\nSetHandler cgi-script\n"
+                       "</Files>\n</Directory>\n");
+  EXPECT_EQ(choose(v, "/srv/a/bin/run").kind, K::Cgi);
+  EXPECT_EQ(choose(v, "/srv/a/run").kind, K::Static);
+}
+
+TEST(HandlerChoice, FcgidWrapper) {
+  auto v = parse_vhost("AddHandler fcgid-script .php .fcgi\nFcgidWrapper /usr/bin/php-cgi .php\n"
+                       "<Directory /srv/a>\nOptions +ExecCGI\n</Directory>\n");
+  auto c = choose(v, "/srv/a/index.php");
+  EXPECT_EQ(c.kind, K::Fcgid);
+  EXPECT_EQ(c.wrapper, "/usr/bin/php-cgi");
+  c = choose(v, "/srv/a/app.fcgi");
+  EXPECT_EQ(c.kind, K::Fcgid);
+  EXPECT_EQ(c.wrapper, "");
+}
+
+TEST(HandlerChoice, ProxyPassMatchSubstitution) {
+  auto v = parse_vhost("ProxyPassMatch ^/(.*\\.php(/.*)?)$ fcgi://127.0.0.1:9000/srv/a/$1\n");
+  auto t = match_proxy_pass(v, "/blog/index.php/2024/post");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->backend.describe(), "127.0.0.1:9000");
+  EXPECT_EQ(t->script_filename, "/srv/a/blog/index.php/2024/post");
+  EXPECT_FALSE(match_proxy_pass(v, "/style.css"));
+}
+
+}  // namespace
+}  // namespace itkd
