@@ -104,6 +104,7 @@ Result<void> EventLoop::run() {
       handler(events[i].events);
     }
     run_due_timers();
+    if (batch_end_) batch_end_();
   }
   return ok();
 }

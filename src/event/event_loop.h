@@ -35,6 +35,10 @@ class EventLoop {
   TimerId add_timer(uint64_t delay_ms, std::function<void()> callback);
   void cancel_timer(TimerId id);
 
+  // Called after each batch of events and timers: a place to flush what handlers queued
+  // (so N events cost one write, not N).
+  void set_batch_end(std::function<void()> callback) { batch_end_ = std::move(callback); }
+
   // Runs until stop(); returns an error only if epoll itself fails.
   Result<void> run();
   void stop() { running_ = false; }
@@ -56,6 +60,7 @@ class EventLoop {
   TimerId next_timer_ = 1;
   uint64_t now_ms_ = 0;
   bool running_ = false;
+  std::function<void()> batch_end_;
 };
 
 }  // namespace itkd

@@ -415,9 +415,13 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
       return;
     }
     auto type = ipc::message_type(msg.bytes);
-    if (type == ipc::MessageType::ConnectionDone && !msg.fd) {
-      auto ref = ipc::decode<ipc::ConnectionRef>(msg.bytes);
-      if (ref) connection_finished(ref->connection_id);
+    if (type == ipc::MessageType::ConnectionsDone && !msg.fd) {
+      std::vector<uint64_t> ids;
+      if (!ipc::decode_done(msg.bytes, &ids)) {
+        remove_worker(pool, worker_id);
+        return;
+      }
+      for (uint64_t id : ids) connection_finished(id);
     } else if (type == ipc::MessageType::Handback && msg.fd) {
       std::string_view bytes;
       auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);

@@ -29,6 +29,25 @@ std::optional<MessageType> message_type(std::string_view message) {
   return header.type;
 }
 
+std::string encode_done(const uint64_t* ids, uint32_t count) {
+  std::string out(sizeof(MsgHeader) + 8 + sizeof(uint64_t) * count, '\0');
+  MsgHeader header{MessageType::ConnectionsDone, 0};
+  std::memcpy(out.data(), &header, sizeof header);
+  std::memcpy(out.data() + sizeof header, &count, sizeof count);
+  std::memcpy(out.data() + sizeof header + 8, ids, sizeof(uint64_t) * count);
+  return out;
+}
+
+bool decode_done(std::string_view message, std::vector<uint64_t>* ids) {
+  if (message.size() < sizeof(MsgHeader) + 8) return false;
+  uint32_t count;
+  std::memcpy(&count, message.data() + sizeof(MsgHeader), sizeof count);
+  if (count > DoneList::kMax || message.size() != sizeof(MsgHeader) + 8 + sizeof(uint64_t) * count) return false;
+  ids->resize(count);
+  std::memcpy(ids->data(), message.data() + sizeof(MsgHeader) + 8, sizeof(uint64_t) * count);
+  return true;
+}
+
 bool is_empty_message(std::string_view message) { return message.size() == sizeof(MsgHeader); }
 
 std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes) {

@@ -10,7 +10,7 @@
 //   WorkerGone      master -> front      MsgHeader + WorkerRef         -
 //   Handoff         front  -> worker     MsgHeader + ConnectionRef + request bytes   client socket
 //   Handback        worker -> front      MsgHeader + ConnectionRef + unread bytes    client socket
-//   ConnectionDone  worker -> front      MsgHeader + ConnectionRef     -
+//   ConnectionsDone worker -> front      MsgHeader + DoneList (count + ids) -
 //   RetireRequest   worker -> front      MsgHeader                     -
 //   RetireAck       front  -> worker     MsgHeader                     -
 //   NewFront        master -> worker     MsgHeader + FrontRef              - (a front was replaced:
@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace itkd::ipc {
 
@@ -35,7 +36,7 @@ enum class MessageType : uint32_t {
   WorkerGone = 4,
   Handoff = 5,
   Handback = 6,
-  ConnectionDone = 7,
+  ConnectionsDone = 7,
   RetireRequest = 8,
   RetireAck = 9,
   NewFront = 10,
@@ -76,6 +77,17 @@ struct ConnectionRef {
   sockaddr_storage local;
   sockaddr_storage peer;
 };
+
+// Connections that ended, batched per turn of the worker's loop.
+struct DoneList {
+  static constexpr uint32_t kMax = 1024;
+  uint32_t count;
+  uint32_t reserved;
+  uint64_t ids[kMax];
+};
+std::string encode_done(const uint64_t* ids, uint32_t count);
+// Returns false unless the message is exactly a DoneList of its stated count.
+bool decode_done(std::string_view message, std::vector<uint64_t>* ids);
 
 // Fixed-size messages: header + one struct.
 template <typename Body>

@@ -68,14 +68,22 @@ void Connection::start() {
   peer_ip_ = address_ip(peer_);
   local_ip_ = address_ip(local_);
   client_text_ = address_text(peer_);
-  auto added = worker_.loop().add(fd_.get(), EPOLLIN | EPOLLRDHUP, [this](uint32_t ev) { on_event(ev); });
+  // The front passed a complete head: answer it before registering with epoll, so a
+  // Connection: close request costs no epoll_ctl at all. Every wait goes through
+  // arm_timer(), which registers the socket then.
+  process_buffer();
+}
+
+bool Connection::watch() {
+  if (in_loop_) return true;
+  uint32_t events = (write_interest_ ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP;
+  auto added = worker_.loop().add(fd_.get(), events, [this](uint32_t ev) { on_event(ev); });
   if (!added) {
     worker_.worker_log().log(LogLevel::Error, "mpm_itkd", client_text_, added.error().message);
-    close();
-    return;
+    return false;
   }
   in_loop_ = true;
-  process_buffer();
+  return true;
 }
 
 void Connection::log_error(LogLevel level, const std::string& message) {
@@ -84,6 +92,8 @@ void Connection::log_error(LogLevel level, const std::string& message) {
 }
 
 void Connection::arm_timer(uint64_t ms, bool idle) {
+  // If the socket can't be watched (logged), the timer below still ends the wait.
+  watch();
   if (timer_) worker_.loop().cancel_timer(timer_);
   timer_ = worker_.loop().add_timer(ms, [this, idle] {
     timer_ = 0;

@@ -55,6 +55,7 @@ class Connection {
   void discard_body();
   void after_request();
   void arm_timer(uint64_t ms, bool idle);
+  bool watch();  // registers the socket with the loop if it isn't yet
   void close(bool handed_back = false);
   void linger();
   void write_access_log();

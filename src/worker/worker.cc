@@ -23,6 +23,7 @@ namespace {
 struct FrontLink {
   UniqueFd channel;
   bool retire_acked = false;
+  std::vector<uint64_t> done;  // ended connections not yet reported
 };
 
 class Worker : public WorkerContext {
@@ -45,6 +46,7 @@ class Worker : public WorkerContext {
  private:
   Result<void> setup_logs();
   void on_front_message(size_t front);
+  void flush_done();
   void on_control();
   Result<void> offer_channel(unsigned front);
   void on_signal();
@@ -99,10 +101,10 @@ Result<void> Worker::setup_logs() {
 void Worker::connection_closed(Connection& conn, bool handed_back) {
   auto it = connections_.find(conn.id());
   if (it == connections_.end()) return;
-  if (!handed_back && conn.front_index() < fronts_.size() && fronts_[conn.front_index()].channel) {
-    ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0, {}, {}};
-    std::string error;
-    send_message(fronts_[conn.front_index()].channel.get(), ipc::encode(ipc::MessageType::ConnectionDone, ref), -1, &error);
+  if (!handed_back && conn.front_index() < fronts_.size()) {
+    auto& done = fronts_[conn.front_index()].done;
+    done.push_back(conn.front_connection_id());
+    if (done.size() >= ipc::DoneList::kMax) flush_done();
   }
   // The connection is usually on the call stack right now: destroy it later.
   closed_.push_back(std::move(it->second));
@@ -227,11 +229,23 @@ void Worker::on_control() {
   }
 }
 
+void Worker::flush_done() {
+  for (auto& f : fronts_) {
+    if (f.done.empty()) continue;
+    if (f.channel) {
+      std::string error;
+      send_message(f.channel.get(), ipc::encode_done(f.done.data(), static_cast<uint32_t>(f.done.size())), -1, &error);
+    }
+    f.done.clear();
+  }
+}
+
 void Worker::maybe_exit() {
   if (!connections_.empty()) return;
   bool fronts_done = true;
   for (const auto& f : fronts_) fronts_done = fronts_done && (!f.channel || f.retire_acked);
   if ((stopping_ || retiring_) && fronts_done) {
+    flush_done();
     closed_.clear();
     std::exit(0);
   }
@@ -339,6 +353,7 @@ int Worker::run() {
   if (!loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) return 1;
   last_active_ms_ = loop_.now_ms();
   loop_.add_timer(1000, [this] { check_idle(); });
+  loop_.set_batch_end([this] { flush_done(); });
   auto result = loop_.run();
   return result ? 0 : 1;
 }
