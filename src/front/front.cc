@@ -154,7 +154,9 @@ PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes, const s
 }
 
 void Front::on_accept(int listener_fd) {
-  for (int i = 0; i < 64; ++i) {
+  // One accept per wake-up (nginx's multi_accept off): the listener is level-triggered,
+  // so a backlog wakes us again, and we never pay a failing accept4 per connection.
+  for (int i = 0; i < 1; ++i) {
     sockaddr_storage peer{};
     socklen_t peer_len = sizeof peer;
     int fd = ::accept4(listener_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -178,8 +180,6 @@ void Front::on_accept(int listener_fd) {
       ::close(fd);
       continue;
     }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     const auto& bound = listener_addresses_[listener_fd];
     PendingConnection& conn = add_connection(UniqueFd(fd), {}, &peer, bound.second ? nullptr : &bound.first);
     // Clients usually send the request with the handshake's last ACK: try reading now,
@@ -397,7 +397,9 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
   WorkerLink* worker = find_worker(pool, worker_id);
   if (!worker) return;
   const Pool& pool_config = config_.pools[pool];
-  for (;;) {
+  // One message per wake-up: the channel is level-triggered, so more wake us again
+  // within the same epoll_wait batch, and we save a failing recvmsg per message.
+  for (int budget = 1; budget > 0; --budget) {
     ReceivedMessage msg;
     std::string error;
     ChannelStatus status = receive_message(worker->channel.get(), msg, &error);

@@ -466,6 +466,13 @@ void Connection::finish_response() {
     linger();
     return;
   }
+  // Kept alive: from now on small answers must not wait for Nagle (nginx sets
+  // TCP_NODELAY at the same point; a closing connection never needs it).
+  if (!nodelay_) {
+    int one = 1;
+    ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    nodelay_ = true;
+  }
   // Drop the head and the body; what follows is the next request.
   if (have_head_) {
     in_.erase(0, std::min(body_pos_, in_.size()));
@@ -570,6 +577,12 @@ void Connection::linger() {
     // FIN. After a normal answer with nothing waiting in the socket (the usual
     // Connection: close request) we close at once, as nginx does.
     bool may_send_more = body_framing_ != http::BodyFraming::None || status_ >= 400;
+    // A client that said "Connection: close" sends nothing more: no need to look.
+    bool client_closes = have_head_ && !head_.keep_alive;
+    if (!may_send_more && client_closes && in_.size() <= body_pos_) {
+      close();
+      return;
+    }
     if (!may_send_more) {
       char probe;
       ssize_t n = ::recv(fd_.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);

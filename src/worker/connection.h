@@ -74,6 +74,7 @@ class Connection {
   State state_ = State::ReadingHead;
   bool in_loop_ = false;
   bool write_interest_ = false;
+  bool nodelay_ = false;
   EventLoop::TimerId timer_ = 0;
 
   std::string in_;

@@ -138,7 +138,8 @@ bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
 void Worker::on_front_message(size_t front) {
   FrontLink& link = fronts_[front];
   const uid_t front_uid = expected_front_uid_;
-  for (;;) {
+  // One message per wake-up (level-triggered: the rest wake us again).
+  for (int budget = 1; budget > 0; --budget) {
     ReceivedMessage msg;
     std::string error;
     ChannelStatus status = receive_message(link.channel.get(), msg, &error);
