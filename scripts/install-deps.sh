@@ -7,6 +7,7 @@ packages=(
   clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes
   python3 curl media-types procps   # end-to-end tests, /etc/mime.types
   php-cgi                           # managed FastCGI (mod_fcgid style) tests
+  php-fpm perl openssl gcc strace   # e2e: php-fpm pools, CGI scripts, test CA, C CGI attacks, key-open tracing
 )
 missing=()
 for p in "${packages[@]}"; do
