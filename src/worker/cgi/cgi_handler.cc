@@ -53,7 +53,7 @@ void CgiHandler::start() {
   }
   if (registered) registered = loop.add(process_.pidfd(), EPOLLIN, [this](uint32_t) { on_exit(); });
   if (registered) {
-    registered = loop.add(process_.stdin_pipe().get(), 0, [this](uint32_t) { on_stdin_writable(); });
+    registered = loop.add(process_.stdin_pipe().get(), 0, [this](uint32_t ev) { on_stdin_writable(ev); });
   }
   if (!registered) {
     stop();
@@ -115,7 +115,20 @@ void CgiHandler::write_body() {
   }
 }
 
-void CgiHandler::on_stdin_writable() { write_body(); }
+void CgiHandler::on_stdin_writable(uint32_t events) {
+  if ((events & EPOLLERR) && body_.empty()) {
+    // The script closed its stdin while we had nothing to write (EPOLLERR is reported
+    // even with no events asked for): drop the rest of the body rather than spin.
+    stdin_dropped_ = true;
+    close_stdin();
+    if (body_paused_) {
+      body_paused_ = false;
+      sink_.resume_request_body();
+    }
+    return;
+  }
+  write_body();
+}
 
 void CgiHandler::close_stdin() {
   UniqueFd& in = process_.stdin_pipe();
@@ -131,7 +144,8 @@ void CgiHandler::on_stdout() {
     if (sink_.backlogged()) {
       // The client is slow: stop reading, the pipe fills and the script waits. Its time
       // is not running while we are the ones not reading.
-      request_.loop.modify(process_.stdout_pipe().get(), 0);
+      // Out of the loop, not just interest 0: a closed pipe reports EPOLLHUP regardless.
+      request_.loop.remove(process_.stdout_pipe().get());
       reading_ = false;
       if (timer_armed_) request_.loop.cancel_timer(timer_);
       timer_armed_ = false;
@@ -163,7 +177,12 @@ void CgiHandler::on_stdout() {
 
 void CgiHandler::on_sink_drained() {
   if (stopped_ || reading_ || stdout_done_) return;
-  request_.loop.modify(process_.stdout_pipe().get(), EPOLLIN);
+  auto added = request_.loop.add(process_.stdout_pipe().get(), EPOLLIN, [this](uint32_t) { on_stdout(); });
+  if (!added) {
+    stop();
+    sink_.fail(500, "CGI " + script_.filename + ": " + added.error().message);
+    return;
+  }
   reading_ = true;
   arm_timer();
 }

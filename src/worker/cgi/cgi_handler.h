@@ -40,7 +40,7 @@ class CgiHandler : public AsyncHandler {
  private:
   void on_stdout();
   void on_stderr();
-  void on_stdin_writable();
+  void on_stdin_writable(uint32_t events);
   void on_exit();
   void write_body();
   void close_stdin();
@@ -60,7 +60,7 @@ class CgiHandler : public AsyncHandler {
   bool body_done_ = false;    // the last body piece arrived
   bool body_paused_ = false;  // accepts_body() said false
   bool stdin_dropped_ = false;  // the script closed its stdin: discard the rest
-  bool reading_ = false;      // stdout registered for EPOLLIN
+  bool reading_ = false;      // stdout registered in the loop (not while the sink is backlogged)
   bool stdout_done_ = false;
   bool stopped_ = false;
   bool timer_armed_ = false;

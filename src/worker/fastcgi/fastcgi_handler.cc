@@ -88,11 +88,12 @@ void FastCgiHandler::start() {
 
 void FastCgiHandler::begin_connect() {
   if (stopped_) return;
-  if (keep_conn_) {
+  if (keep_conn_ && !retried_) {
     UniqueFd idle = BackendPool::instance().take(backend_.describe(), request_.loop.now_ms());
     if (idle) {
       fd_ = std::move(idle);
       connected_ = true;
+      reused_ = true;
     }
   }
   if (!fd_) {
@@ -105,14 +106,8 @@ void FastCgiHandler::begin_connect() {
     connecting_ = c->in_progress;
     connected_ = !c->in_progress;
   }
-  auto added = request_.loop.add(fd_.get(), connecting_ ? EPOLLOUT : EPOLLIN | EPOLLOUT,
-                                 [this](uint32_t ev) { on_event(ev); });
-  if (!added) {
-    fail(503, "FastCGI backend " + backend_.describe() + ": " + added.error().message);
-    return;
-  }
-  registered_ = true;
-  if (connected_) on_connected();
+  update_interest();
+  if (connected_ && !stopped_) on_connected();
 }
 
 void FastCgiHandler::on_connected() {
@@ -140,14 +135,29 @@ void FastCgiHandler::on_sink_drained() {
 }
 
 void FastCgiHandler::update_interest() {
-  if (!registered_ || stopped_) return;
+  if (!fd_ || stopped_) return;
   uint32_t ev = 0;
   if (connecting_) ev = EPOLLOUT;
   else {
     if (reading_) ev |= EPOLLIN;
     if (!out_.empty()) ev |= EPOLLOUT;
   }
-  request_.loop.modify(fd_.get(), ev);
+  // Nothing wanted: leave the loop, since a closed socket reports EPOLLHUP regardless.
+  if (ev == 0) {
+    if (registered_) request_.loop.remove(fd_.get());
+    registered_ = false;
+    return;
+  }
+  if (registered_) {
+    request_.loop.modify(fd_.get(), ev);
+    return;
+  }
+  auto added = request_.loop.add(fd_.get(), ev, [this](uint32_t e) { on_event(e); });
+  if (!added) {
+    fail(502, "FastCGI backend " + backend_.describe() + ": " + added.error().message);
+    return;
+  }
+  registered_ = true;
 }
 
 void FastCgiHandler::on_event(uint32_t events) {
@@ -175,9 +185,16 @@ void FastCgiHandler::write_out() {
   while (written < out_.size()) {
     ssize_t n = ::send(fd_.get(), out_.data() + written, out_.size() - written, MSG_NOSIGNAL);
     if (n > 0) {
+      // Kept until the backend answers, to replay on a fresh connection if this reused
+      // one turns out to be closed (php-fpm recycles children).
+      if (reused_ && !received_any_) {
+        replay_.append(out_, written, static_cast<size_t>(n));
+        if (replay_.size() > kMaxPendingBody) reused_ = false;
+      }
       written += static_cast<size_t>(n);
       continue;
     }
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET) && retry_fresh()) return;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     // The backend stopped reading (it may already have answered): drop the rest of
@@ -211,6 +228,7 @@ void FastCgiHandler::read_in() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {
+      if (retry_fresh()) return;
       std::string why = n == 0 ? "closed the connection" : errno_message("recv");
       if (relay_.head_sent()) {
         fail(502, "FastCGI backend " + backend_.describe() + " " + why + " before the end of the response");
@@ -221,6 +239,8 @@ void FastCgiHandler::read_in() {
       return;
     }
     arm_timer();
+    received_any_ = true;
+    replay_.clear();
     decoder_.append(std::string_view(buf, static_cast<size_t>(n)));
     fcgi::Record record;
     for (;;) {
@@ -286,6 +306,22 @@ bool FastCgiHandler::handle_record(fcgi::Record& r) {
     default:
       return true;  // FastCGI 1.0: unknown record types are ignored by the receiver
   }
+}
+
+bool FastCgiHandler::retry_fresh() {
+  if (!reused_ || received_any_ || retried_ || stopped_) return false;
+  // The idle connection was closed by the backend before it saw our request: send it
+  // all again on a new connection.
+  retried_ = true;
+  reused_ = false;
+  if (registered_) request_.loop.remove(fd_.get());
+  registered_ = false;
+  fd_.reset();
+  connected_ = false;
+  out_.insert(0, replay_);
+  replay_.clear();
+  begin_connect();
+  return true;
 }
 
 void FastCgiHandler::arm_timer() {

@@ -50,6 +50,7 @@ class FastCgiHandler : public AsyncHandler {
   void write_out();
   void read_in();
   bool handle_record(fcgi::Record& record);  // false: stop (the sink may be gone)
+  bool retry_fresh();  // a reused connection failed before any answer: reconnect once
   void update_interest();
   void arm_timer();
   void fail(int status, const std::string& reason);
@@ -78,6 +79,10 @@ class FastCgiHandler : public AsyncHandler {
   bool body_paused_ = false;
   bool reading_ = true;        // false while the sink is backlogged
   bool ended_ = false;         // END_REQUEST seen
+  bool reused_ = false;        // fd_ came from the BackendPool
+  bool received_any_ = false;  // the backend has sent something on fd_
+  bool retried_ = false;
+  std::string replay_;         // bytes sent on a reused connection before any answer
   bool stopped_ = false;
   fcgi::RecordDecoder decoder_;
   bool timer_armed_ = false;

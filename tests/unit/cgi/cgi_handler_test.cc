@@ -102,6 +102,25 @@ TEST_F(CgiHandlerTest, StreamsAMegabyteThroughABackloggedSink) {
   EXPECT_EQ(sink.body.find_first_not_of('a'), std::string::npos);
 }
 
+TEST_F(CgiHandlerTest, ScriptIgnoringItsBodyDoesNotStallTheUpload) {
+  f.set_request("POST /cgi-bin/t.cgi HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n");
+  auto h = make("exec 0<&-\necho 'Content-Type: text/plain'\necho\necho done\n", "", 1048576);
+  h->start();
+  std::string chunk(64 * 1024, 'x');
+  size_t sent = 0;
+  for (int spins = 0; sent < 1048576 && spins < 1000; ++spins) {
+    if (h->accepts_body()) {
+      sent += chunk.size();
+      h->on_request_body(chunk, sent == 1048576);
+    } else {
+      pump(5);
+    }
+  }
+  EXPECT_EQ(sent, 1048576u);
+  ASSERT_TRUE(f.run(sink, 5000));
+  EXPECT_EQ(sink.body, "done\n");
+}
+
 TEST_F(CgiHandlerTest, StatusHeader) {
   auto h = make("printf 'Status: 404 Not Found\\r\\nContent-Type: text/plain\\r\\n\\r\\nnope'\n");
   h->start();

@@ -81,6 +81,25 @@ TEST_F(FastCgiHandlerTest, KeepConnReuse) {
   EXPECT_EQ(BackendPool::instance().idle_count(b.describe()), 1u);
 }
 
+TEST_F(FastCgiHandlerTest, StaleIdleConnectionIsRetriedOnAFreshOne) {
+  auto b = unix_backend(test::ResponderMode::Normal);
+  // An idle connection that looks alive but whose other end hangs up once it reads.
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  pid_t peer = ::fork();
+  if (peer == 0) {
+    char c;
+    (void)::read(sv[1], &c, 1);
+    ::_exit(0);
+  }
+  ::close(sv[1]);
+  BackendPool::instance().put(b.describe(), UniqueFd(sv[0]), f.loop.now_ms());
+  auto sink = run(b);
+  ::waitpid(peer, nullptr, 0);
+  EXPECT_TRUE(sink->ended) << sink->fail_reason;
+  EXPECT_EQ(sink->body, "POST /srv/a/x.php body=abc");
+}
+
 TEST_F(FastCgiHandlerTest, LargeBodyStreamsAsStdin) {
   auto b = unix_backend(test::ResponderMode::Normal);
   std::string big(300000, 'q');
@@ -96,6 +115,23 @@ TEST_F(FastCgiHandlerTest, LargeBodyStreamsAsStdin) {
   }
   ASSERT_TRUE(f.run(*sink, 5000));
   EXPECT_EQ(sink->body, "POST /srv/a/x.php body=" + big);
+}
+
+TEST_F(FastCgiHandlerTest, BackloggedSinkPausesReading) {
+  auto b = unix_backend(test::ResponderMode::Normal);
+  auto sink = std::make_unique<test::FakeSink>(f.loop);
+  FastCgiHandler h(f.request(), b, script(), 3, *sink);
+  sink->backlog = true;
+  h.start();
+  h.on_request_body("abc", true);
+  f.loop.add_timer(100, [&] { f.loop.stop(); });
+  (void)f.loop.run();
+  EXPECT_FALSE(sink->done);
+  EXPECT_FALSE(sink->head_sent);
+  sink->backlog = false;
+  h.on_sink_drained();
+  ASSERT_TRUE(f.run(*sink, 5000));
+  EXPECT_EQ(sink->body, "POST /srv/a/x.php body=abc");
 }
 
 TEST_F(FastCgiHandlerTest, TcpBackend) {
