@@ -2,12 +2,16 @@
 
 #include <arpa/inet.h>
 #include <regex.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
@@ -521,6 +525,17 @@ void inherit_globals(ParseState& ps) {
                               [&](const auto& o) { return o.first == e.first; });
       if (!mine) f.initial_env.push_back(e);
     }
+    TlsConfig& t = v.tls;
+    const TlsConfig& gt = gv.tls;
+    if (!own("sslengine")) t.enabled = gt.enabled, t.where = gt.where;
+    if (!own("sslcertificatefile")) t.certificate_file = gt.certificate_file;
+    if (!own("sslcertificatekeyfile")) t.certificate_key_file = gt.certificate_key_file;
+    if (!own("sslcertificatechainfile")) t.certificate_chain_file = gt.certificate_chain_file;
+    if (!own("sslprotocol")) t.protocol = gt.protocol;
+    if (!own("sslciphersuite")) t.cipher_suite = gt.cipher_suite;
+    if (!own("sslciphersuite-tlsv1.3")) t.cipher_suite_tls13 = gt.cipher_suite_tls13;
+    if (!own("sslhonorcipherorder")) t.honor_cipher_order = gt.honor_cipher_order;
+    if (!own("sslsessiontickets")) t.session_tickets = gt.session_tickets;
     if (!s.assign_set) {
       v.assign_user = gv.assign_user;
       v.assign_group = gv.assign_group;
@@ -576,6 +591,127 @@ void validate_addresses(ParseState& ps, const std::string& main_file) {
                               std::to_string(l.port) + ">)");
         break;
       }
+    }
+  }
+}
+
+std::string vhost_name(const VirtualHost& v, size_t index) {
+  if (v.is_main_server) return "the main server";
+  return "vhost " + (v.server_name.empty() ? "#" + std::to_string(index) : v.server_name);
+}
+
+std::string listener_text(const Listener& l) {
+  std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
+  return (host.empty() ? "*" : host) + ":" + std::to_string(l.port);
+}
+
+// Whether connections accepted on `l` can be routed to a vhost with address `a`.
+bool address_on_listener(const VhostAddress& a, const Listener& l) {
+  bool wild = a.host == "*" || a.host == "_default_";
+  return (a.port == 0 || a.port == l.port) && (l.host.empty() || wild || a.host == l.host);
+}
+
+// mod_ssl's per-vhost checks, then each listener's protocol from its vhosts: the front
+// must know before reading a byte whether a connection starts with a ClientHello, so
+// every vhost reachable on one listening socket must agree on SSLEngine.
+void validate_tls(ParseState& ps) {
+  auto& vhosts = ps.vhosts;
+  for (size_t i = 0; i < vhosts.size(); ++i) {
+    VirtualHost& v = vhosts[i].vhost;
+    TlsConfig& t = v.tls;
+    if (!t.enabled) continue;
+    if (t.certificate_file.empty()) {
+      ps.error(t.where, vhost_name(v, i) + " has SSLEngine on but no SSLCertificateFile "
+                        "(set it in the <VirtualHost> or at server level)");
+    }
+    // As mod_ssl: without SSLCertificateKeyFile the key is read from the certificate file.
+    if (t.certificate_key_file.empty()) t.certificate_key_file = t.certificate_file;
+    for (const auto& a : v.addresses) {
+      if (a.port == 0) {
+        ps.error(t.where, vhost_name(v, i) + " has SSLEngine on but an address without a "
+                          "port; name the TLS port, e.g. <VirtualHost *:443>");
+      }
+    }
+  }
+  for (size_t li = 0; li < ps.config.listeners.size(); ++li) {
+    Listener& l = ps.config.listeners[li];
+    // The main server gets what matches no <VirtualHost> address on this socket.
+    bool main_reachable = true;
+    std::vector<size_t> on_it;
+    for (size_t i = 1; i < vhosts.size(); ++i) {
+      bool here = false;
+      for (const auto& a : vhosts[i].vhost.addresses) {
+        if (!address_on_listener(a, l)) continue;
+        here = true;
+        if (a.host == "*" || a.host == "_default_") main_reachable = false;
+      }
+      if (here) on_it.push_back(i);
+    }
+    if (main_reachable) on_it.insert(on_it.begin(), 0);
+    const VirtualHost* first_tls = nullptr;
+    for (size_t i : on_it)
+      if (vhosts[i].vhost.tls.enabled && !first_tls) first_tls = &vhosts[i].vhost;
+    l.tls = first_tls != nullptr;
+    l.protocol = l.tls ? "https" : "http";
+    if (!l.tls) {
+      if (ps.listen_https[li]) {
+        ps.error(l.where, "Listen " + listener_text(l) + " https has no <VirtualHost> with "
+                          "SSLEngine on (add one, or drop 'https')");
+      }
+      continue;
+    }
+    for (size_t i : on_it) {
+      const VirtualHost& v = vhosts[i].vhost;
+      if (v.tls.enabled) continue;
+      std::string why = v.is_main_server
+                            ? " (it answers connections that match no <VirtualHost>; add a "
+                              "<VirtualHost *:" + std::to_string(l.port) + "> with SSLEngine on)"
+                            : "";
+      ps.error(i == 0 ? l.where : v.where,
+               vhost_name(v, i) + " on " + listener_text(l) + " has SSLEngine off but shares "
+               "the port with TLS vhosts (SSLEngine on at " + first_tls->tls.where.str() + ")" +
+               why);
+    }
+  }
+}
+
+// `itkd -t` and the master: stat (never open: the master must not read keys) each TLS
+// file, and warn about keys other users can read or that the pool's user does not own.
+// Children re-parse from the snapshot and skip this; a chrooted front could not stat anyway.
+void check_tls_files(ParseState& ps) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < ps.vhosts.size(); ++i) {
+    const VirtualHost& v = ps.vhosts[i].vhost;
+    const TlsConfig& t = v.tls;
+    if (!t.enabled || v.pool >= ps.config.pools.size()) continue;
+    const Pool& pool = ps.config.pools[v.pool];
+    for (const std::string* path : {&t.certificate_file, &t.certificate_chain_file}) {
+      struct stat st;
+      if (path->empty() || !seen.insert("f" + *path).second) continue;
+      if (::stat(path->c_str(), &st) != 0) {
+        int err = errno;
+        ps.warn(t.where, "cannot stat " + *path + " (" + vhost_name(v, i) + "): " +
+                         std::strerror(err) + "; TLS for it will fail to start");
+      }
+    }
+    struct stat st;
+    const std::string& key = t.certificate_key_file;
+    if (::stat(key.c_str(), &st) != 0) {
+      int err = errno;
+      if (seen.insert("f" + key).second) {
+        ps.warn(t.where, "cannot stat key file " + key + " (" + vhost_name(v, i) + "): " +
+                         std::strerror(err) + "; TLS for it will fail to start");
+      }
+      continue;
+    }
+    if ((st.st_mode & 077) != 0 && seen.insert("m" + key).second) {
+      ps.warn(t.where, "key file " + key + " is readable by group/others; chmod 600 it");
+    }
+    if (st.st_uid != 0 && st.st_uid != pool.uid &&
+        seen.insert("o" + key + "/" + std::to_string(pool.uid)).second) {
+      ps.warn(t.where, "key file " + key + " is owned by uid " + std::to_string(st.st_uid) +
+                       ", neither root nor " + pool.user + " (uid " + std::to_string(pool.uid) +
+                       ") whose worker serves " + vhost_name(v, i) + "; chown it");
     }
   }
 }
@@ -703,9 +839,14 @@ Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
     resolve_custom_logs(ps);
     inherit_globals(ps);
     validate_addresses(ps, main_file);
+    if (ps.errors.empty()) validate_tls(ps);
     if (ps.errors.empty()) {
       build_pools(ps);
       if (ps.errors.empty()) check_front_user(ps, main_file);
+      if (ps.errors.empty() && ps.options.resolve_identities &&
+          !dynamic_cast<SnapshotSource*>(&ps.source)) {
+        check_tls_files(ps);
+      }
     }
   }
   if (!ps.errors.empty()) {

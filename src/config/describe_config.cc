@@ -45,6 +45,11 @@ std::string describe_config(const ServerConfig& c) {
       for (size_t k = 0; k < v.addresses.size(); ++k) out << (k ? ", " : " ") << address_text(v.addresses[k]);
     }
     out << " docroot " << (v.document_root.empty() ? "(none)" : v.document_root);
+    if (v.tls.enabled) {
+      out << " tls (cert " << v.tls.certificate_file << " key " << v.tls.certificate_key_file;
+      if (!v.tls.certificate_chain_file.empty()) out << " chain " << v.tls.certificate_chain_file;
+      out << ", SSLProtocol " << v.tls.protocol << ")";
+    }
     if (pool) {
       out << " -> pool " << v.pool << " (" << pool->user << " uid " << pool->uid << " gid "
           << pool->gid << ")";

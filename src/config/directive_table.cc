@@ -10,6 +10,7 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
+#include "tls/ssl_protocol.h"
 
 namespace itkd {
 
@@ -92,20 +93,23 @@ Result<void> h_listen(ParseState& ps, const Directive& d) {
   if (!port) return port.error();
   l.host = host;
   l.port = static_cast<uint16_t>(*port);
+  bool https = false;
   if (d.args.size() > 1) {
-    l.protocol = ascii_lower(d.args[1]);
-    if (l.protocol != "http" && l.protocol != "https") {
+    std::string protocol = ascii_lower(d.args[1]);
+    if (protocol != "http" && protocol != "https") {
       return Error{"Listen protocol must be http or https, not '" + d.args[1] + "'"};
     }
-  } else {
-    l.protocol = l.port == 443 ? "https" : "http";
+    https = protocol == "https";
   }
+  // Final value once the vhosts are known (validate_tls in config_parser.cc).
+  l.protocol = https || l.port == 443 ? "https" : "http";
   for (const Listener& o : ps.config.listeners) {
     if (o.host == l.host && o.port == l.port) {
       return Error{"Listen " + a + " repeats the one at " + o.where.str()};
     }
   }
   ps.config.listeners.push_back(l);
+  ps.listen_https.push_back(https);
   return ok();
 }
 
@@ -757,6 +761,80 @@ Result<void> h_fcgid_initial_env(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// ---- mod_ssl ----
+
+Result<void> h_ssl_engine(ParseState& ps, const Directive& d) {
+  if (iequals(d.args[0], "optional")) {
+    return Error{"SSLEngine optional (TLS upgrade inside HTTP, RFC 2817) is not supported; "
+                 "use SSLEngine on in a <VirtualHost> on its own port"};
+  }
+  auto on = parse_on_off(d);
+  if (!on) return on.error();
+  ps.vh().vhost.tls.enabled = *on;
+  ps.vh().vhost.tls.where = d.where;
+  mark(ps, d);
+  return ok();
+}
+
+template <std::string TlsConfig::*Field>
+Result<void> h_ssl_file(ParseState& ps, const Directive& d) {
+  auto p = normalize_path(ps.server_relative(d.args[0]));
+  if (!p) return Error{d.name + ": " + p.error().message};
+  ps.vh().vhost.tls.*Field = *p;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_ssl_protocol(ParseState& ps, const Directive& d) {
+  std::string value;
+  for (const auto& a : d.args) value += (value.empty() ? "" : " ") + a;
+  // Checked here so a bad value is reported with its line, not when a worker starts.
+  if (auto r = tls::parse_ssl_protocol(value); !r) return r.error();
+  ps.vh().vhost.tls.protocol = value;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_ssl_cipher_suite(ParseState& ps, const Directive& d) {
+  // mod_ssl 2.4.30+: "SSLCipherSuite TLSv1.3 spec" sets the TLS 1.3 suites,
+  // "SSLCipherSuite [SSL] spec" the older ones.
+  TlsConfig& t = ps.vh().vhost.tls;
+  if (d.args.size() == 1) {
+    t.cipher_suite = d.args[0];
+    mark(ps, d);
+  } else if (iequals(d.args[0], "SSL")) {
+    t.cipher_suite = d.args[1];
+    mark(ps, d);
+  } else if (iequals(d.args[0], "TLSv1.3")) {
+    t.cipher_suite_tls13 = d.args[1];
+    ps.vh().explicitly_set.insert("sslciphersuite-tlsv1.3");
+  } else {
+    return Error{"SSLCipherSuite " + d.args[0] + ": the protocol must be SSL or TLSv1.3"};
+  }
+  return ok();
+}
+
+template <bool TlsConfig::*Field>
+Result<void> h_ssl_flag(ParseState& ps, const Directive& d) {
+  auto on = parse_on_off(d);
+  if (!on) return on.error();
+  ps.vh().vhost.tls.*Field = *on;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_ssl_verify_client(ParseState&, const Directive& d) {
+  if (iequals(d.args[0], "none")) return ok();
+  return Error{"SSLVerifyClient " + d.args[0] +
+               ": client certificates are not supported yet; itkd would not check them "
+               "(remove it, or use SSLVerifyClient none)"};
+}
+
+Result<void> h_ssl_client_ca(ParseState&, const Directive& d) {
+  return Error{d.name + ": client certificates are not supported yet; itkd would not check "
+               "them (remove it)"};
+}
+
 Result<void> h_not_supported(ParseState&, const Directive& d) {
   return Error{d.name + " is not supported yet; itkd would not apply it (remove it or "
                "wrap it in <IfModule> of the module that provides it)"};
@@ -870,6 +948,19 @@ const DirectiveSpec kTable[] = {
   D("FcgidInitialEnv", kCtxServerVhost, 1, 2, h_fcgid_initial_env),
   D("Action", kAllScopes, 1, -1, h_handler_not_supported, true),
   D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true),
+  D("SSLEngine", kCtxServerVhost, 1, 1, h_ssl_engine),
+  D("SSLCertificateFile", kCtxServerVhost, 1, 1, h_ssl_file<&TlsConfig::certificate_file>),
+  D("SSLCertificateKeyFile", kCtxServerVhost, 1, 1, h_ssl_file<&TlsConfig::certificate_key_file>),
+  D("SSLCertificateChainFile", kCtxServerVhost, 1, 1, h_ssl_file<&TlsConfig::certificate_chain_file>),
+  D("SSLProtocol", kCtxServerVhost, 1, -1, h_ssl_protocol),
+  D("SSLCipherSuite", kCtxServerVhost, 1, 2, h_ssl_cipher_suite, false, true),
+  D("SSLHonorCipherOrder", kCtxServerVhost, 1, 1, h_ssl_flag<&TlsConfig::honor_cipher_order>),
+  D("SSLSessionTickets", kCtxServerVhost, 1, 1, h_ssl_flag<&TlsConfig::session_tickets>),
+  D("SSLVerifyClient", kAllScopes, 1, 1, h_ssl_verify_client, true),
+  D("SSLCACertificateFile", kCtxServerVhost, 1, 1, h_ssl_client_ca),
+  D("SSLCACertificatePath", kCtxServerVhost, 1, 1, h_ssl_client_ca),
+  D("SSLCARevocationFile", kCtxServerVhost, 1, 1, h_ssl_client_ca),
+  D("SSLCARevocationPath", kCtxServerVhost, 1, 1, h_ssl_client_ca),
 
   S("VirtualHost", kCtxServer, 1, -1, SectionKind::VirtualHost),
   S("Directory", kCtxServerVhost, 1, 2, SectionKind::Directory),
@@ -919,6 +1010,36 @@ const DirectiveSpec kTable[] = {
   I("AddDescription", kAllScopes, "itkd's listings have no descriptions"),
   I("ReadmeName", kAllScopes, "itkd's listings have no readme"),
   I("HeaderName", kAllScopes, "itkd's listings have no header file"),
+  // mod_cgid / mod_proxy / mod_fcgid settings that have no counterpart in itkd's model.
+  I("ScriptSock", kCtxServer, "itkd runs CGI scripts from the owner's worker, no cgid daemon"),
+  I("CGIDScriptTimeout", kAllScopes, "Timeout applies to CGI scripts"),
+  I("ProxyRequests", kCtxServerVhost, "itkd is never a forward proxy"),
+  I("ProxyFCGIBackendType", kAllScopes, "SCRIPT_FILENAME is always the plain file path (FPM style)"),
+  I("FcgidIPCDir", kCtxServer, "each worker keeps its FastCGI sockets in a private directory"),
+  I("FcgidProcessTableFile", kCtxServer, "each worker manages its own processes"),
+  I("FcgidConnectTimeout", kCtxServerVhost, "connects to managed processes do not wait"),
+  I("FcgidIdleScanInterval", kCtxServer, "idle processes are checked every second"),
+  I("FcgidBusyScanInterval", kCtxServer, "FcgidIOTimeout bounds a busy request"),
+  I("FcgidErrorScanInterval", kCtxServer, "dead processes are noticed at once (pidfd)"),
+  I("FcgidZombieScanInterval", kCtxServer, "dead processes are reaped at once (pidfd)"),
+  I("FcgidSpawnScore", kCtxServer, "processes start on demand up to FcgidMaxProcessesPerClass"),
+  I("FcgidSpawnScoreUpLimit", kCtxServer, "processes start on demand up to FcgidMaxProcessesPerClass"),
+  I("FcgidTerminationScore", kCtxServer, "processes start on demand up to FcgidMaxProcessesPerClass"),
+  I("FcgidTimeScore", kCtxServer, "processes start on demand up to FcgidMaxProcessesPerClass"),
+  I("FcgidOutputBufferSize", kCtxServerVhost, "output is streamed as it comes"),
+  I("FcgidMaxProcesses", kCtxServer, "limits are per pool and per class (FcgidMaxProcessesPerClass)"),
+  I("FcgidBusyTimeout", kCtxServerVhost, "not supported yet; FcgidIOTimeout bounds each wait"),
+  I("FcgidProcessLifeTime", kCtxServerVhost, "not supported yet; FcgidIdleTimeout and FcgidMaxRequestsPerProcess apply"),
+  I("FcgidMaxRequestLen", kCtxServerVhost, "not supported yet; LimitRequestBody applies"),
+  I("SSLCompression", kCtxServerVhost, "TLS compression is always off (CRIME)"),
+  I("SSLUseStapling", kCtxServerVhost, "OCSP stapling is not supported yet"),
+  I("SSLStaplingCache", kCtxServer, "OCSP stapling is not supported yet"),
+  I("SSLSessionCache", kCtxServer, "each owner's worker keeps its own session cache"),
+  I("SSLSessionCacheTimeout", kCtxServerVhost, "each owner's worker keeps its own session cache"),
+  I("SSLRandomSeed", kCtxServer, "OpenSSL seeds itself from the kernel"),
+  I("SSLPassPhraseDialog", kCtxServer, "key files must not be encrypted: workers start unattended"),
+  I("SSLOptions", kAllScopes, "HTTPS and SSL_* basics are always passed to CGI/FastCGI"),
+  I("SSLVerifyDepth", kAllScopes, "client certificates are not supported"),
 };
 // clang-format on
 
@@ -944,11 +1065,11 @@ bool module_is_loaded(std::string_view name) {
     if (c == '-') c = '_';
   // cgi/cgid, fcgid, proxy and proxy_fcgi are native (src/worker/cgi, src/worker/fastcgi):
   // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
-  // mod_ssl does not: itkd terminates no TLS, so its blocks (Listen 443, SSL*) are skipped.
+  // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid"};
+      "fcgid", "ssl"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

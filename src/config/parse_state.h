@@ -95,6 +95,8 @@ class ParseState {
   std::vector<PendingCustomLog> custom_logs;
   std::string default_log_format;  // LogFormat with one argument; TransferLog uses it
   SourceLocation user_where, group_where, front_user_where, limit_uid_where, limit_gid_where;
+  // Per listener: "https" was written on its Listen line (it must then carry TLS vhosts).
+  std::vector<bool> listen_https;
   std::vector<std::string> errors;
   int include_depth = 0;
   int section_depth = 0;

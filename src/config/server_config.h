@@ -156,6 +156,23 @@ struct VhostAddress {
   uint16_t port = 0; // 0 = any port ("*" or omitted)
 };
 
+// mod_ssl's directives for one vhost, as written; the worker loads the files after
+// dropping privileges (src/tls/tls_context.h), the master and the front never open them.
+// Server-level values are inherited by every vhost that does not set its own (mod_ssl
+// merges SSLEngine too, so a server-level "SSLEngine on" makes every vhost TLS).
+struct TlsConfig {
+  bool enabled = false;                // SSLEngine on|off
+  std::string certificate_file;        // SSLCertificateFile: leaf, optionally + chain
+  std::string certificate_key_file;    // SSLCertificateKeyFile; certificate_file if unset
+  std::string certificate_chain_file;  // SSLCertificateChainFile, empty = none
+  std::string protocol = "all";        // SSLProtocol as written ("all" = TLSv1.2 + TLSv1.3)
+  std::string cipher_suite;            // SSLCipherSuite [SSL] spec (TLS <= 1.2); empty = default
+  std::string cipher_suite_tls13;      // SSLCipherSuite TLSv1.3 spec; empty = OpenSSL default
+  bool honor_cipher_order = false;     // SSLHonorCipherOrder (mod_ssl default off)
+  bool session_tickets = true;         // SSLSessionTickets (mod_ssl default on)
+  SourceLocation where;                // the SSLEngine line that applies (maybe server level)
+};
+
 struct VirtualHost {
   bool is_main_server = false;  // the server outside any <VirtualHost>
   std::vector<VhostAddress> addresses;
@@ -179,6 +196,7 @@ struct VirtualHost {
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;
+  TlsConfig tls;
   unsigned max_clients = 0;                  // MaxClientsVHost, 0 = unlimited
   int nice_value = 0;                        // NiceValue
   std::string assign_user;                   // as written: "alice" or "#61001"
@@ -203,7 +221,11 @@ struct Pool {
 struct Listener {
   std::string host;   // "" = all addresses (IPv6 dual-stack if available, else 0.0.0.0)
   uint16_t port = 0;
-  std::string protocol;  // "http" / "https" (as given by `Listen 443 https`), default by port
+  // Derived after parsing: "https" when a vhost on it uses SSLEngine on, else "http".
+  // `Listen 443 https` with no such vhost is an error; a bare `Listen 443` just follows
+  // its vhosts.
+  std::string protocol;
+  bool tls = false;      // connections on it start with a TLS handshake
   SourceLocation where;
 };
 

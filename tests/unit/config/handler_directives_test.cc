@@ -165,5 +165,15 @@ TEST(HandlerDirectives, ProxyAndCgidModulesCountAsLoaded) {
   EXPECT_EQ(c.vhosts[0].add_handlers.count(".cgi"), 1u);
 }
 
+TEST(HandlerDirectives, DebianModuleConfigsParse) {
+  // /etc/apache2/mods-available/{cgid,fcgid,proxy}.conf as Debian ships them.
+  auto c = parse_ok(kBase + "<IfModule mod_cgid.c>\nScriptSock /run/apache2/cgisock\n</IfModule>\n"
+                            "<IfModule mod_fcgid.c>\n  FcgidConnectTimeout 20\n  <IfModule mod_mime.c>\n"
+                            "    AddHandler fcgid-script .fcgi\n  </IfModule>\n</IfModule>\n"
+                            "<IfModule mod_proxy.c>\nProxyRequests Off\n</IfModule>\n");
+  EXPECT_EQ(c.vhosts[0].add_handlers.at(".fcgi").kind, HandlerSpec::Kind::Fcgid);
+  EXPECT_EQ(c.warnings.size(), 3u);
+}
+
 }  // namespace
 }  // namespace itkd
