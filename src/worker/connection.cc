@@ -126,6 +126,9 @@ void Connection::on_event(uint32_t events) {
     case State::DiscardingBody:
       discard_body();
       return;
+    case State::Handling:
+      on_handling_event(events);
+      return;
     case State::Lingering:
       linger();
       return;
@@ -244,6 +247,13 @@ void Connection::handle_request() {
                 (vh.limits.max_keep_alive_requests == 0 || requests_ < vh.limits.max_keep_alive_requests);
   body_pos_ = head_.head_length;
   leftover_.clear();
+  redirected_ = false;
+  if (worker_.has_dynamic(vhost_)) {
+    if (auto target = find_dynamic_target(vh, head_)) {
+      start_dynamic(std::move(*target));
+      return;
+    }
+  }
   if (body_framing_ != http::BodyFraming::None) {
     if (head_.expect_continue) {
       // The client waits for 100-continue and may never send the body we would have to
@@ -271,7 +281,7 @@ void Connection::serve_request() {
     uint16_t port = address_port(local_);
     if (port != 80) authority += ":" + std::to_string(port);
   }
-  StaticRequest request{vh, head_, worker_.mime(), "http", authority};
+  StaticRequest request{vh, current_head(), worker_.mime(), "http", authority};
   StaticResponse response = serve_static(request);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);
@@ -612,6 +622,7 @@ void Connection::close(bool handed_back) {
     return;
   }
   state_ = State::Closed;
+  release_handler();
   if (timer_) {
     worker_.loop().cancel_timer(timer_);
     timer_ = 0;

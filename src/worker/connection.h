@@ -14,16 +14,18 @@
 
 #include "common/unique_fd.h"
 #include "http/request_head.h"
+#include "worker/dynamic_target.h"
+#include "worker/handler.h"
 #include "worker/static/static_handler.h"
 #include "worker/worker_context.h"
 
 namespace itkd {
 
-class Connection {
+class Connection : public ResponseSink {
  public:
   Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes, size_t front_index,
              uint64_t front_connection_id, const sockaddr_storage& local, const sockaddr_storage& peer);
-  ~Connection();
+  ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -39,8 +41,20 @@ class Connection {
   const sockaddr_storage& local() const { return local_; }
   const sockaddr_storage& peer() const { return peer_; }
 
+ public:
+  // ResponseSink, for the CGI and FastCGI handlers (connection_dynamic.cc).
+  void send_head(int status, std::string headers) override;
+  void send_body(std::string_view data) override;
+  bool backlogged() const override;
+  void end_body() override;
+  void fail(int status, const std::string& reason) override;
+  void internal_redirect(const std::string& url) override;
+  void resume_request_body() override;
+
  private:
-  enum class State { ReadingHead, Writing, DiscardingBody, Lingering, Closed };
+  // Handling: an async handler (CGI, FastCGI) runs; the body flows to it and its
+  // response flows back.
+  enum class State { ReadingHead, Writing, DiscardingBody, Handling, Lingering, Closed };
 
   void on_event(uint32_t events);
   void read_head();
@@ -60,6 +74,18 @@ class Connection {
   void linger();
   void write_access_log();
   void log_error(LogLevel level, const std::string& message);
+
+  // connection_dynamic.cc
+  void start_dynamic(DynamicTarget target);
+  void launch_handler(std::optional<uint64_t> content_length);
+  void collect_chunked_body();
+  void feed_body();
+  void flush_dynamic();
+  void dynamic_done();
+  void release_handler();
+  void update_interest();
+  void on_handling_event(uint32_t events);
+  const http::RequestHead& current_head() const { return redirected_ ? redirect_head_ : head_; }
 
   WorkerContext& worker_;
   uint64_t id_;
@@ -106,6 +132,25 @@ class Connection {
   struct timeval request_start_{};
   uint64_t request_start_mono_ms_ = 0;
   bool logged_ = false;
+
+  // Async handler state.
+  std::shared_ptr<AsyncHandler> handler_;
+  DynamicTarget target_;
+  std::string decoded_path_;
+  bool response_started_ = false;
+  bool response_chunked_ = false;
+  bool response_no_body_ = false;
+  bool response_ended_ = false;
+  bool body_delivered_ = false;   // the handler got the whole request body
+  bool collecting_body_ = false;  // a chunked body is read fully before a CGI starts
+  bool was_backlogged_ = false;
+  uint32_t interest_ = 0;
+  std::string collected_body_;
+  bool redirected_ = false;
+  std::string redirect_buf_;
+  http::RequestHead redirect_head_;
+  // Expires with the connection, for callbacks scheduled on the loop.
+  std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };
 
 }  // namespace itkd

@@ -14,6 +14,8 @@
 #include "ipc/process_layout.h"
 #include "sandbox/privileges.h"
 #include "worker/connection.h"
+#include "worker/dynamic_target.h"
+#include "worker/fastcgi/fcgid_process_manager.h"
 #include "worker/worker_context.h"
 
 namespace itkd {
@@ -40,6 +42,8 @@ class Worker : public WorkerContext {
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
   const ErrorLog& worker_log() const override { return log_; }
   bool stopping() const override { return stopping_; }
+  bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
+  FcgidProcessManager& fcgid() override { return *fcgid_; }
   void connection_closed(Connection& conn, bool handed_back) override;
   bool hand_back(Connection& conn, int fd, std::string_view unread) override;
 
@@ -70,6 +74,8 @@ class Worker : public WorkerContext {
   bool retiring_ = false;
   bool cleanup_scheduled_ = false;
   uid_t expected_front_uid_ = 0;
+  std::vector<bool> has_dynamic_;
+  std::unique_ptr<FcgidProcessManager> fcgid_;
 };
 
 Result<void> Worker::setup_logs() {
@@ -339,6 +345,10 @@ int Worker::run() {
   } else {
     log_.log(LogLevel::Warn, "mpm_itkd", {}, "worker: " + mime.error().message + " (serving without MIME types)");
   }
+
+  has_dynamic_.resize(config_.vhosts.size());
+  for (size_t v : config_.pools[options_.pool].vhosts) has_dynamic_[v] = vhost_has_dynamic_handlers(config_.vhosts[v]);
+  fcgid_ = std::make_unique<FcgidProcessManager>(loop_);
 
   // One channel per front, made by us as the owner, so each front can check with
   // SO_PEERCRED that its peer really is this pool's worker.

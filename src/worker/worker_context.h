@@ -16,6 +16,7 @@
 namespace itkd {
 
 class Connection;
+class FcgidProcessManager;
 
 struct VhostLogs {
   ErrorLog error;
@@ -37,6 +38,10 @@ class WorkerContext {
   virtual const VhostLogs& logs(size_t vhost) const = 0;
   virtual const ErrorLog& worker_log() const = 0;
   virtual bool stopping() const = 0;
+  // Whether the vhost configures CGI/FastCGI at all (else every request is static).
+  virtual bool has_dynamic(size_t vhost) const = 0;
+  // This worker's mod_fcgid-style process manager (the owner's own PHP processes).
+  virtual FcgidProcessManager& fcgid() = 0;
   // The connection is finished; `handed_back` if the socket went back to the front.
   virtual void connection_closed(Connection& conn, bool handed_back) = 0;
   // Sends the socket and the unread bytes to the front it came from. False if impossible.

@@ -1,0 +1,424 @@
+// The connection as a ResponseSink: runs CGI and FastCGI handlers, streams the request
+// body to them (with back-pressure) and their response to the client (chunked when they
+// give no length), without ever blocking the worker's loop.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "http/response_head.h"
+#include "worker/cgi/cgi_handler.h"
+#include "worker/connection.h"
+#include "worker/fastcgi/fastcgi_handler.h"
+
+namespace itkd {
+
+namespace {
+
+// Unsent response bytes above which the handler is asked to pause.
+constexpr size_t kBacklogBytes = 256 * 1024;
+
+bool has_header(std::string_view headers, std::string_view name) {
+  size_t pos = 0;
+  while (pos < headers.size()) {
+    size_t end = headers.find("\r\n", pos);
+    if (end == std::string_view::npos) end = headers.size();
+    std::string_view line = headers.substr(pos, end - pos);
+    if (line.size() > name.size() && line[name.size()] == ':' &&
+        strncasecmp(line.data(), name.data(), name.size()) == 0)
+      return true;
+    pos = end + 2;
+  }
+  return false;
+}
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+}  // namespace
+
+void Connection::start_dynamic(DynamicTarget target) {
+  if (target.error_status) {
+    respond_error(target.error_status, target.reason, true);
+    return;
+  }
+  target_ = std::move(target);
+  decoded_path_ = target_.decoded_path;
+  response_started_ = response_chunked_ = response_no_body_ = response_ended_ = false;
+  body_delivered_ = collecting_body_ = was_backlogged_ = false;
+  collected_body_.clear();
+  state_ = State::Handling;
+  const http::RequestHead& head = current_head();
+  if (body_framing_ != http::BodyFraming::None && head.expect_continue) {
+    // The client waits for our go-ahead before sending the body the program will read.
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    [[maybe_unused]] ssize_t n = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+  }
+  if (body_framing_ == http::BodyFraming::Chunked) {
+    // CGI needs CONTENT_LENGTH up front: read the whole (bounded) body first.
+    collecting_body_ = true;
+    collect_chunked_body();
+    return;
+  }
+  launch_handler(body_framing_ == http::BodyFraming::ContentLength ? std::optional<uint64_t>(body_remaining_)
+                                                                   : std::nullopt);
+}
+
+void Connection::collect_chunked_body() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  static char scratch[16384];
+  bool from_buffer = body_pos_ < in_.size();
+  for (;;) {
+    std::string_view data;
+    ssize_t n = 0;
+    if (from_buffer) {
+      data = std::string_view(in_).substr(body_pos_);
+    } else {
+      n = ::recv(fd_.get(), scratch, sizeof scratch, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          update_interest();
+          arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+          return;
+        }
+        close();
+        return;
+      }
+      if (n == 0) {
+        close();
+        return;
+      }
+      data = std::string_view(scratch, static_cast<size_t>(n));
+    }
+    auto step = chunked_->feed(data, collected_body_);
+    if (step.error) {
+      respond_error(400, "bad chunked request body: " + step.reason, true);
+      return;
+    }
+    if (body_limit_ && chunked_->total_size() > body_limit_) {
+      respond_error(413, "chunked request body larger than LimitRequestBody " + std::to_string(body_limit_), true);
+      return;
+    }
+    if (from_buffer) {
+      body_pos_ += step.consumed;
+    } else if (step.done) {
+      leftover_.assign(data.substr(step.consumed));
+    }
+    from_buffer = false;
+    if (step.done) {
+      if (timer_) {
+        worker_.loop().cancel_timer(timer_);
+        timer_ = 0;
+      }
+      collecting_body_ = false;
+      body_framing_ = http::BodyFraming::None;
+      chunked_.reset();
+      launch_handler(static_cast<uint64_t>(collected_body_.size()));
+      return;
+    }
+  }
+}
+
+void Connection::launch_handler(std::optional<uint64_t> content_length) {
+  const ServerConfig& config = worker_.config();
+  const VirtualHost& vh = config.vhosts[vhost_];
+  const VhostLogs& logs = worker_.logs(vhost_);
+  HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
+                         false, worker_.loop(), logs.error};
+  switch (target_.choice.kind) {
+    case HandlerChoice::Kind::Cgi:
+      handler_ = std::make_shared<CgiHandler>(request, target_.script, content_length, *this);
+      break;
+    case HandlerChoice::Kind::ProxyFcgi:
+      handler_ = std::make_shared<FastCgiHandler>(request, target_.choice.backend, target_.script, content_length, *this);
+      break;
+    case HandlerChoice::Kind::Fcgid: {
+      FcgidClass cls;
+      cls.command = target_.choice.wrapper.empty() ? target_.script.filename : target_.choice.wrapper;
+      cls.working_directory = dirname_of(target_.script.filename);
+      cls.settings = vh.fcgid;
+      cls.limits = vh.script_limits;
+      cls.error_log = &logs.error;
+      handler_ = std::make_shared<FastCgiHandler>(request, worker_.fcgid(), std::move(cls), target_.script,
+                                                  content_length, *this);
+      break;
+    }
+    default:
+      respond_error(500, "no handler for " + target_.script.filename, true);
+      return;
+  }
+  std::shared_ptr<AsyncHandler> keep = handler_;
+  keep->start();
+  if (state_ != State::Handling || handler_ != keep) return;
+  feed_body();
+}
+
+void Connection::feed_body() {
+  if (!handler_ || body_delivered_ || collecting_body_ || state_ != State::Handling) return;
+  std::shared_ptr<AsyncHandler> keep = handler_;
+  if (!collected_body_.empty() || body_framing_ == http::BodyFraming::None) {
+    // No body, or a chunked one read completely beforehand.
+    body_delivered_ = true;
+    std::string body = std::move(collected_body_);
+    collected_body_.clear();
+    keep->on_request_body(body, true);
+    update_interest();
+    return;
+  }
+  // Content-Length: first what is buffered after the head, then the socket.
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  static char scratch[65536];
+  while (body_remaining_ > 0 && keep->accepts_body()) {
+    std::string_view data;
+    if (body_pos_ < in_.size()) {
+      data = std::string_view(in_).substr(body_pos_, static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_.size() - body_pos_)));
+      body_pos_ += data.size();
+    } else {
+      ssize_t n = ::recv(fd_.get(), scratch, sizeof scratch, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+          update_interest();
+          arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+          return;
+        }
+        close();
+        return;
+      }
+      if (n == 0) {
+        close();
+        return;
+      }
+      size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, static_cast<uint64_t>(n)));
+      if (take < static_cast<size_t>(n)) leftover_.assign(scratch + take, static_cast<size_t>(n) - take);
+      data = std::string_view(scratch, take);
+    }
+    body_remaining_ -= data.size();
+    bool last = body_remaining_ == 0;
+    if (last) {
+      body_delivered_ = true;
+      body_framing_ = http::BodyFraming::None;
+    }
+    keep->on_request_body(data, last);
+    if (state_ != State::Handling || handler_ != keep) return;
+  }
+  if (body_remaining_ == 0 && !body_delivered_) {
+    body_delivered_ = true;
+    body_framing_ = http::BodyFraming::None;
+    keep->on_request_body({}, true);
+  }
+  if (timer_ && body_delivered_) {
+    worker_.loop().cancel_timer(timer_);
+    timer_ = 0;
+  }
+  update_interest();
+}
+
+void Connection::update_interest() {
+  if (state_ != State::Handling) return;
+  bool want_body = (collecting_body_ || (!body_delivered_ && handler_ && handler_->accepts_body()));
+  uint32_t events = (want_body ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (out_sent_ < out_.size() ? uint32_t{EPOLLOUT} : 0u);
+  if (!in_loop_) {
+    write_interest_ = false;
+    if (!watch()) return;
+    interest_ = EPOLLIN | EPOLLRDHUP;
+  }
+  if (events != interest_) {
+    worker_.loop().modify(fd_.get(), events);
+    interest_ = events;
+  }
+}
+
+void Connection::on_handling_event(uint32_t events) {
+  if (events & EPOLLERR) {
+    close();
+    return;
+  }
+  if ((events & EPOLLOUT) && out_sent_ < out_.size()) {
+    flush_dynamic();
+    if (state_ != State::Handling) return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    if (collecting_body_) {
+      collect_chunked_body();
+    } else if (!body_delivered_) {
+      feed_body();
+    } else if (events & EPOLLHUP) {
+      close();
+    }
+  }
+}
+
+void Connection::send_head(int status, std::string headers) {
+  if (state_ != State::Handling || response_started_) return;
+  response_started_ = true;
+  status_ = status;
+  const http::RequestHead& head = current_head();
+  response_no_body_ = head.method == http::Method::Head || status == 204 || status == 304 || status < 200;
+  if (!response_no_body_ && !has_header(headers, "Content-Length")) {
+    if (head.version_minor == 1) {
+      response_chunked_ = true;
+      headers += "Transfer-Encoding: chunked\r\n";
+    } else {
+      keep_alive_ = false;  // the end of the body is the end of the connection
+    }
+  }
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  response_headers_ = headers;
+  out_.clear();
+  out_sent_ = 0;
+  out_ += head.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out_ += std::to_string(status);
+  out_ += ' ';
+  out_ += http::reason_phrase(status);
+  out_ += "\r\nDate: ";
+  out_ += http::http_date_now();
+  out_ += "\r\nServer: itkd\r\n";
+  out_ += headers;
+  if (keep_alive_) {
+    out_ += "Keep-Alive: timeout=" + std::to_string(vh.limits.keep_alive_timeout_s);
+    if (vh.limits.max_keep_alive_requests)
+      out_ += ", max=" + std::to_string(vh.limits.max_keep_alive_requests - requests_);
+    out_ += "\r\nConnection: Keep-Alive\r\n\r\n";
+  } else {
+    out_ += "Connection: close\r\n\r\n";
+  }
+  bytes_out_ = out_.size();
+  body_bytes_sent_ = 0;
+  flush_dynamic();
+}
+
+void Connection::send_body(std::string_view data) {
+  if (state_ != State::Handling || !response_started_ || response_ended_ || response_no_body_ || data.empty()) return;
+  if (response_chunked_) {
+    char size[24];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    out_.append(size, static_cast<size_t>(n));
+    out_.append(data);
+    out_ += "\r\n";
+  } else {
+    out_.append(data);
+  }
+  body_bytes_sent_ += data.size();
+  bytes_out_ += data.size();
+  flush_dynamic();
+}
+
+bool Connection::backlogged() const { return out_.size() - out_sent_ > kBacklogBytes; }
+
+void Connection::end_body() {
+  if (state_ != State::Handling || !response_started_ || response_ended_) return;
+  response_ended_ = true;
+  if (response_chunked_) out_ += "0\r\n\r\n";
+  flush_dynamic();
+}
+
+void Connection::flush_dynamic() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  while (out_sent_ < out_.size()) {
+    ssize_t n = ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (backlogged()) was_backlogged_ = true;
+        update_interest();
+        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+        return;
+      }
+      close();
+      return;
+    }
+    out_sent_ += static_cast<size_t>(n);
+  }
+  out_.clear();
+  out_sent_ = 0;
+  if (timer_ && body_delivered_) {
+    worker_.loop().cancel_timer(timer_);
+    timer_ = 0;
+  }
+  if (response_ended_) {
+    dynamic_done();
+    return;
+  }
+  update_interest();
+  if (was_backlogged_ && handler_) {
+    was_backlogged_ = false;
+    std::shared_ptr<AsyncHandler> keep = handler_;
+    keep->on_sink_drained();
+  }
+}
+
+void Connection::dynamic_done() {
+  release_handler();
+  // A body the program never read is still on its way: this connection can't carry
+  // another request.
+  if (!body_delivered_ || collecting_body_) keep_alive_ = false;
+  redirected_ = false;
+  state_ = State::Writing;
+  finish_response();
+}
+
+void Connection::release_handler() {
+  if (!handler_) return;
+  // The handler may be on the call stack (it called us): destroy it on the next turn.
+  std::shared_ptr<AsyncHandler> dead = std::move(handler_);
+  worker_.loop().add_timer(0, [dead] {});
+}
+
+void Connection::fail(int status, const std::string& reason) {
+  if (state_ != State::Handling) return;
+  release_handler();
+  if (!response_started_) {
+    redirected_ = false;
+    respond_error(status, reason, true);
+    return;
+  }
+  log_error(LogLevel::Error, reason + " (response cut short)");
+  close();
+}
+
+void Connection::internal_redirect(const std::string& url) {
+  if (state_ != State::Handling || response_started_) return;
+  release_handler();
+  if (!body_delivered_) keep_alive_ = false;
+  // Serve the local URL as a fresh GET in the same vhost (CGI "Location: /path").
+  const http::RequestHead& original = head_;
+  redirect_buf_ = "GET " + url + " HTTP/1.1\r\nHost: " + (original.host.empty() ? std::string("localhost") : original.host) +
+                  "\r\n\r\n";
+  redirect_head_ = http::RequestHead{};
+  http::ParseOutcome outcome = http::parse_request_head(redirect_buf_, http::ParseLimits{}, redirect_head_);
+  if (outcome.status != http::ParseStatus::Complete || redirected_) {
+    // A bad URL, or a redirect from a redirect: stop here, as Apache limits the chain.
+    redirected_ = false;
+    respond_error(500, "bad or repeated internal redirect to " + url, true);
+    return;
+  }
+  redirected_ = true;
+  body_framing_ = http::BodyFraming::None;
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  if (worker_.has_dynamic(vhost_)) {
+    if (auto target = find_dynamic_target(vh, redirect_head_)) {
+      body_delivered_ = false;
+      start_dynamic(std::move(*target));
+      return;
+    }
+  }
+  state_ = State::Writing;
+  serve_request();
+  redirected_ = false;
+}
+
+void Connection::resume_request_body() {
+  // Called from inside the handler: continue on the next turn of the loop.
+  std::weak_ptr<int> alive = life_;
+  worker_.loop().add_timer(0, [this, alive, keep = handler_] {
+    if (alive.expired()) return;
+    if (handler_ == keep && state_ == State::Handling) feed_body();
+  });
+}
+
+}  // namespace itkd

@@ -1,0 +1,142 @@
+#include "worker/dynamic_target.h"
+
+#include <sys/stat.h>
+
+#include "worker/static/path_mapping.h"
+#include "worker/static/safe_open.h"
+#include "worker/static/static_handler.h"
+
+namespace itkd {
+
+namespace {
+
+bool is_dynamic(const HandlerSpec& h) { return h.kind != HandlerSpec::Kind::Default; }
+
+// CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT: the Alias that mapped the URL, or the docroot.
+void set_context(const VirtualHost& vhost, const std::string& path, CgiScript& script) {
+  for (const AliasRule& a : vhost.aliases) {
+    if (url_prefix_match(path, a.url_prefix) > 0) {
+      script.context_prefix = a.url_prefix;
+      script.context_document_root = a.target;
+      return;
+    }
+  }
+  script.context_prefix.clear();
+  script.context_document_root = vhost.document_root;
+}
+
+// The file a URL path maps to, checked with the static handler's symlink rules, and the
+// handler Apache would pick for it. nullopt: not a program.
+std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std::string& url_path,
+                                             const std::string& base, const std::string& relative,
+                                             const std::string& path_info, bool via_script_alias) {
+  OpenedPath opened = open_beneath(vhost, base, -1, relative);
+  DynamicTarget target;
+  target.decoded_path = url_path;
+  if (opened.status != 0) {
+    if (!via_script_alias) return std::nullopt;  // the static handler explains it
+    target.error_status = opened.status;
+    target.reason = opened.log_reason;
+    return target;
+  }
+  if (opened.containing.denied) {
+    target.error_status = 403;
+    target.reason = "client denied by server configuration: " + opened.fs_path;
+    return target;
+  }
+  if (!S_ISREG(opened.st.st_mode)) {
+    if (!via_script_alias) return std::nullopt;
+    target.error_status = 403;
+    target.reason = "attempt to invoke directory as script: " + opened.fs_path;
+    return target;
+  }
+  target.choice = choose_handler(vhost, opened.fs_path, via_script_alias, opened.containing);
+  if (target.choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
+  if (target.choice.kind == HandlerChoice::Kind::Forbidden) {
+    target.error_status = 403;
+    target.reason = target.choice.reason;
+    return target;
+  }
+  target.script.filename = opened.fs_path;
+  target.script.path_info = path_info;
+  target.script.script_name = script_name_for(url_path, path_info);
+  set_context(vhost, url_path, target.script);
+  return target;
+}
+
+}  // namespace
+
+bool vhost_has_dynamic_handlers(const VirtualHost& vhost) {
+  if (!vhost.proxy_pass_matches.empty() || !vhost.add_handlers.empty()) return true;
+  if (vhost.set_handler && is_dynamic(*vhost.set_handler)) return true;
+  for (const auto& a : vhost.aliases)
+    if (a.is_script) return true;
+  for (const auto& d : vhost.directories)
+    if ((d.set_handler && is_dynamic(*d.set_handler)) || !d.add_handlers.empty()) return true;
+  for (const auto& f : vhost.files_blocks)
+    if (f.set_handler && is_dynamic(*f.set_handler)) return true;
+  return false;
+}
+
+std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head) {
+  if (head.method == http::Method::Options && head.form == http::TargetForm::Asterisk) return std::nullopt;
+  std::string decoded;
+  std::string path;
+  if (!percent_decode_path(head.path, decoded) || !remove_dot_segments(decoded, path)) return std::nullopt;
+
+  if (auto proxied = match_proxy_pass(vhost, path)) {
+    DynamicTarget target;
+    target.decoded_path = path;
+    target.choice.kind = HandlerChoice::Kind::ProxyFcgi;
+    target.choice.backend = proxied->backend;
+    target.script.filename = proxied->script_filename;
+    target.script.script_name = path;
+    set_context(vhost, path, target.script);
+    return target;
+  }
+
+  UrlMapping mapping = map_url(vhost, path, head.query, head.has_query, "http", {});
+  if (mapping.redirect_status != 0) return std::nullopt;
+  std::string relative = mapping.relative;
+  while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  std::string fs = mapping.base + (relative.empty() ? "" : "/" + relative);
+
+  struct stat st {};
+  if (::stat(fs.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      if (path.back() != '/') return std::nullopt;  // the static handler redirects
+      // mod_dir: the first DirectoryIndex file that exists may itself be a program.
+      DirectorySettings settings = settings_for_directory(vhost, fs);
+      for (const std::string& index : settings.directory_index) {
+        if (index.empty() || index.find('/') != std::string::npos) continue;
+        struct stat ist {};
+        if (::stat((fs + "/" + index).c_str(), &ist) != 0 || !S_ISREG(ist.st_mode)) continue;
+        std::string rel = relative.empty() ? index : relative + "/" + index;
+        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script);
+      }
+      if (mapping.is_script) {
+        DynamicTarget target;
+        target.error_status = 403;
+        target.reason = "attempt to invoke directory as script: " + fs;
+        return target;
+      }
+      return std::nullopt;
+    }
+    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script);
+  }
+  // "/cgi-bin/x.cgi/more": the longest existing file prefix is the script, the rest PATH_INFO.
+  PathInfoSplit split = split_path_info(fs);
+  if (split.found && split.filename.size() > mapping.base.size()) {
+    std::string rel = split.filename.substr(mapping.base.size() + 1);
+    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script);
+  }
+  if (mapping.is_script) {
+    DynamicTarget target;
+    target.error_status = 404;
+    target.reason = "script not found or unable to stat: " + fs;
+    return target;
+  }
+  return std::nullopt;
+}
+
+}  // namespace itkd

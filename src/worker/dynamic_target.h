@@ -1,0 +1,32 @@
+// Does this request run a program (CGI, FastCGI) instead of serving a file? Decided as
+// Apache does: ProxyPassMatch on the URL, then the file the URL maps to (ScriptAlias,
+// SetHandler, AddHandler + Options ExecCGI), including a DirectoryIndex file and a
+// PATH_INFO tail after the script. Everything else is left to the static handler.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/server_config.h"
+#include "http/request_head.h"
+#include "worker/cgi/cgi_environment.h"
+#include "worker/handler_choice.h"
+
+namespace itkd {
+
+struct DynamicTarget {
+  HandlerChoice choice;   // Cgi, Fcgid, ProxyFcgi, or Forbidden (403)
+  CgiScript script;
+  int error_status = 0;   // nonzero: answer this error (with `reason` in the log)
+  std::string reason;
+  std::string decoded_path;
+};
+
+// True if the vhost configures any handler besides static files: only then is
+// find_dynamic_target worth calling.
+bool vhost_has_dynamic_handlers(const VirtualHost& vhost);
+
+// nullopt: static content; serve_static answers (including redirects and errors).
+std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head);
+
+}  // namespace itkd
