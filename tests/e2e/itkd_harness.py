@@ -775,3 +775,25 @@ class ServerTestCase(unittest.TestCase):
         self.assertIsNotNone(resp, f"no response (connection closed) {msg}")
         self.assertEqual(resp.status, code,
                          f"{msg} got {resp.status} {resp.reason}: {resp.body[:300]!r}")
+
+
+# ---------------------------------------------------------------------------- tools, uids
+
+def require_tool(*paths):
+    """The first of paths that is executable; an AssertionError (a failure, not a skip)
+    naming the Debian package when none is, since CI installs them (scripts/install-deps.sh)."""
+    for p in paths:
+        found = p if os.path.isabs(p) else shutil.which(p, path="/usr/sbin:/usr/bin:/sbin:/bin")
+        if found and os.access(found, os.X_OK):
+            return found
+    raise AssertionError(f"none of {', '.join(paths)} is installed; run scripts/install-deps.sh "
+                         f"(it lists the Debian packages the e2e tests need)")
+
+
+def pids_of_uid(uid):
+    """Live pids whose real uid is uid (zombies excluded)."""
+    out = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and uid_of(int(name)) == uid and alive(int(name)):
+            out.append(int(name))
+    return sorted(out)

@@ -1,0 +1,454 @@
+#!/usr/bin/env python3
+"""HTTPS with each owner's own key (issue 4): SNI routing in the front, TLS terminated by the
+owner's worker, 421 on Host/SNI mismatch, protocol policy, key isolation, no leaks.
+
+setUpClass makes a test CA and one leaf per tenant with `openssl`; each key is mode 0600 and
+owned by its tenant. (testssl.sh is not run here.)
+"""
+
+import errno
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import unittest
+
+import itkd_harness as h
+
+# Reads a file named by QUERY_STRING and reports whether open() worked (key theft attempt).
+PL_OPEN = b"""#!/usr/bin/perl
+print "Content-Type: text/plain\\n\\n";
+if (open(my $f, "<", $ENV{QUERY_STRING})) { print "open=0 errno=0\\n" }
+else { print "open=-1 errno=", $! + 0, "\\n" }
+"""
+
+PL_ENV = b"""#!/usr/bin/perl
+print "Content-Type: text/plain\\n\\n";
+print "$_=$ENV{$_}\\n" for sort keys %ENV;
+"""
+
+
+def openssl(*args, cwd=None):
+    tool = h.require_tool("openssl")
+    p = subprocess.run([tool] + list(args), capture_output=True, text=True, cwd=cwd)
+    if p.returncode != 0:
+        raise AssertionError(f"openssl {' '.join(args)} failed: {p.stderr}")
+    return p.stdout
+
+
+def make_pki(srv):
+    """CA in <root>/pki (root only); leaf cert and key in each tenant's <home>/ssl."""
+    pki = os.path.join(srv.root, "pki")
+    h._mkdir(pki, 0, 0, 0o700)
+    srv.ca = os.path.join(pki, "ca.pem")
+    ca_key = os.path.join(pki, "ca.key")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", ca_key, "-out", srv.ca, "-days", "2",
+            "-subj", "/CN=itkd e2e test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    os.chmod(srv.ca, 0o644)
+    for t in (srv.alice, srv.bob):
+        name = f"{t.name}.test"
+        d = os.path.join(t.home, "ssl")
+        h._mkdir(d, t.uid, t.uid, 0o700)
+        t.key = os.path.join(d, f"{t.name}.key")
+        t.crt = os.path.join(d, f"{t.name}.crt")
+        csr = os.path.join(pki, f"{t.name}.csr")
+        ext = os.path.join(pki, f"{t.name}.ext")
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName=DNS:{name},DNS:www.{name}\nbasicConstraints=CA:FALSE\n"
+                    f"keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                    f"subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+        openssl("req", *ec, "-keyout", t.key, "-out", csr, "-subj", f"/CN={name}")
+        openssl("x509", "-req", "-in", csr, "-CA", srv.ca, "-CAkey", ca_key,
+                "-CAcreateserial", "-out", t.crt, "-days", "2", "-extfile", ext)
+        os.chown(t.key, t.uid, t.uid)
+        os.chmod(t.key, 0o600)
+        os.chown(t.crt, t.uid, t.uid)
+        os.chmod(t.crt, 0o644)
+
+
+def setup(srv):
+    h.require_tool("perl")
+    make_pki(srv)
+    for t in (srv.alice, srv.bob):
+        t.home_write("cgi-bin/open.pl", PL_OPEN, mode=0o755)
+        t.home_write("cgi-bin/env.pl", PL_ENV, mode=0o755)
+
+
+def tls_vhost(t, extra=""):
+    return (f"  SSLEngine on\n"
+            f"  SSLCertificateFile {t.crt}\n"
+            f"  SSLCertificateKeyFile {t.key}\n"
+            f"  ScriptAlias /cgi-bin/ {t.home}/cgi-bin/\n" + extra)
+
+
+def config(srv):
+    text = h.standard_config(
+        srv,
+        alice_extra=tls_vhost(srv.alice, "  SSLProtocol -all +TLSv1.2 +TLSv1.3\n"
+                                         "  SSLSessionTickets on\n"),
+        bob_extra=tls_vhost(srv.bob))
+    listen = f"Listen 127.0.0.1:{srv.port}\n"
+    assert listen in text
+    return text.replace(listen, f"Listen 127.0.0.1:{srv.port} https\n")
+
+
+def client_ctx(ca, alpn=None, max_version=None):
+    ctx = ssl.create_default_context(cafile=ca)
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    if max_version:
+        ctx.maximum_version = max_version
+    return ctx
+
+
+def cert_names(cert):
+    cn = [v for rdn in cert.get("subject", ()) for k, v in rdn if k == "commonName"]
+    san = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
+    return cn, san
+
+
+class TlsConn(h.Conn):
+    """h.Conn over TLS: same request/response helpers on an SSLSocket."""
+
+    def __init__(self, port, ca, sni, ctx=None, session=None, timeout=5.0):
+        super().__init__(port, timeout=timeout)
+        ctx = ctx or client_ctx(ca)
+        if sni is None:
+            ctx.check_hostname = False
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=sni, session=session)
+
+    def cert(self):
+        return self.sock.getpeercert()
+
+
+def proc_fd_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+def vm_rss_kb(pid):
+    try:
+        return int(h.status(pid)["VmRSS"].split()[0])
+    except (OSError, KeyError):
+        return None
+
+
+class TlsBase(h.ServerTestCase):
+    config = config
+    setup_tree = setup
+
+    def tls(self, sni, **kw):
+        return TlsConn(self.port, self.srv.ca, sni, **kw)
+
+    def tls_get(self, sni, path="/", host=None, **kw):
+        with self.tls(sni, **kw) as c:
+            r = c.request("GET", path, host=host or sni, headers=[("Connection", "close")])
+            return r, c.cert()
+
+
+class Tls(TlsBase):
+
+    # ------------------------------------------------------------ routing by SNI
+
+    def test_each_owner_gets_own_certificate_and_page(self):
+        for name, page in (("alice.test", h.ALICE_INDEX), ("bob.test", h.BOB_INDEX),
+                           ("www.bob.test", h.BOB_INDEX)):
+            with self.subTest(name=name):
+                r, cert = self.tls_get(name)
+                self.assertStatus(r, 200, name)
+                self.assertEqual(r.body, page)
+                cn, san = cert_names(cert)
+                self.assertIn(name, san, f"certificate for {name}: {cert}")
+
+    def test_curl_with_test_ca(self):
+        h.require_tool("curl")
+        for name, page in (("alice.test", h.ALICE_INDEX), ("bob.test", h.BOB_INDEX)):
+            rc, out, err = h.curl(["--resolve", f"{name}:{self.port}:127.0.0.1",
+                                   "--cacert", self.srv.ca, f"https://{name}:{self.port}/"])
+            self.assertEqual(rc, 0, f"curl {name}: {err}")
+            self.assertEqual(out, page)
+
+    def test_openssl_s_client_shows_each_leaf(self):
+        tool = h.require_tool("openssl")
+        for name in ("alice.test", "bob.test"):
+            p = subprocess.run([tool, "s_client", "-connect", f"127.0.0.1:{self.port}",
+                                "-servername", name, "-CAfile", self.srv.ca,
+                                "-verify_return_error"],
+                               input=b"", capture_output=True, timeout=15)
+            out = p.stdout.decode("utf-8", "replace")
+            self.assertRegex(out, rf"subject=\s*CN\s*=\s*{re.escape(name)}", out[-1500:])
+            self.assertIn("Verify return code: 0 (ok)", out)
+
+    def test_no_sni_gets_default_vhost_certificate(self):
+        with self.tls(None) as c:
+            cn, san = cert_names(c.cert())
+            self.assertEqual(cn, ["alice.test"], "the first vhost is the default")
+            r = c.request("GET", "/", host="alice.test", headers=[("Connection", "close")])
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, h.ALICE_INDEX)
+
+    def test_host_not_matching_sni_is_421(self):
+        r, cert = self.tls_get("alice.test", host="bob.test")
+        self.assertStatus(r, 421)
+        self.assertNotIn(b"BOB-MARKER", r.body)
+
+    def test_keepalive_owner_switch_is_421(self):
+        with self.tls("alice.test") as c:
+            r1 = c.request("GET", "/", host="alice.test")
+            self.assertEqual(r1.body, h.ALICE_INDEX)
+            r2 = c.request("GET", "/", host="bob.test")
+        self.assertStatus(r2, 421)
+        self.assertNotIn(b"BOB-MARKER", r2.body)
+
+    def test_https_environment_for_cgi(self):
+        r, _ = self.tls_get("alice.test", "/cgi-bin/env.pl")
+        self.assertStatus(r, 200)
+        self.assertIn(b"\nHTTPS=on\n", r.body)
+        self.assertIn(b"\nREQUEST_SCHEME=https\n", r.body)
+        self.assertIn(b"\nSERVER_NAME=alice.test\n", r.body)
+
+    # ------------------------------------------------------------ hostile bytes
+
+    def test_client_hello_one_byte_per_send(self):
+        ctx = client_ctx(self.srv.ca)
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="bob.test")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=10) as s:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                obj.do_handshake()
+            except ssl.SSLWantReadError:
+                pass
+            hello = out.read()
+            self.assertGreater(len(hello), 100)
+            for i in range(len(hello)):
+                s.send(hello[i:i + 1])
+                time.sleep(0.001)
+            while True:
+                try:
+                    obj.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    pending = out.read()
+                    if pending:
+                        s.sendall(pending)
+                    data = s.recv(65536)
+                    self.assertTrue(data, "the server closed during a dribbled handshake")
+                    inc.write(data)
+            s.sendall(out.read())
+            cn, _ = cert_names(obj.getpeercert())
+            self.assertEqual(cn, ["bob.test"])
+            obj.write(b"GET / HTTP/1.1\r\nHost: bob.test\r\nConnection: close\r\n\r\n")
+            s.sendall(out.read())
+            got = b""
+            while True:
+                try:
+                    got += obj.read(65536)
+                    continue
+                except ssl.SSLWantReadError:
+                    pass
+                except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                    break
+                data = s.recv(65536)
+                if not data:
+                    break
+                inc.write(data)
+        self.assertTrue(got.startswith(b"HTTP/1.1 200"), got[:200])
+        self.assertIn(h.BOB_INDEX, got)
+
+    def test_garbage_first_bytes_closed_and_logged(self):
+        for garbage in (b"\x00\x01\x02\x03garbage-not-tls" * 4,
+                        b"\x16\x03\x01\x00\x08\x01\xff\xff\xff\xee\xee\xee\xee" + b"\x00" * 40):
+            with self.subTest(garbage=garbage[:8]):
+                watch = h.LogWatch(self.srv.error_log, self.srv.alice.error_log)
+                with h.Conn(self.port) as c:
+                    c.send(garbage)
+                    self.assertTrue(c.closed_by_peer(timeout=5), "not closed after garbage")
+                    self.assertNotIn(b"HTTP/1.1 200", c.buf)
+                h.wait_for(lambda: "127.0.0.1" in watch.all_new(), timeout=5,
+                           what="a log line naming the client that sent garbage")
+        r, _ = self.tls_get("alice.test")
+        self.assertStatus(r, 200, "after garbage")
+
+    def test_plain_http_to_tls_port(self):
+        resp, closed = h.raw_exchange(self.port,
+                                      b"GET / HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+        if resp is not None:
+            self.assertEqual(resp.status, 400)
+            self.assertNotIn(b"ALICE-MARKER", resp.body)
+        self.assertTrue(closed)
+        r, _ = self.tls_get("alice.test")
+        self.assertStatus(r, 200)
+
+    # ------------------------------------------------------------ protocol policy
+
+    def test_tls_1_0_and_1_1_refused(self):
+        for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
+            with self.subTest(version=version):
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # so this client really offers it
+                ctx.minimum_version = version
+                ctx.maximum_version = version
+                with self.assertRaises(ssl.SSLError) as cm:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                        with ctx.wrap_socket(s, server_hostname="alice.test"):
+                            pass
+                reason = getattr(cm.exception, "reason", "") or ""
+                self.assertNotIn(reason, ("NO_PROTOCOLS_AVAILABLE", "NO_CIPHERS_AVAILABLE"),
+                                 f"the client did not offer {version}: {cm.exception}")
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with self.subTest(version=version):
+                with self.tls("bob.test", ctx=client_ctx(self.srv.ca, max_version=version)) as c:
+                    self.assertEqual(c.sock.version(), version.name.replace("v1_", "v1."))
+
+    def test_alpn_selects_http11(self):
+        ctx = client_ctx(self.srv.ca, alpn=["h2", "http/1.1"])
+        with self.tls("alice.test", ctx=ctx) as c:
+            self.assertEqual(c.sock.selected_alpn_protocol(), "http/1.1")
+            r = c.request("GET", "/", host="alice.test", headers=[("Connection", "close")])
+        self.assertEqual(r.body, h.ALICE_INDEX)
+
+    def test_session_resumption_per_owner(self):
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with self.subTest(version=version):
+                ctx = client_ctx(self.srv.ca, max_version=version)
+                with self.tls("alice.test", ctx=ctx) as c:
+                    c.request("GET", "/", host="alice.test")  # TLS 1.3 tickets come late
+                    session = c.sock.session
+                self.assertIsNotNone(session)
+                with self.tls("alice.test", ctx=ctx, session=session) as c:
+                    self.assertTrue(c.sock.session_reused, f"{version}: alice not resumed")
+                    r = c.request("GET", "/", host="alice.test",
+                                  headers=[("Connection", "close")])
+                    self.assertEqual(r.body, h.ALICE_INDEX)
+                # Alice's session must not resume at bob's worker.
+                with self.tls("bob.test", ctx=ctx, session=session) as c:
+                    self.assertFalse(c.sock.session_reused,
+                                     f"{version}: alice's session resumed at bob's vhost")
+                    self.assertEqual(cert_names(c.cert())[0], ["bob.test"])
+
+    # ------------------------------------------------------------ isolation
+
+    def key_paths(self):
+        return [self.srv.alice.key, self.srv.bob.key]
+
+    def test_fronts_and_master_hold_no_key(self):
+        self.tls_get("alice.test")
+        self.tls_get("bob.test")
+        keys = self.key_paths()
+        for pid in self.srv.fronts() + [self.srv.pid]:
+            with open(f"/proc/{pid}/maps") as f:
+                maps = f.read()
+            for key in keys:
+                self.assertNotIn(key, maps, f"process {pid} maps {key}")
+                self.assertNotIn(key, h.fds(pid).values(), f"process {pid} holds {key}")
+            self.assertFalse(any(t.endswith(".key") for t in h.fds(pid).values()),
+                             f"process {pid}: {h.fds(pid)}")
+
+    def test_bob_cannot_open_alices_key(self):
+        a = self.srv.alice
+        st = os.stat(a.key)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (h.ALICE_UID, 0o600))
+        r, _ = self.tls_get("bob.test", f"/cgi-bin/open.pl?{a.key}")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body.strip(), f"open=-1 errno={errno.EACCES}".encode())
+        r, _ = self.tls_get("alice.test", f"/cgi-bin/open.pl?{a.key}")
+        self.assertEqual(r.body.strip(), b"open=0 errno=0", "alice's own key")
+        for pid in self.srv.workers_with_uid(h.BOB_UID):
+            self.assertEqual(h.uid_of(pid), h.BOB_UID)
+            self.assertNotIn(a.key, h.fds(pid).values())
+
+    def test_1000_handshakes_no_fd_growth(self):
+        ctx = client_ctx(self.srv.ca)
+
+        def handshake(name):
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                with ctx.wrap_socket(s, server_hostname=name):
+                    pass
+
+        for i in range(50):  # warm up: pools started, caches filled
+            handshake("alice.test" if i % 2 else "bob.test")
+        watched = self.srv.fronts() + list(self.srv.workers())
+        time.sleep(0.5)
+        before = {p: proc_fd_count(p) for p in watched}
+        rss_before = {p: vm_rss_kb(p) for p in watched}
+        t0 = time.monotonic()
+        for i in range(1000):
+            handshake("alice.test" if i % 2 else "bob.test")
+        took = time.monotonic() - t0
+        self.assertLess(took, 30, "1000 handshakes took too long")
+
+        def settled():
+            now = {p: proc_fd_count(p) for p in watched}
+            return now if all(now[p] is not None and now[p] <= before[p] + 2
+                              for p in watched) else None
+        try:
+            h.wait_for(settled, timeout=5, what="fd counts back to their level")
+        except AssertionError:
+            now = {p: proc_fd_count(p) for p in watched}
+            self.fail(f"fds grew over 1000 handshakes: before {before}, after {now}")
+        for p in watched:
+            grew = (vm_rss_kb(p) or 0) - (rss_before[p] or 0)
+            self.assertLess(grew, 20 * 1024, f"process {p} grew by {grew} kB")
+        self.assertIsNone(self.srv.proc.poll())
+
+
+class KeyOpenedOnlyByOwner(TlsBase):
+    """A fresh server: strace the master and everything it starts during the first TLS
+    request, and check that only alice's worker opens alice's key."""
+
+    def test_key_opened_only_by_alices_worker(self):
+        strace = h.require_tool("strace")
+        self.assertEqual(self.srv.workers_with_uid(h.ALICE_UID), [],
+                         "alice's pool started before any request")
+        out = os.path.join(self.srv.root, "strace.out")
+        pids = [self.srv.pid] + h.descendants(self.srv.pid)
+        args = [strace, "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", out]
+        for p in pids:
+            args += ["-p", str(p)]
+        tracer = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE)
+        try:
+            h.wait_for(lambda: all(h.status(p).get("TracerPid") not in (None, "0")
+                                   for p in pids if h.alive(p)),
+                       timeout=10, what="strace attached to the master and its children")
+            r, cert = self.tls_get("alice.test")
+            self.assertStatus(r, 200)
+            self.assertEqual(cert_names(cert)[0], ["alice.test"])
+            time.sleep(0.3)
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            try:
+                tracer.wait(10)
+            except subprocess.TimeoutExpired:
+                tracer.kill()
+                tracer.wait()
+        text = h.read_text(out)
+        key = self.srv.alice.key
+        openers = set()
+        for line in text.splitlines():
+            if f'"{key}"' in line:
+                openers.add(int(line.split()[0]))
+        self.assertTrue(openers, f"nobody opened {key} during the first request "
+                                 f"(traced {len(text.splitlines())} lines)")
+        for pid in openers:
+            self.assertNotEqual(pid, self.srv.pid, "the master opened alice's key")
+            self.assertNotIn(pid, self.srv.fronts(), "a front opened alice's key")
+            self.assertEqual(h.uid_of(pid), h.ALICE_UID,
+                             f"process {pid} ({h.cmdline(pid)}) opened alice's key")
+            self.assertIn(pid, self.srv.workers_with_uid(h.ALICE_UID))
+        self.assertNotIn(f'"{self.srv.bob.key}"', text, "bob's key was opened for alice")
+
+
+if __name__ == "__main__":
+    h.main()
