@@ -37,6 +37,33 @@ std::string script_name_for(std::string_view decoded_path, std::string_view path
   return std::string(decoded_path);
 }
 
+std::optional<CgiScript> locate_cgi_script(std::string_view fs_path, std::string_view decoded_path,
+                                           std::string_view context_prefix,
+                                           std::string_view context_root) {
+  PathInfoSplit split = split_path_info(fs_path);
+  if (!split.found) return std::nullopt;
+  CgiScript s;
+  s.filename = std::move(split.filename);
+  s.path_info = std::move(split.path_info);
+  s.script_name = script_name_for(decoded_path, s.path_info);
+  s.context_prefix = std::string(context_prefix);
+  s.context_document_root = std::string(context_root);
+  return s;
+}
+
+CgiScript proxy_pass_script(std::string_view script_filename, std::string_view decoded_path) {
+  CgiScript s;
+  PathInfoSplit split = split_path_info(script_filename);
+  if (split.found) {
+    s.filename = std::move(split.filename);
+    s.path_info = std::move(split.path_info);
+  } else {
+    s.filename = std::string(script_filename);
+  }
+  s.script_name = script_name_for(decoded_path, s.path_info);
+  return s;
+}
+
 namespace {
 
 bool iequal(std::string_view a, std::string_view b) {

@@ -35,6 +35,18 @@ PathInfoSplit split_path_info(std::string_view fs_path);
 // SCRIPT_NAME: the decoded URL path without the PATH_INFO at its end.
 std::string script_name_for(std::string_view decoded_path, std::string_view path_info);
 
+// The CgiScript for a URL mapped to `fs_path` (which may run past the script into
+// PATH_INFO); `context_prefix`/`context_root`: the Alias/ScriptAlias URL prefix and its
+// target, or "" and the DocumentRoot. nullopt if no prefix of the path is a regular file
+// (a 404).
+std::optional<CgiScript> locate_cgi_script(std::string_view fs_path, std::string_view decoded_path,
+                                           std::string_view context_prefix,
+                                           std::string_view context_root);
+
+// ProxyPassMatch: the substituted path ("/srv/a/index.php/x") split like a mapped file
+// when it exists here (php-fpm on the same host), else taken whole as SCRIPT_FILENAME.
+CgiScript proxy_pass_script(std::string_view script_filename, std::string_view decoded_path);
+
 using NameValueList = std::vector<std::pair<std::string, std::string>>;
 
 // The variables in a stable order. `content_length`: the de-chunked body length (omitted

@@ -34,8 +34,10 @@ std::vector<std::string> split_command(const std::string& cmd) {
 }  // namespace
 
 std::string FcgidClass::key() const {
-  // Processes are interchangeable only if everything they start with is the same.
-  std::string k = command + '\n' + working_directory + '\n' +
+  // Processes are interchangeable only if everything they start with is the same. The
+  // working directory is left out: a wrapper (php-cgi) changes into each script's
+  // directory itself, and a script that is its own program is already its own class.
+  std::string k = command + '\n' +
                   std::to_string(settings.max_requests_per_process) + '\n';
   for (const auto& [n, v] : settings.initial_env) k += n + '=' + v + '\n';
   for (const ResourceLimit* l : {&limits.cpu_s, &limits.mem_bytes, &limits.nproc}) {
@@ -43,6 +45,18 @@ std::string FcgidClass::key() const {
     k += '\n';
   }
   return k;
+}
+
+FcgidClass fcgid_class_for(const VirtualHost& vhost, const std::string& wrapper,
+                           const std::string& script_filename, const ErrorLog& error_log) {
+  FcgidClass c;
+  c.command = wrapper.empty() ? script_filename : wrapper;
+  size_t slash = script_filename.rfind('/');
+  c.working_directory = slash == std::string::npos ? "." : slash == 0 ? "/" : script_filename.substr(0, slash);
+  c.settings = vhost.fcgid;
+  c.limits = vhost.script_limits;
+  c.error_log = &error_log;
+  return c;
 }
 
 // --- FcgidLease ---

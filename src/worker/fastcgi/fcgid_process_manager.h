@@ -28,13 +28,19 @@ namespace itkd {
 // One class of processes: the same command for the same vhost settings.
 struct FcgidClass {
   std::string command;          // FcgidWrapper command line, or the script path
-  std::string working_directory;  // the script's directory (as mod_fcgid does)
+  std::string working_directory;  // where a new process starts: the script's directory
   FcgidSettings settings;
   ScriptLimits limits;
   const ErrorLog* error_log = nullptr;  // the vhost's log for the processes' stderr
   // Key: processes are shared by requests whose class key is equal.
   std::string key() const;
 };
+
+// The class for a script HandlerChoice sent to fcgid: `wrapper` (HandlerChoice::wrapper,
+// "" = the script is the FastCGI program), the vhost's Fcgid* and RLimit* settings, the
+// script's directory; stderr to `error_log` (must outlive the manager's processes).
+FcgidClass fcgid_class_for(const VirtualHost& vhost, const std::string& wrapper,
+                           const std::string& script_filename, const ErrorLog& error_log);
 
 class FcgidProcessManager;
 

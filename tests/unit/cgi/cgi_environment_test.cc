@@ -133,5 +133,28 @@ TEST(CgiEnvironment, PathInfoSplit) {
   EXPECT_EQ(script_name_for("/cgi-bin/x.cgi", ""), "/cgi-bin/x.cgi");
 }
 
+TEST(CgiEnvironment, LocateScriptAndProxyPassSplit) {
+  test::TempDir d;
+  std::string script_path = d.write("cgi-bin/x.cgi", "#!/bin/sh\n");
+  auto s = locate_cgi_script(script_path + "/a/b", "/cgi-bin/x.cgi/a/b", "/cgi-bin/", d.path() + "/cgi-bin/");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->filename, script_path);
+  EXPECT_EQ(s->path_info, "/a/b");
+  EXPECT_EQ(s->script_name, "/cgi-bin/x.cgi");
+  EXPECT_EQ(s->context_prefix, "/cgi-bin/");
+  EXPECT_FALSE(locate_cgi_script(d.path() + "/cgi-bin/none.cgi", "/cgi-bin/none.cgi", "", ""));
+
+  std::string php = d.write("blog/index.php", "<?php\n", 0644);
+  CgiScript p = proxy_pass_script(php + "/2024/post", "/blog/index.php/2024/post");
+  EXPECT_EQ(p.filename, php);
+  EXPECT_EQ(p.path_info, "/2024/post");
+  EXPECT_EQ(p.script_name, "/blog/index.php");
+  // Not on this host (a remote php-fpm): the whole path is SCRIPT_FILENAME.
+  p = proxy_pass_script("/remote/www/index.php/x", "/index.php/x");
+  EXPECT_EQ(p.filename, "/remote/www/index.php/x");
+  EXPECT_EQ(p.path_info, "");
+  EXPECT_EQ(p.script_name, "/index.php/x");
+}
+
 }  // namespace
 }  // namespace itkd

@@ -132,6 +132,24 @@ TEST_F(FcgidTest, StoppedWhenIdle) {
   EXPECT_EQ(test::wait_group_gone(pid, 2000), 0);
 }
 
+TEST_F(FcgidTest, ClassFromTheVhost) {
+  VirtualHost v;
+  v.fcgid.max_processes_per_class = 7;
+  v.script_limits.nproc = ResourceLimit{true, 20, std::nullopt};
+  FcgidClass a = fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/x/index.php", f.log);
+  EXPECT_EQ(a.command, "/usr/bin/php-cgi");
+  EXPECT_EQ(a.working_directory, "/srv/a/x");
+  EXPECT_EQ(a.settings.max_processes_per_class, 7u);
+  EXPECT_EQ(a.error_log, &f.log);
+  FcgidClass b = fcgid_class_for(v, "", "/srv/a/app.fcgi", f.log);
+  EXPECT_EQ(b.command, "/srv/a/app.fcgi");
+  // Different programs never share processes; one wrapper serves every directory.
+  EXPECT_NE(a.key(), b.key());
+  EXPECT_EQ(a.key(), fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/y/index.php", f.log).key());
+  v.fcgid.initial_env = {{"PHPRC", "/etc/php-alt"}};
+  EXPECT_NE(a.key(), fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/x/index.php", f.log).key());
+}
+
 TEST_F(FcgidTest, MissingProgramIs503) {
   cls.command = dir.path() + "/no-such-program";
   auto a = run(1, script());
