@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 import unittest
 
@@ -76,7 +77,7 @@ STREAM_BLOCKS = 1600  # 100 MiB
 PL_STREAM = b"""#!/usr/bin/perl
 binmode STDOUT;
 print "Content-Type: application/octet-stream\\n\\n";
-my $block = join "", map { chr($_ % 251) } 0..65535;
+my $block = join "", map { chr($_ %% 251) } 0..65535;
 print $block for 1..%d;
 """ % STREAM_BLOCKS
 
@@ -225,9 +226,11 @@ class Cgi(h.ServerTestCase):
                 pass
 
     def leftovers(self, uid):
-        """Processes of uid that are not the pool's workers (i.e. scripts and their kids)."""
+        """Processes of uid that are not the pool's workers (scripts and their kids),
+        zombies included: they still count against RLimitNPROC until reaped."""
         workers = set(self.srv.workers_with_uid(uid))
-        return [p for p in h.pids_of_uid(uid) if p not in workers]
+        return [int(n) for n in os.listdir("/proc")
+                if n.isdigit() and int(n) not in workers and h.uid_of(int(n)) == uid]
 
     def wait_no_leftovers(self, uid, timeout=6.0):
         deadline = time.monotonic() + timeout
@@ -252,7 +255,8 @@ class Cgi(h.ServerTestCase):
                     self.assertIn(f"uid={uid}", r.body.decode(), r.body)
                     self.assertEqual(st.get("Uid"), f"{uid} {uid} {uid} {uid}", r.body)
                     self.assertEqual(st.get("Gid"), f"{uid} {uid} {uid} {uid}", r.body)
-                    self.assertEqual(st.get("Groups", ""), "", "supplementary groups kept")
+                    self.assertIn(st.get("Groups", ""), ("", str(uid)),
+                                  "supplementary groups other than the owner's own")
                     self.assertEqual(st.get("CapEff"), "0000000000000000", r.body)
                     self.assertEqual(st.get("CapPrm"), "0000000000000000", r.body)
                     self.assertEqual(st.get("NoNewPrivs"), "1", "scripts must not regain "
@@ -412,7 +416,9 @@ class Cgi(h.ServerTestCase):
         self.assertIn(f"uid={h.BOB_UID}".encode(), rb.body)
         self.assertEqual(self.wait_no_leftovers(h.ALICE_UID), [],
                          "the fork bomb's children outlived their sleep")
-        self.assertStatus(self.cgi("/cgi-bin/id.sh"), 200, "alice after the bomb")
+        r = self.cgi("/cgi-bin/id.sh")
+        self.assertStatus(r, 200, "alice after the bomb")
+        self.assertIn(f"uid={h.ALICE_UID}".encode(), r.body, "alice's CGI after the bomb")
 
     def test_endless_loop_killed_at_timeout(self):
         self.wait_no_leftovers(h.ALICE_UID)
@@ -483,9 +489,10 @@ class Cgi(h.ServerTestCase):
                 got.update(chunk)
             self.assertEqual(n, len(STREAM_BLOCK) * STREAM_BLOCKS)
             self.assertEqual(got.hexdigest(), want.hexdigest())
-            # The connection is still usable after 100 MB.
-            r = c.request("GET", "/index.html", host="alice.test")
-            self.assertEqual(r.body, h.ALICE_INDEX)
+            # Unless the server announced a close, the connection is usable after 100 MB.
+            if headers.get("connection", "").lower() != "close":
+                r = c.request("GET", "/index.html", host="alice.test")
+                self.assertEqual(r.body, h.ALICE_INDEX)
 
     def test_script_dying_mid_response(self):
         with h.Conn(self.port, timeout=10) as c:
@@ -494,9 +501,13 @@ class Cgi(h.ServerTestCase):
                 r = c.read_response()
             except (h.ProtocolError, ValueError):
                 r = None  # truncated: the client can tell the answer is incomplete
-            if r is not None:
-                self.assertGreaterEqual(r.status, 500,
-                                        f"a script killed mid-answer gave a complete {r.status}")
+            # Apache's mod_cgi ends the answer at the pipe's EOF whatever killed the script,
+            # so a complete 200 with exactly what the script wrote is accepted too; what must
+            # not happen is a hang, other bytes, or a worker that stops serving.
+            if r is not None and r.status == 200:
+                self.assertEqual(r.body, b"x" * 1000)
+            elif r is not None:
+                self.assertGreaterEqual(r.status, 500, r)
         self.assertStatus(self.get("/"), 200)
         self.assertStatus(self.cgi("/cgi-bin/id.pl"), 200)
 
