@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import time
 import unittest
+import warnings
 
 import itkd_harness as h
 
@@ -291,6 +292,7 @@ class Tls(TlsBase):
     # ------------------------------------------------------------ protocol policy
 
     def test_tls_1_0_and_1_1_refused(self):
+        warnings.simplefilter("ignore", DeprecationWarning)  # TLSv1/TLSv1_1 on purpose
         for version in (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1):
             with self.subTest(version=version):
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
