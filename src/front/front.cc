@@ -28,6 +28,7 @@
 #include "ipc/vhost_counters.h"
 #include "log/error_log.h"
 #include "sandbox/privileges.h"
+#include "tls/client_hello.h"
 
 namespace itkd {
 
@@ -44,6 +45,8 @@ struct PendingConnection {
   size_t vhost = 0;        // set once routed
   bool routed = false;     // head complete, waiting for a worker of the pool
   bool in_loop = false;
+  bool tls = false;        // TLS listener: only the ClientHello is peeked, never read
+  size_t peeked = 0;
 };
 
 struct WorkerLink {
@@ -77,6 +80,8 @@ class Front {
   void on_accept(int listener_fd);
   void on_readable(uint64_t id);
   void watch(PendingConnection& conn);
+  void peek_client_hello(PendingConnection& conn);
+  void refuse_tls(PendingConnection& conn, const std::string& reason);
   void process(PendingConnection& conn);
   void route(PendingConnection& conn, const http::RequestHead& head);
   void dispatch_pool(size_t pool);
@@ -106,7 +111,12 @@ class Front {
   std::vector<PoolLinks> pools_;
   VhostCounters counters_;
   // Listening addresses; a wildcard one (any address) needs getsockname per connection.
-  std::unordered_map<int, std::pair<sockaddr_storage, bool>> listener_addresses_;
+  struct ListenerInfo {
+    sockaddr_storage address{};
+    bool wildcard = false;
+    bool tls = false;
+  };
+  std::unordered_map<int, ListenerInfo> listener_addresses_;
   http::ParseLimits limits_;
   uint64_t header_timeout_ms_ = 20000;
   uint64_t next_id_ = 1;
@@ -140,8 +150,13 @@ PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes, const s
     if (it == pending_.end()) return;
     PendingConnection& c = *it->second;
     c.timer = 0;
-    if (c.routed) {
+    if (c.routed && c.tls) {
+      refuse_tls(c, "no worker of the site's pool became available in time");
+    } else if (c.routed) {
       refuse(c, 503, "no worker of the site's pool became available in time");
+    } else if (c.tls) {
+      if (c.peeked) log_.log(LogLevel::Info, "ssl", address_text(c.peer), "ClientHello read timeout");
+      drop(id);
     } else if (!c.buffer.empty()) {
       refuse(c, 408, "request header read timeout");
     } else {
@@ -180,8 +195,9 @@ void Front::on_accept(int listener_fd) {
       ::close(fd);
       continue;
     }
-    const auto& bound = listener_addresses_[listener_fd];
-    PendingConnection& conn = add_connection(UniqueFd(fd), {}, &peer, bound.second ? nullptr : &bound.first);
+    const ListenerInfo& bound = listener_addresses_[listener_fd];
+    PendingConnection& conn = add_connection(UniqueFd(fd), {}, &peer, bound.wildcard ? nullptr : &bound.address);
+    conn.tls = bound.tls;
     // Clients usually send the request with the handshake's last ACK: try reading now,
     // and only watch the socket if the head isn't complete yet.
     on_readable(conn.id);
@@ -193,6 +209,10 @@ void Front::on_readable(uint64_t id) {
   if (it == pending_.end()) return;
   PendingConnection& conn = *it->second;
   if (conn.routed) return;  // waiting for a worker; the bytes stay in the socket
+  if (conn.tls) {
+    peek_client_hello(conn);
+    return;
+  }
   static char scratch[16384];  // appended from, so the buffer is never zero-filled
   for (;;) {
     size_t old = conn.buffer.size();
@@ -217,10 +237,79 @@ void Front::on_readable(uint64_t id) {
   process(conn);
 }
 
+void Front::peek_client_hello(PendingConnection& conn) {
+  // The ClientHello stays in the socket for the owner's worker to read with OpenSSL: the
+  // front only peeks at it for the SNI, never decrypts and never holds a key.
+  static char hello[tls::kMaxClientHelloBytes];
+  ssize_t n = ::recv(conn.fd.get(), hello, sizeof hello, MSG_PEEK);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      watch(conn);
+      return;
+    }
+    drop(conn.id);
+    return;
+  }
+  if (n == 0) {
+    if (conn.peeked)
+      log_.log(LogLevel::Info, "ssl", address_text(conn.peer), "client closed the connection during the ClientHello");
+    drop(conn.id);
+    return;
+  }
+  conn.peeked = static_cast<size_t>(n);
+  tls::ClientHelloResult hello_result = tls::read_client_hello(std::string_view(hello, static_cast<size_t>(n)));
+  switch (hello_result.status) {
+    case tls::ClientHelloStatus::Incomplete:
+      if (static_cast<size_t>(n) >= sizeof hello) {
+        refuse_tls(conn, "ClientHello larger than " + std::to_string(sizeof hello) + " bytes");
+        return;
+      }
+      watch(conn);
+      return;
+    case tls::ClientHelloStatus::NotTls:
+      // Plain HTTP on a TLS port, as Apache answers it.
+      refuse(conn, 400, "plain HTTP request sent to a TLS port (" + hello_result.reason + ")");
+      return;
+    case tls::ClientHelloStatus::Malformed:
+      refuse_tls(conn, "malformed ClientHello: " + hello_result.reason);
+      return;
+    case tls::ClientHelloStatus::Complete:
+      break;
+  }
+  std::string sni = hello_result.sni.value_or(std::string());
+  size_t vhost = router_.route(conn.local, sni);
+  const VirtualHost& vh = config_.vhosts[vhost];
+  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients)) {
+    refuse_tls(conn, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " + vh.server_name);
+    return;
+  }
+  conn.vhost = vhost;
+  conn.routed = true;
+  conn.waiting_since_ms = loop_.now_ms();
+  if (conn.in_loop) {
+    loop_.remove(conn.fd.get());
+    conn.in_loop = false;
+  }
+  pools_[vh.pool].waiting.push_back(conn.id);
+  dispatch_pool(vh.pool);
+}
+
+void Front::refuse_tls(PendingConnection& conn, const std::string& reason) {
+  log_.log(LogLevel::Error, "ssl", address_text(conn.peer), "TLS connection refused: " + reason);
+  [[maybe_unused]] ssize_t n = ::send(conn.fd.get(), tls::kDecodeErrorAlert.data(), tls::kDecodeErrorAlert.size(), MSG_NOSIGNAL);
+  ::shutdown(conn.fd.get(), SHUT_WR);
+  char sink[4096];
+  while (::recv(conn.fd.get(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
+  }
+  drop(conn.id);
+}
+
 void Front::watch(PendingConnection& conn) {
   if (conn.in_loop) return;
   uint64_t id = conn.id;
-  if (!loop_.add(conn.fd.get(), EPOLLIN | EPOLLRDHUP, [this, id](uint32_t) { on_readable(id); })) {
+  // A peeked ClientHello stays readable: edge-triggered, so only new bytes wake us.
+  uint32_t events = EPOLLIN | EPOLLRDHUP | (conn.tls ? uint32_t{EPOLLET} : 0u);
+  if (!loop_.add(conn.fd.get(), events, [this, id](uint32_t) { on_readable(id); })) {
     drop(id);
     return;
   }
@@ -304,17 +393,24 @@ void Front::dispatch_pool(size_t pool) {
 bool Front::hand_off(PendingConnection& conn, size_t pool) {
   PoolLinks& links = pools_[pool];
   for (;;) {
+    // Fill workers in order up to the grow threshold, then the least busy: an owner's
+    // traffic stays on one warm worker (its PHP processes and opcache live there) until
+    // it needs more, and the others stay idle long enough to retire.
     WorkerLink* best = nullptr;
+    WorkerLink* first_free = nullptr;
     size_t usable = 0;
     for (auto& w : links.workers) {
       if (w->retiring || !w->channel) continue;
       ++usable;
+      if (!first_free && w->active < pool_grow_threshold_) first_free = w.get();
       if (!best || w->active < best->active) best = w.get();
     }
+    if (first_free) best = first_free;
     if (!best) return false;
-    // Grow the pool while every worker is busy, so both cores get used.
-    if (best->active >= pool_grow_threshold_ && usable < pool_max_workers_) request_pool(pool);
-    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), 0, conn.local, conn.peer};
+    // Grow the pool while every worker is busy, so all cores get used.
+    if (!first_free && usable < pool_max_workers_) request_pool(pool);
+    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), conn.tls ? ipc::kHandoffTls : 0u, conn.local,
+                           conn.peer};
     std::string error;
     auto status = send_message(best->channel.get(), ipc::encode_with_bytes(ipc::MessageType::Handoff, ref, conn.buffer),
                                conn.fd.get(), &error);
@@ -606,7 +702,7 @@ int Front::run() {
                      reinterpret_cast<sockaddr_in*>(&bound)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
                     (bound.ss_family == AF_INET6 &&
                      IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<sockaddr_in6*>(&bound)->sin6_addr));
-    listener_addresses_[fd] = {bound, wildcard};
+    listener_addresses_[fd] = ListenerInfo{bound, wildcard, i < config_.listeners.size() && config_.listeners[i].tls};
     if (auto r = loop_.add(fd, EPOLLIN | EPOLLEXCLUSIVE, [this, fd](uint32_t) { on_accept(fd); }); !r) {
       log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
       return 1;

@@ -64,6 +64,9 @@ struct WorkerRef {
   uint32_t worker_id;
 };
 
+// ConnectionRef::flags
+inline constexpr uint32_t kHandoffTls = 1;  // TLS: the ClientHello is still in the socket
+
 struct FrontRef {
   uint32_t front_index;
 };

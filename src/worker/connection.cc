@@ -49,7 +49,7 @@ std::string_view header_value(std::string_view headers, std::string_view name) {
 
 Connection::Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes,
                        size_t front_index, uint64_t front_connection_id, const sockaddr_storage& local,
-                       const sockaddr_storage& peer)
+                       const sockaddr_storage& peer, bool tls, size_t handoff_vhost)
     : worker_(worker),
       id_(id),
       fd_(std::move(fd)),
@@ -57,7 +57,9 @@ Connection::Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::str
       front_connection_id_(front_connection_id),
       local_(local),
       peer_(peer),
-      in_(std::move(initial_bytes)) {}
+      in_(std::move(initial_bytes)),
+      tls_requested_(tls),
+      handoff_vhost_(handoff_vhost) {}
 
 Connection::~Connection() {
   if (timer_) worker_.loop().cancel_timer(timer_);
@@ -68,6 +70,27 @@ void Connection::start() {
   peer_ip_ = address_ip(peer_);
   local_ip_ = address_ip(local_);
   client_text_ = address_text(peer_);
+  vhost_ = handoff_vhost_;
+  if (tls_requested_) {
+    // The ClientHello is still in the socket: this worker, as the owner, does the
+    // handshake with the owner's own key.
+    const tls::TlsContextSet* contexts = worker_.tls_contexts();
+    if (!contexts || !contexts->find(handoff_vhost_)) {
+      log_error(LogLevel::Error, "TLS connection for a vhost without a usable certificate/key (see the log at worker start)");
+      close();
+      return;
+    }
+    auto session = tls::TlsSession::accept(*contexts, handoff_vhost_, fd_.get());
+    if (!session) {
+      log_error(LogLevel::Error, "TLS: " + session.error().message);
+      close();
+      return;
+    }
+    tls_ = std::move(*session);
+    state_ = State::Handshaking;
+    handshake();
+    return;
+  }
   // The front passed a complete head: answer it before registering with epoll, so a
   // Connection: close request costs no epoll_ctl at all. Every wait goes through
   // arm_timer(), which registers the socket then.
@@ -85,6 +108,114 @@ bool Connection::watch() {
   in_loop_ = true;
   return true;
 }
+
+void Connection::handshake() {
+  switch (tls_->handshake()) {
+    case tls::IoStatus::Ok:
+      if (timer_) {
+        worker_.loop().cancel_timer(timer_);
+        timer_ = 0;
+      }
+      state_ = State::ReadingHead;
+      if (write_interest_) {
+        worker_.loop().modify(fd_.get(), EPOLLIN | EPOLLRDHUP);
+        write_interest_ = false;
+      }
+      read_head();
+      return;
+    case tls::IoStatus::WantRead:
+      if (write_interest_) {
+        worker_.loop().modify(fd_.get(), EPOLLIN | EPOLLRDHUP);
+        write_interest_ = false;
+      }
+      arm_timer(static_cast<uint64_t>(worker_.config().vhosts[0].limits.request_header_timeout_s) * 1000, true);
+      return;
+    case tls::IoStatus::WantWrite:
+      write_interest_ = true;
+      if (in_loop_) worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
+      arm_timer(static_cast<uint64_t>(worker_.config().vhosts[0].limits.request_header_timeout_s) * 1000, true);
+      return;
+    case tls::IoStatus::Closed:
+    case tls::IoStatus::Error:
+      log_error(LogLevel::Info, "TLS handshake failed: " + tls_->last_error());
+      close();
+      return;
+  }
+}
+
+ssize_t Connection::io_recv(char* buf, size_t len) {
+  if (!tls_) return ::recv(fd_.get(), buf, len, 0);
+  size_t n = 0;
+  switch (tls_->read(buf, len, &n)) {
+    case tls::IoStatus::Ok:
+      return static_cast<ssize_t>(n);
+    case tls::IoStatus::WantRead:
+    case tls::IoStatus::WantWrite:
+      errno = EAGAIN;
+      return -1;
+    case tls::IoStatus::Closed:
+      return 0;
+    case tls::IoStatus::Error:
+      log_error(LogLevel::Info, "TLS read: " + tls_->last_error());
+      errno = EIO;
+      return -1;
+  }
+  return -1;
+}
+
+ssize_t Connection::io_send(const char* buf, size_t len, bool more) {
+  if (!tls_) return ::send(fd_.get(), buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+  size_t n = 0;
+  switch (tls_->write(buf, len, &n)) {
+    case tls::IoStatus::Ok:
+      return static_cast<ssize_t>(n);
+    case tls::IoStatus::WantRead:
+    case tls::IoStatus::WantWrite:
+      errno = EAGAIN;
+      return -1;
+    case tls::IoStatus::Closed:
+      errno = EPIPE;
+      return -1;
+    case tls::IoStatus::Error:
+      log_error(LogLevel::Info, "TLS write: " + tls_->last_error());
+      errno = EIO;
+      return -1;
+  }
+  return -1;
+}
+
+ssize_t Connection::io_sendfile(int file, uint64_t* offset, uint64_t* remaining) {
+  if (!tls_) {
+    auto off = static_cast<off_t>(*offset);
+    size_t chunk = *remaining > (1u << 30) ? (1u << 30) : static_cast<size_t>(*remaining);
+    ssize_t n = ::sendfile(fd_.get(), file, &off, chunk);
+    if (n > 0) {
+      *offset += static_cast<uint64_t>(n);
+      *remaining -= static_cast<uint64_t>(n);
+    }
+    return n;
+  }
+  uint64_t before = *remaining;
+  switch (tls_->write_file(file, offset, remaining)) {
+    case tls::IoStatus::Ok:
+      return static_cast<ssize_t>(before - *remaining);
+    case tls::IoStatus::WantRead:
+    case tls::IoStatus::WantWrite:
+      if (before != *remaining) return static_cast<ssize_t>(before - *remaining);
+      errno = EAGAIN;
+      return -1;
+    case tls::IoStatus::Closed:
+      errno = EPIPE;
+      return -1;
+    case tls::IoStatus::Error:
+      log_error(LogLevel::Info, "TLS write: " + tls_->last_error());
+      errno = EIO;
+      return -1;
+  }
+  return -1;
+}
+
+bool Connection::io_pending() const { return tls_ && tls_->pending(); }
 
 void Connection::log_error(LogLevel level, const std::string& message) {
   const VhostLogs& logs = worker_.logs(vhost_);
@@ -113,6 +244,9 @@ void Connection::arm_timer(uint64_t ms, bool idle) {
 
 void Connection::on_event(uint32_t events) {
   switch (state_) {
+    case State::Handshaking:
+      handshake();
+      return;
     case State::ReadingHead:
       if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) read_head();
       return;
@@ -145,7 +279,7 @@ bool Connection::fill_buffer() {
     size_t old = in_.size();
     if (old >= kMaxHeadBytes) return true;
     size_t want = std::min<size_t>(kMaxHeadBytes - old, sizeof scratch);
-    ssize_t n = ::recv(fd_.get(), scratch, want, 0);
+    ssize_t n = io_recv(scratch, want);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
       if (errno == EINTR) continue;
@@ -157,7 +291,8 @@ bool Connection::fill_buffer() {
       close();
       return false;
     }
-    if (static_cast<size_t>(n) < want) return true;
+    // A short read drained the socket, unless TLS still holds decrypted bytes.
+    if (static_cast<size_t>(n) < want && !io_pending()) return true;
   }
 }
 
@@ -202,6 +337,14 @@ void Connection::handle_request() {
   // Route again: the worker must not trust the front's choice.
   size_t vhost = worker_.router().route(local_, head_.host);
   const ServerConfig& config = worker_.config();
+  if (tls_ && config.vhosts[vhost].pool != worker_.pool()) {
+    // The TLS session carries this owner's certificate: another owner's site can't be
+    // served on it, and the socket can't move (RFC 9110 15.5.20).
+    vhost_ = handoff_vhost_;
+    respond_error(421, "Host " + head_.host + " is not served with the certificate negotiated for this connection (SNI " +
+                           tls_->sni() + ")", true);
+    return;
+  }
   if (config.vhosts[vhost].pool != worker_.pool()) {
     // Another owner's site: give the socket and everything unread back to the front.
     if (timer_) {
@@ -281,7 +424,7 @@ void Connection::serve_request() {
     uint16_t port = address_port(local_);
     if (port != 80) authority += ":" + std::to_string(port);
   }
-  StaticRequest request{vh, current_head(), worker_.mime(), "http", authority};
+  StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority};
   StaticResponse response = serve_static(request);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);
@@ -360,7 +503,7 @@ void Connection::continue_writing() {
   while (out_sent_ < out_.size()) {
     // MSG_MORE keeps the head and the first file bytes in one segment.
     int flags = MSG_NOSIGNAL | (file_remaining_ ? MSG_MORE : 0);
-    ssize_t n = ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, flags);
+    ssize_t n = io_send(out_.data() + out_sent_, out_.size() - out_sent_, (flags & MSG_MORE) != 0);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -377,9 +520,7 @@ void Connection::continue_writing() {
     out_sent_ += static_cast<size_t>(n);
   }
   while (file_remaining_ > 0) {
-    auto offset = static_cast<off_t>(file_offset_);
-    size_t chunk = file_remaining_ > (1u << 30) ? (1u << 30) : static_cast<size_t>(file_remaining_);
-    ssize_t n = ::sendfile(fd_.get(), file_.get(), &offset, chunk);
+    ssize_t n = io_sendfile(file_.get(), &file_offset_, &file_remaining_);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -400,8 +541,6 @@ void Connection::continue_writing() {
       close();
       return;
     }
-    file_offset_ += static_cast<uint64_t>(n);
-    file_remaining_ -= static_cast<uint64_t>(n);
     body_bytes_sent_ += static_cast<uint64_t>(n);
     bytes_out_ += static_cast<uint64_t>(n);
   }
@@ -539,7 +678,7 @@ void Connection::discard_body() {
     }
     from_buffer = false;
     scratch.resize(16384);
-    ssize_t n = ::recv(fd_.get(), scratch.data(), scratch.size(), 0);
+    ssize_t n = io_recv(scratch.data(), scratch.size());
     if (n < 0) {
       scratch.clear();
       if (errno == EINTR) continue;
@@ -590,6 +729,7 @@ void Connection::linger() {
     // A client that said "Connection: close" sends nothing more: no need to look.
     bool client_closes = have_head_ && !head_.keep_alive;
     if (!may_send_more && client_closes && in_.size() <= body_pos_) {
+      if (tls_) tls_->shutdown();
       close();
       return;
     }
@@ -597,11 +737,13 @@ void Connection::linger() {
       char probe;
       ssize_t n = ::recv(fd_.get(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n == 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) {
+        if (tls_) tls_->shutdown();
         close();
         return;
       }
     }
     state_ = State::Lingering;
+    if (tls_) tls_->shutdown();
     ::shutdown(fd_.get(), SHUT_WR);
     arm_timer(kLingerMs, true);
   }

@@ -14,6 +14,7 @@
 
 #include "common/unique_fd.h"
 #include "http/request_head.h"
+#include "tls/tls_session.h"
 #include "worker/dynamic_target.h"
 #include "worker/handler.h"
 #include "worker/static/static_handler.h"
@@ -24,7 +25,8 @@ namespace itkd {
 class Connection : public ResponseSink {
  public:
   Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::string initial_bytes, size_t front_index,
-             uint64_t front_connection_id, const sockaddr_storage& local, const sockaddr_storage& peer);
+             uint64_t front_connection_id, const sockaddr_storage& local, const sockaddr_storage& peer,
+             bool tls = false, size_t handoff_vhost = 0);
   ~Connection() override;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -54,7 +56,7 @@ class Connection : public ResponseSink {
  private:
   // Handling: an async handler (CGI, FastCGI) runs; the body flows to it and its
   // response flows back.
-  enum class State { ReadingHead, Writing, DiscardingBody, Handling, Lingering, Closed };
+  enum class State { Handshaking, ReadingHead, Writing, DiscardingBody, Handling, Lingering, Closed };
 
   void on_event(uint32_t events);
   void read_head();
@@ -75,6 +77,13 @@ class Connection : public ResponseSink {
   void write_access_log();
   void log_error(LogLevel level, const std::string& message);
 
+  // Socket I/O, plain or through TLS; errno EAGAIN when it would block.
+  void handshake();
+  ssize_t io_recv(char* buf, size_t len);
+  ssize_t io_send(const char* buf, size_t len, bool more);
+  ssize_t io_sendfile(int file, uint64_t* offset, uint64_t* remaining);
+  bool io_pending() const;
+
   // connection_dynamic.cc
   void start_dynamic(DynamicTarget target);
   void launch_handler(std::optional<uint64_t> content_length);
@@ -83,6 +92,7 @@ class Connection : public ResponseSink {
   void flush_dynamic();
   void dynamic_done();
   void release_handler();
+  void restore_reading_interest();
   void update_interest();
   void on_handling_event(uint32_t events);
   const http::RequestHead& current_head() const { return redirected_ ? redirect_head_ : head_; }
@@ -149,6 +159,9 @@ class Connection : public ResponseSink {
   bool redirected_ = false;
   std::string redirect_buf_;
   http::RequestHead redirect_head_;
+  bool tls_requested_ = false;
+  size_t handoff_vhost_ = 0;
+  std::unique_ptr<tls::TlsSession> tls_;
   // Expires with the connection, for callbacks scheduled on the loop.
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

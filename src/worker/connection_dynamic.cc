@@ -51,11 +51,13 @@ void Connection::start_dynamic(DynamicTarget target) {
   body_delivered_ = collecting_body_ = was_backlogged_ = false;
   collected_body_.clear();
   state_ = State::Handling;
+  // What epoll watches for this socket right now (update_interest changes it).
+  interest_ = in_loop_ ? ((write_interest_ ? uint32_t{EPOLLOUT} : uint32_t{EPOLLIN}) | EPOLLRDHUP) : 0u;
   const http::RequestHead& head = current_head();
   if (body_framing_ != http::BodyFraming::None && head.expect_continue) {
     // The client waits for our go-ahead before sending the body the program will read.
     static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    [[maybe_unused]] ssize_t n = ::send(fd_.get(), kContinue, sizeof kContinue - 1, MSG_NOSIGNAL);
+    [[maybe_unused]] ssize_t n = io_send(kContinue, sizeof kContinue - 1, false);
   }
   if (body_framing_ == http::BodyFraming::Chunked) {
     // CGI needs CONTENT_LENGTH up front: read the whole (bounded) body first.
@@ -77,7 +79,7 @@ void Connection::collect_chunked_body() {
     if (from_buffer) {
       data = std::string_view(in_).substr(body_pos_);
     } else {
-      n = ::recv(fd_.get(), scratch, sizeof scratch, 0);
+      n = io_recv(scratch, sizeof scratch);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -128,7 +130,7 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   const VirtualHost& vh = config.vhosts[vhost_];
   const VhostLogs& logs = worker_.logs(vhost_);
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
-                         false, worker_.loop(), logs.error};
+                         tls_ != nullptr, worker_.loop(), logs.error};
   switch (target_.choice.kind) {
     case HandlerChoice::Kind::Cgi:
       handler_ = std::make_shared<CgiHandler>(request, target_.script, content_length, *this);
@@ -178,7 +180,7 @@ void Connection::feed_body() {
       data = std::string_view(in_).substr(body_pos_, static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_.size() - body_pos_)));
       body_pos_ += data.size();
     } else {
-      ssize_t n = ::recv(fd_.get(), scratch, sizeof scratch, 0);
+      ssize_t n = io_recv(scratch, sizeof scratch);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -320,7 +322,7 @@ void Connection::end_body() {
 void Connection::flush_dynamic() {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
   while (out_sent_ < out_.size()) {
-    ssize_t n = ::send(fd_.get(), out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL);
+    ssize_t n = io_send(out_.data() + out_sent_, out_.size() - out_sent_, false);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -358,8 +360,16 @@ void Connection::dynamic_done() {
   // another request.
   if (!body_delivered_ || collecting_body_) keep_alive_ = false;
   redirected_ = false;
+  restore_reading_interest();
   state_ = State::Writing;
   finish_response();
+}
+
+void Connection::restore_reading_interest() {
+  // Back to the plain registration the rest of the connection code expects.
+  if (in_loop_ && interest_ != (EPOLLIN | EPOLLRDHUP)) worker_.loop().modify(fd_.get(), EPOLLIN | EPOLLRDHUP);
+  write_interest_ = false;
+  interest_ = 0;
 }
 
 void Connection::release_handler() {
@@ -372,6 +382,7 @@ void Connection::release_handler() {
 void Connection::fail(int status, const std::string& reason) {
   if (state_ != State::Handling) return;
   release_handler();
+  restore_reading_interest();
   if (!response_started_) {
     redirected_ = false;
     respond_error(status, reason, true);
@@ -384,6 +395,7 @@ void Connection::fail(int status, const std::string& reason) {
 void Connection::internal_redirect(const std::string& url) {
   if (state_ != State::Handling || response_started_) return;
   release_handler();
+  restore_reading_interest();
   if (!body_delivered_) keep_alive_ = false;
   // Serve the local URL as a fresh GET in the same vhost (CGI "Location: /path").
   const http::RequestHead& original = head_;

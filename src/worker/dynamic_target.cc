@@ -89,9 +89,7 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
     target.decoded_path = path;
     target.choice.kind = HandlerChoice::Kind::ProxyFcgi;
     target.choice.backend = proxied->backend;
-    target.script.filename = proxied->script_filename;
-    target.script.script_name = path;
-    set_context(vhost, path, target.script);
+    target.script = proxy_pass_script(proxied->script_filename, path);
     return target;
   }
 

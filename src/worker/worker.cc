@@ -16,6 +16,7 @@
 #include "worker/connection.h"
 #include "worker/dynamic_target.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
+#include "tls/tls_context.h"
 #include "worker/worker_context.h"
 
 namespace itkd {
@@ -44,12 +45,14 @@ class Worker : public WorkerContext {
   bool stopping() const override { return stopping_; }
   bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
   FcgidProcessManager& fcgid() override { return *fcgid_; }
+  const tls::TlsContextSet* tls_contexts() const override { return tls_.get(); }
   void connection_closed(Connection& conn, bool handed_back) override;
   bool hand_back(Connection& conn, int fd, std::string_view unread) override;
 
  private:
   Result<void> setup_logs();
   void on_front_message(size_t front);
+  void load_tls();
   void flush_done();
   void on_control();
   Result<void> offer_channel(unsigned front);
@@ -76,6 +79,7 @@ class Worker : public WorkerContext {
   uid_t expected_front_uid_ = 0;
   std::vector<bool> has_dynamic_;
   std::unique_ptr<FcgidProcessManager> fcgid_;
+  std::unique_ptr<tls::TlsContextSet> tls_;
 };
 
 Result<void> Worker::setup_logs() {
@@ -172,8 +176,10 @@ void Worker::on_front_message(size_t front) {
       if (!ref) continue;
       last_active_ms_ = loop_.now_ms();
       uint64_t id = next_id_++;
+      bool tls = (ref->flags & ipc::kHandoffTls) != 0;
+      if (ref->vhost >= config_.vhosts.size() || config_.vhosts[ref->vhost].pool != options_.pool) continue;
       auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front,
-                                               ref->connection_id, ref->local, ref->peer);
+                                               ref->connection_id, ref->local, ref->peer, tls, ref->vhost);
       Connection* raw = conn.get();
       connections_.emplace(id, std::move(conn));
       raw->start();
@@ -244,6 +250,48 @@ void Worker::flush_done() {
       send_message(f.channel.get(), ipc::encode_done(f.done.data(), static_cast<uint32_t>(f.done.size())), -1, &error);
     }
     f.done.clear();
+  }
+}
+
+void Worker::load_tls() {
+  bool any = false;
+  for (size_t v : config_.pools[options_.pool].vhosts) any = any || config_.vhosts[v].tls.enabled;
+  if (!any) return;
+  // SNI picks among this owner's TLS vhosts on the connection's address only.
+  auto contexts = tls::TlsContextSet::create([this](std::string_view sni, size_t, int fd) -> long {
+    sockaddr_storage local{};
+    socklen_t len = sizeof local;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) return -1;
+    size_t v = router_.route(local, sni);
+    const VirtualHost& vh = config_.vhosts[v];
+    if (vh.pool != options_.pool || !vh.tls.enabled || !tls_ || !tls_->find(v)) return -1;
+    return static_cast<long>(v);
+  });
+  if (!contexts) {
+    log_.log(LogLevel::Error, "ssl", {}, "worker: " + contexts.error().message);
+    return;
+  }
+  tls_ = std::move(*contexts);
+  // Keys are read here, as the owner: kernel permissions decide, and a key the owner
+  // can't read disables that vhost's TLS only (its connections are closed, logged).
+  for (size_t v : config_.pools[options_.pool].vhosts) {
+    const VirtualHost& vh = config_.vhosts[v];
+    if (!vh.tls.enabled) continue;
+    tls::TlsSettings settings;
+    settings.name = vh.server_name;
+    settings.cert_file = vh.tls.certificate_file;
+    settings.key_file = vh.tls.certificate_key_file;
+    settings.chain_file = vh.tls.certificate_chain_file;
+    settings.protocols = vh.tls.protocol;
+    settings.cipher_suite = vh.tls.cipher_suite;
+    settings.tls13_cipher_suites = vh.tls.cipher_suite_tls13;
+    settings.honor_cipher_order = vh.tls.honor_cipher_order;
+    settings.session_tickets = vh.tls.session_tickets;
+    if (auto r = tls_->add(v, settings); !r) {
+      std::string message = vh.tls.where.str() + ": TLS for " + vh.server_name + " disabled: " + r.error().message;
+      vhost_logs_[v].error.log(LogLevel::Error, "ssl", {}, message);
+      if (vhost_logs_[v].error.fd() != log_.fd()) log_.log(LogLevel::Error, "ssl", {}, message);
+    }
   }
 }
 
@@ -349,6 +397,7 @@ int Worker::run() {
   has_dynamic_.resize(config_.vhosts.size());
   for (size_t v : config_.pools[options_.pool].vhosts) has_dynamic_[v] = vhost_has_dynamic_handlers(config_.vhosts[v]);
   fcgid_ = std::make_unique<FcgidProcessManager>(loop_);
+  load_tls();
 
   // One channel per front, made by us as the owner, so each front can check with
   // SO_PEERCRED that its peer really is this pool's worker.

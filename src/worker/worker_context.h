@@ -17,6 +17,9 @@ namespace itkd {
 
 class Connection;
 class FcgidProcessManager;
+namespace tls {
+class TlsContextSet;
+}
 
 struct VhostLogs {
   ErrorLog error;
@@ -42,6 +45,8 @@ class WorkerContext {
   virtual bool has_dynamic(size_t vhost) const = 0;
   // This worker's mod_fcgid-style process manager (the owner's own PHP processes).
   virtual FcgidProcessManager& fcgid() = 0;
+  // The owner's TLS certificates and keys, loaded after dropping privileges; null if none.
+  virtual const tls::TlsContextSet* tls_contexts() const = 0;
   // The connection is finished; `handed_back` if the socket went back to the front.
   virtual void connection_closed(Connection& conn, bool handed_back) = 0;
   // Sends the socket and the unread bytes to the front it came from. False if impossible.
