@@ -252,7 +252,10 @@ class Tls(TlsBase):
             got = b""
             while True:
                 try:
-                    got += obj.read(65536)
+                    chunk = obj.read(65536)
+                    if not chunk:  # close_notify: SSLObject.read returns b"" at a clean end
+                        break
+                    got += chunk
                     continue
                 except ssl.SSLWantReadError:
                     pass
