@@ -5,6 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${PORT:-8080}
+tls_port=${TLS_PORT:-8443}
 demo=${DEMO_DIR:-/var/tmp/itkd-demo}
 if [ "$(id -u)" != 0 ]; then
   echo "the demo starts the root master: run it as root" >&2
@@ -23,6 +24,31 @@ cat > "$demo/bob/www/index.html" <<HTML
 <h1>bob's site</h1><p>Served by a worker running as uid 61002.</p>
 HTML
 echo "bob's private notes" > "$demo/bob/www/docs/notes.txt"
+# alice runs PHP (persistent php-cgi processes of her own, mod_fcgid style); bob a CGI.
+cat > "$demo/alice/www/hello.php" <<'PHP'
+<?php
+printf("Hello from PHP, running as uid %d (pid %d)\n", posix_geteuid(), getmypid());
+printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
+PHP
+mkdir -p "$demo/bob/cgi-bin"
+cat > "$demo/bob/cgi-bin/whoami.cgi" <<'CGI'
+#!/bin/sh
+printf 'Content-Type: text/plain\n\n'
+echo "CGI running as uid $(id -u); open fds: $(ls /proc/self/fd | tr '\n' ' ')"
+CGI
+chmod 755 "$demo/bob/cgi-bin/whoami.cgi"
+# A test CA and one certificate per owner; each key readable by its owner only.
+mkdir -p "$demo/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=itkd demo CA" \
+  -keyout "$demo/tls/ca.key" -out "$demo/tls/ca.pem" 2>/dev/null
+for o in alice bob; do
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$o.example" -keyout "$demo/$o/$o.key" \
+    -out "$demo/tls/$o.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:%s.example,DNS:www.%s.example\n' "$o" "$o" > "$demo/tls/$o.ext"
+  openssl x509 -req -in "$demo/tls/$o.csr" -CA "$demo/tls/ca.pem" -CAkey "$demo/tls/ca.key" \
+    -CAcreateserial -days 30 -extfile "$demo/tls/$o.ext" -out "$demo/tls/$o.pem" 2>/dev/null
+  chmod 600 "$demo/$o/$o.key"
+done
 echo "alice's secret" > "$demo/alice/secret.txt"
 # A symlink in bob's site into alice's home: alice's 0750 home stops bob's worker.
 ln -s "$demo/alice/secret.txt" "$demo/bob/www/steal.txt"
@@ -33,6 +59,7 @@ chmod 750 "$demo/alice" "$demo/bob"
 cat > "$demo/itkd.conf" <<CONF
 # itkd demo: two owners, Apache syntax.
 Listen 127.0.0.1:$port
+Listen 127.0.0.1:$tls_port https
 User #61000
 Group #61000
 FrontUser nobody
@@ -50,6 +77,21 @@ cat > "$demo/conf.d/alice.conf" <<CONF
     ServerAlias www.alice.example
     DocumentRoot $demo/alice/www
     AssignUserID #61001 #61001
+    <Directory $demo/alice/www>
+        Options +ExecCGI
+        AddHandler fcgid-script .php
+        FcgidWrapper /usr/bin/php-cgi .php
+    </Directory>
+    DirectoryIndex index.html index.php
+    CustomLog $demo/logs/alice.access.log combined
+</VirtualHost>
+<VirtualHost *:$tls_port>
+    ServerName alice.example
+    DocumentRoot $demo/alice/www
+    AssignUserID #61001 #61001
+    SSLEngine on
+    SSLCertificateFile $demo/tls/alice.pem
+    SSLCertificateKeyFile $demo/alice/alice.key
     CustomLog $demo/logs/alice.access.log combined
 </VirtualHost>
 CONF
@@ -61,6 +103,16 @@ cat > "$demo/conf.d/bob.conf" <<CONF
     <Directory $demo/bob/www/docs>
         Options +Indexes
     </Directory>
+    ScriptAlias /cgi-bin/ $demo/bob/cgi-bin/
+    CustomLog $demo/logs/bob.access.log combined
+</VirtualHost>
+<VirtualHost *:$tls_port>
+    ServerName bob.example
+    DocumentRoot $demo/bob/www
+    AssignUserID #61002 #61002
+    SSLEngine on
+    SSLCertificateFile $demo/tls/bob.pem
+    SSLCertificateKeyFile $demo/bob/bob.key
     CustomLog $demo/logs/bob.access.log combined
 </VirtualHost>
 CONF
@@ -68,12 +120,17 @@ CONF
 "$dir/src/itkd" -t -f "$demo/itkd.conf"
 cat <<HELP
 
-itkd is starting on 127.0.0.1:$port (logs in $demo/logs). Try, in another shell:
+itkd is starting on 127.0.0.1:$port and, with TLS, :$tls_port (logs in $demo/logs).
+Try, in another shell:
 
   curl -H 'Host: alice.example' http://127.0.0.1:$port/
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/docs/          # a directory listing
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/steal.txt      # 403: alice's file
+  curl -H 'Host: alice.example' http://127.0.0.1:$port/hello.php      # PHP as alice
+  curl -H 'Host: bob.example'   http://127.0.0.1:$port/cgi-bin/whoami.cgi   # CGI as bob
+  curl --cacert $demo/tls/ca.pem --resolve alice.example:$tls_port:127.0.0.1 https://alice.example:$tls_port/
+  curl --cacert $demo/tls/ca.pem --resolve bob.example:$tls_port:127.0.0.1 https://bob.example:$tls_port/
   curl http://127.0.0.1:$port/ -H 'Host: alice.example' --next http://127.0.0.1:$port/ -H 'Host: bob.example'
                                                   # one connection, two owners
   ps -o pid,user,group,args --ppid \$(cat $demo/logs/itkd.pid)   # each pool runs as its owner
