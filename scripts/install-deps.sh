@@ -6,6 +6,7 @@ packages=(
   libseccomp-dev libgtest-dev libssl-dev
   clang libclang-rt-14-dev          # libFuzzer and the sanitizer runtimes
   python3 curl media-types procps   # end-to-end tests, /etc/mime.types
+  testssl.sh                        # TLS policy check in the e2e suite
   php-cgi                           # managed FastCGI (mod_fcgid style) tests
   php-fpm perl openssl gcc strace   # e2e: php-fpm pools, CGI scripts, test CA, C CGI attacks, key-open tracing
 )

@@ -162,6 +162,7 @@ class Connection : public ResponseSink {
   bool tls_requested_ = false;
   size_t handoff_vhost_ = 0;
   std::unique_ptr<tls::TlsSession> tls_;
+  std::string tls_sni_;
   // Expires with the connection, for callbacks scheduled on the loop.
   std::shared_ptr<int> life_ = std::make_shared<int>(0);
 };

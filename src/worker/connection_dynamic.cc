@@ -131,6 +131,12 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   const VhostLogs& logs = worker_.logs(vhost_);
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
+  if (tls_) {
+    tls_sni_ = tls_->sni();
+    request.ssl_protocol = tls_->protocol();
+    request.ssl_cipher = tls_->cipher();
+    request.ssl_sni = tls_sni_;
+  }
   switch (target_.choice.kind) {
     case HandlerChoice::Kind::Cgi:
       handler_ = std::make_shared<CgiHandler>(request, target_.script, content_length, *this);

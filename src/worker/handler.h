@@ -56,6 +56,10 @@ struct HandlerRequest {
   bool https = false;
   EventLoop& loop;
   const ErrorLog& error_log;       // the vhost's error log (CGI stderr goes here)
+  // mod_ssl's basic variables when https: "TLSv1.3", the cipher name, the SNI sent.
+  std::string_view ssl_protocol = {};
+  std::string_view ssl_cipher = {};
+  std::string_view ssl_sni = {};
 };
 
 class AsyncHandler {

@@ -215,6 +215,9 @@ class Tls(TlsBase):
         self.assertIn(b"\nHTTPS=on\n", r.body)
         self.assertIn(b"\nREQUEST_SCHEME=https\n", r.body)
         self.assertIn(b"\nSERVER_NAME=alice.test\n", r.body)
+        self.assertRegex(r.body, rb"\nSSL_PROTOCOL=TLSv1\.[23]\n")
+        self.assertRegex(r.body, rb"\nSSL_CIPHER=[A-Z0-9_-]+\n")
+        self.assertIn(b"\nSSL_TLS_SNI=alice.test\n", r.body)
 
     # ------------------------------------------------------------ hostile bytes
 

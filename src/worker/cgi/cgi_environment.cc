@@ -164,7 +164,13 @@ NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,
   }
   if (have_content_type) set("CONTENT_TYPE", content_type);
   if (content_length) set("CONTENT_LENGTH", std::to_string(*content_length));
-  if (r.https) set("HTTPS", "on");
+  if (r.https) {
+    // mod_ssl's basics (SSLOptions +StdEnvVars subset): enough for apps that check them.
+    set("HTTPS", "on");
+    set("SSL_PROTOCOL", std::string(r.ssl_protocol));
+    set("SSL_CIPHER", std::string(r.ssl_cipher));
+    if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", std::string(r.ssl_sni));
+  }
   set("REDIRECT_STATUS", "200");
   return env;
 }
