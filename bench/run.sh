@@ -46,6 +46,8 @@ mkdir -p "$work/logs" "$work/empty" "$work/run-php"
 notes=()
 [ "$have_h2o" = 1 ] || notes+=("h2o: no Debian candidate (apt-cache policy h2o); its column is empty.")
 
+# Every server starts in its own session (setsid): Apache's parent signals its whole
+# process group when it stops, which would otherwise include this script.
 # Every pid we start is listed here; cleanup stops them and their descendants only.
 pids=()
 tree() {  # pid -> pid and all its descendants
@@ -178,7 +180,7 @@ pm.max_requests = 0
 FPM
   done
 } > "$work/fpm.conf"
-"$fpm" -y "$work/fpm.conf" -F > "$work/logs/fpm.stderr" 2>&1 &
+setsid "$fpm" -y "$work/fpm.conf" -F > "$work/logs/fpm.stderr" 2>&1 &
 fpm_pid=$!
 pids+=("$fpm_pid")
 for _ in $(seq 100); do [ -S "$work/run-php/bob.sock" ] && [ -S "$work/run-php/alice.sock" ] && break; sleep 0.1; done
@@ -226,7 +228,7 @@ for o in alice:61001 bob:61002; do
 </VirtualHost>
 CONF
 done
-"$itkd" -f "$work/itkd.conf" > "$work/logs/itkd.stderr" 2>&1 &
+setsid "$itkd" -f "$work/itkd.conf" > "$work/logs/itkd.stderr" 2>&1 &
 itkd_pid=$!
 pids+=("$itkd_pid")
 server_pids=("$itkd_pid")
@@ -276,7 +278,7 @@ CONF
   echo "}"
 } > "$work/nginx.conf"
 mkdir -p "$work/nginx-tmp"
-nginx -c "$work/nginx.conf" -g 'daemon off;' > "$work/logs/nginx.stderr" 2>&1 &
+setsid nginx -c "$work/nginx.conf" -g 'daemon off;' > "$work/logs/nginx.stderr" 2>&1 &
 nginx_pid=$!
 pids+=("$nginx_pid")
 server_pids=("$nginx_pid" "$fpm_pid")
@@ -312,7 +314,7 @@ hosts:
 CONF
   # h2o writes its pid file after dropping root.
   mkdir -p "$work/h2o" && chown "$web" "$work/h2o"
-  h2o -c "$work/h2o.conf" > "$work/logs/h2o.stderr" 2>&1 &
+  setsid h2o -c "$work/h2o.conf" > "$work/logs/h2o.stderr" 2>&1 &
   h2o_pid=$!
   pids+=("$h2o_pid")
   server_pids=("$h2o_pid")
@@ -383,7 +385,7 @@ CONF
       echo "</VirtualHost>"
     done
   } > "$d/apache2.conf"
-  apache2 -f "$d/apache2.conf" -DFOREGROUND > "$work/logs/apache-$kind.stderr" 2>&1 &
+  setsid apache2 -f "$d/apache2.conf" -DFOREGROUND > "$work/logs/apache-$kind.stderr" 2>&1 &
   apache_pid=$!
   pids+=("$apache_pid")
 }
