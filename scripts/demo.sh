@@ -77,10 +77,10 @@ cat > "$demo/conf.d/alice.conf" <<CONF
     ServerAlias www.alice.example
     DocumentRoot $demo/alice/www
     AssignUserID #61001 #61001
+    AddHandler fcgid-script .php
+    FcgidWrapper /usr/bin/php-cgi .php
     <Directory $demo/alice/www>
         Options +ExecCGI
-        AddHandler fcgid-script .php
-        FcgidWrapper /usr/bin/php-cgi .php
     </Directory>
     DirectoryIndex index.html index.php
     CustomLog $demo/logs/alice.access.log combined

@@ -433,7 +433,7 @@ void Master::handle_exit(pid_t pid, int status) {
         std::string what = "worker pid " + std::to_string(pid) + " of pool " + std::to_string(p) + " (uid " +
                            std::to_string(pool.uid) + ")";
         if (clean) {
-          log().log(LogLevel::Info, "mpm_itkd", {}, what + " exited after being idle");
+          log().log(LogLevel::Info, "mpm_itkd", {}, what + (stopping_ || gen.retiring ? " exited" : " exited after being idle"));
           gen.pools[p].quick_deaths = 0;
         } else {
           log().log(LogLevel::Error, "mpm_itkd", {}, what + " died (" + describe_exit(status) + "); the pool restarts on the next request");

@@ -302,6 +302,7 @@ void Worker::maybe_exit() {
   if ((stopping_ || retiring_) && fronts_done) {
     flush_done();
     closed_.clear();
+    fcgid_.reset();  // stops the owner's php-cgi processes and removes their sockets
     std::exit(0);
   }
 }
@@ -329,7 +330,10 @@ void Worker::on_signal() {
     for (auto& [id, conn] : connections_) all.push_back(conn.get());
     for (Connection* c : all) c->on_stop();
     // Don't wait forever for a client that never reads.
-    loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [] { std::exit(0); });
+    loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [this] {
+      fcgid_.reset();
+      std::exit(0);
+    });
     maybe_exit();
   }
 }

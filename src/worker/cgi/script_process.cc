@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -123,6 +124,10 @@ Result<ScriptProcess> ScriptProcess::spawn(const SpawnOptions& o) {
   if (pid == 0) {
     int rfd = report_write.get();
     if (::setpgid(0, 0) != 0) child_fail(rfd, 0);
+    // If the worker dies, its scripts and php-cgi processes die with it: nothing of an
+    // owner keeps running without the worker that supervises it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() == 1) ::_exit(127);
     // Move the three fds above 2 first, so dup2 into 0..2 cannot clobber one of them.
     int moved[3];
     for (int i = 0; i < 3; ++i) {

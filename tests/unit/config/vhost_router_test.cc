@@ -1,7 +1,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include <chrono>
 
 #include "config/config_parser.h"
 #include "config/vhost_router.h"
@@ -157,7 +156,8 @@ TEST(VhostRouter, ServerNameIsNotAWildcard) {
   EXPECT_EQ(router.route("127.0.0.1", 80, "*.example"), 2u);
 }
 
-TEST(VhostRouter, TenThousandVhostsRouteFast) {
+// Correctness at scale; speed is measured in bench/scale.sh, never asserted here.
+TEST(VhostRouter, TenThousandVhostsRoute) {
   std::string text = "Listen 80\nListen 443\nDocumentRoot /srv\n";
   for (int i = 0; i < 10000; ++i) {
     text += "<VirtualHost *:80 *:443>\nServerName site" + std::to_string(i) +
@@ -167,7 +167,6 @@ TEST(VhostRouter, TenThousandVhostsRouteFast) {
   ServerConfig c = parse_ok(text);
   ASSERT_EQ(c.vhosts.size(), 10002u);
   VhostRouter router(c);
-  auto start = std::chrono::steady_clock::now();
   size_t sum = 0;
   for (int round = 0; round < 10; ++round) {
     for (int i = 0; i < 10000; i += 7) {
@@ -175,13 +174,11 @@ TEST(VhostRouter, TenThousandVhostsRouteFast) {
     }
     sum += router.route("127.0.0.1", 80, "x.wild.example");
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(router.route("127.0.0.1", 80, "site9999.example"), 10000u);
   EXPECT_EQ(router.route("127.0.0.1", 443, "www.site5.example"), 6u);
   EXPECT_EQ(router.route("127.0.0.1", 80, "a.wild.example"), 10001u);
   EXPECT_EQ(router.route("127.0.0.1", 443, "a.wild.example"), 1u);
   EXPECT_GT(sum, 0u);
-  EXPECT_LT(ms, 500) << "routing 14k lookups took " << ms << " ms";
 }
 
 TEST(HostMatchesPattern, Wildcards) {
