@@ -38,11 +38,20 @@ for o in alice:61001 bob:61002; do
   chown -R "$uid:$uid" "$work/$name"
   chmod 750 "$work/$name"
 done
-mkdir -p "$work/empty" "$work/logs"
+mkdir -p "$work/empty" "$work/logs" "$work/tls"
+# One self-signed certificate for alice.test; the key is alice's, mode 0600 (itkd's
+# worker reads it as alice). nginx's master reads it as root.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -subj "/CN=alice.test" -addext "subjectAltName=DNS:alice.test" \
+  -keyout "$work/alice/alice.key" -out "$work/tls/alice.pem" 2>/dev/null
+chown 61001:61001 "$work/alice/alice.key"
+chmod 600 "$work/alice/alice.key"
 
 itkd_port=$(free_port)
+itkd_tls_port=$(free_port)
 cat > "$work/itkd.conf" <<CONF
 Listen 127.0.0.1:$itkd_port
+Listen 127.0.0.1:$itkd_tls_port https
 User #61000
 Group #61000
 FrontUser nobody
@@ -63,6 +72,15 @@ MaxKeepAliveRequests 0
   AssignUserID #61002 #61002
   CustomLog $work/logs/bob.log combined
 </VirtualHost>
+<VirtualHost *:$itkd_tls_port>
+  ServerName alice.test
+  DocumentRoot $work/alice/www
+  AssignUserID #61001 #61001
+  SSLEngine on
+  SSLCertificateFile $work/tls/alice.pem
+  SSLCertificateKeyFile $work/alice/alice.key
+  CustomLog $work/logs/alice.log combined
+</VirtualHost>
 CONF
 "$dir/src/itkd" -f "$work/itkd.conf" 2>"$work/logs/itkd.stderr" &
 pids+=($!)
@@ -70,6 +88,7 @@ pids+=($!)
 # nginx must read every owner's files, so its workers run as a user in both owners'
 # groups: exactly the isolation it lacks.
 nginx_port=$(free_port)
+nginx_tls_port=$(free_port)
 getent group 61001 >/dev/null || groupadd -g 61001 itkdbenchalice
 getent group 61002 >/dev/null || groupadd -g 61002 itkdbenchbob
 getent group 61003 >/dev/null || groupadd -g 61003 itkdbenchnginx
@@ -86,6 +105,9 @@ http {
   access_log $work/logs/nginx-access.log combined;
   sendfile on; tcp_nopush on; keepalive_requests 1000000;
   server { listen 127.0.0.1:$nginx_port; server_name alice.test; root $work/alice/www; }
+  server { listen 127.0.0.1:$nginx_tls_port ssl; server_name alice.test; root $work/alice/www;
+           ssl_certificate $work/tls/alice.pem; ssl_certificate_key $work/alice/alice.key;
+           ssl_protocols TLSv1.2 TLSv1.3; }
   server { listen 127.0.0.1:$nginx_port; server_name bob.test; root $work/bob/www; }
 }
 CONF
@@ -98,11 +120,14 @@ for i in $(seq 50); do
 done
 sleep 0.5
 
-run_wrk() {  # port path extra-header -> median req/s of $runs runs
-  local port=$1 path=$2 header=$3 vals=()
-  wrk -t1 -c32 -d2s -H "Host: alice.test" ${header:+-H "$header"} "http://127.0.0.1:$port$path" >/dev/null 2>&1
+run_wrk() {  # port path extra-header [scheme] -> median req/s of $runs runs
+  local port=$1 path=$2 header=$3 scheme=${4:-http} vals=()
+  # wrk sends the IP as SNI, which itkd (and nginx) treat as no SNI: the port's default
+  # vhost, alice's, answers.
+  local host=127.0.0.1
+  wrk -t1 -c32 -d2s -H "Host: alice.test" ${header:+-H "$header"} "$scheme://$host:$port$path" >/dev/null 2>&1
   for r in $(seq "$runs"); do
-    v=$(wrk -t1 -c32 -d"${secs}s" -H "Host: alice.test" ${header:+-H "$header"} "http://127.0.0.1:$port$path" 2>&1 |
+    v=$(wrk -t1 -c32 -d"${secs}s" -H "Host: alice.test" ${header:+-H "$header"} "$scheme://$host:$port$path" 2>&1 |
         awk '/Requests\/sec/ {print $2}')
     vals+=("${v:-0}")
   done
@@ -110,16 +135,20 @@ run_wrk() {  # port path extra-header -> median req/s of $runs runs
 }
 
 {
-  echo "# itkd vs nginx, static files ($(date -u +%FT%TZ))"
+  echo "# itkd vs nginx, static files and HTTPS ($(date -u +%FT%TZ))"
   echo
   echo "wrk -t1 -c32 -d${secs}s, median of $runs (min-max), loopback; servers and wrk share $(nproc) cores."
   echo
   echo "| workload | itkd req/s | nginx req/s | itkd/nginx |"
   echo "|---|---:|---:|---:|"
-  for w in "1 KiB keep-alive|/1k.html|" "1 KiB Connection: close|/1k.html|Connection: close" "100 KiB keep-alive|/100k.bin|"; do
-    IFS='|' read -r name path header <<<"$w"
-    read -r i_med i_min i_max <<<"$(run_wrk "$itkd_port" "$path" "$header")"
-    read -r n_med n_min n_max <<<"$(run_wrk "$nginx_port" "$path" "$header")"
+  for w in "1 KiB keep-alive|/1k.html||http" "1 KiB Connection: close|/1k.html|Connection: close|http" \
+           "100 KiB keep-alive|/100k.bin||http" "HTTPS 1 KiB keep-alive|/1k.html||https" \
+           "HTTPS new TLS connection per request|/1k.html|Connection: close|https"; do
+    IFS='|' read -r name path header scheme <<<"$w"
+    ip=$itkd_port np=$nginx_port
+    [ "$scheme" = https ] && ip=$itkd_tls_port np=$nginx_tls_port
+    read -r i_med i_min i_max <<<"$(run_wrk "$ip" "$path" "$header" "$scheme")"
+    read -r n_med n_min n_max <<<"$(run_wrk "$np" "$path" "$header" "$scheme")"
     ratio=$(awk -v a="$i_med" -v b="$n_med" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     echo "| $name | $i_med ($i_min-$i_max) | $n_med ($n_min-$n_max) | $ratio |"
   done
