@@ -27,7 +27,7 @@
 #include "ipc/process_layout.h"
 #include "ipc/vhost_counters.h"
 #include "log/error_log.h"
-#include "sandbox/privileges.h"
+#include "sandbox/enter_sandbox.h"
 #include "tls/client_hello.h"
 
 namespace itkd {
@@ -647,27 +647,12 @@ int Front::run() {
     log_.log(LogLevel::Emerg, "mpm_itkd", {}, errno_message("front: chroot(" + config_.front_chroot + ")"));
     return 1;
   }
-  if (auto r = drop_privileges(*identity); !r) {
-    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
+  auto signals = enter_sandbox(*identity, SeccompProfile::Front);
+  if (!signals) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + signals.error().message);
     return 1;
   }
-  if (auto r = harden_process(); !r) {
-    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
-    return 1;
-  }
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  ::signal(SIGHUP, SIG_IGN);
-  ::signal(SIGUSR1, SIG_IGN);
-  signal_fd_ = UniqueFd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (auto r = install_seccomp(SeccompProfile::Front); !r) {
-    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
-    return 1;
-  }
+  signal_fd_ = std::move(*signals);
 
   const HttpLimits& limits = config_.vhosts[0].limits;
   limits_.max_request_line = limits.limit_request_line;

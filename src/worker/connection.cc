@@ -459,21 +459,21 @@ void Connection::respond_error(int status, const std::string& reason, bool log_t
   continue_writing();
 }
 
-void Connection::start_response(StaticResponse response) {
-  status_ = response.status;
-  if (response.close_connection) keep_alive_ = false;
+void Connection::write_response_head(int status, std::string_view headers, size_t body_reserve) {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
   out_.clear();
-  out_.reserve(256 + response.headers.size() + (head_.method == http::Method::Head ? 0 : response.body.size()));
+  out_sent_ = 0;
+  out_.reserve(256 + headers.size() + body_reserve);
   out_ += head_.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out_ += std::to_string(response.status);
+  out_ += std::to_string(status);
   out_ += ' ';
-  out_ += http::reason_phrase(response.status);
+  out_ += http::reason_phrase(status);
   out_ += "\r\nDate: ";
   out_ += http::http_date_now();
   out_ += "\r\nServer: itkd\r\n";
-  out_ += response.headers;
+  out_ += headers;
   if (keep_alive_) {
+    // Apache's form, so clients and proxies see the same limits they would there.
     out_ += "Keep-Alive: timeout=" + std::to_string(vh.limits.keep_alive_timeout_s);
     if (vh.limits.max_keep_alive_requests)
       out_ += ", max=" + std::to_string(vh.limits.max_keep_alive_requests - requests_);
@@ -482,6 +482,14 @@ void Connection::start_response(StaticResponse response) {
     out_ += "Connection: close\r\n\r\n";
   }
   bytes_out_ = out_.size();
+  body_bytes_sent_ = 0;
+}
+
+void Connection::start_response(StaticResponse response) {
+  status_ = response.status;
+  if (response.close_connection) keep_alive_ = false;
+  write_response_head(response.status, response.headers,
+                      head_.method == http::Method::Head ? 0 : response.body.size());
   body_bytes_sent_ = 0;
   response_headers_ = std::move(response.headers);
   filename_ = std::move(response.filename);

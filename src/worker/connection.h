@@ -66,6 +66,8 @@ class Connection : public ResponseSink {
   void serve_request();
   void respond_error(int status, const std::string& reason, bool log_to_vhost);
   void start_response(StaticResponse response);
+  // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
+  void write_response_head(int status, std::string_view headers, size_t body_reserve);
   void continue_writing();
   void finish_response();
   void discard_body();

@@ -275,28 +275,8 @@ void Connection::send_head(int status, std::string headers) {
       keep_alive_ = false;  // the end of the body is the end of the connection
     }
   }
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   response_headers_ = headers;
-  out_.clear();
-  out_sent_ = 0;
-  out_ += head.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out_ += std::to_string(status);
-  out_ += ' ';
-  out_ += http::reason_phrase(status);
-  out_ += "\r\nDate: ";
-  out_ += http::http_date_now();
-  out_ += "\r\nServer: itkd\r\n";
-  out_ += headers;
-  if (keep_alive_) {
-    out_ += "Keep-Alive: timeout=" + std::to_string(vh.limits.keep_alive_timeout_s);
-    if (vh.limits.max_keep_alive_requests)
-      out_ += ", max=" + std::to_string(vh.limits.max_keep_alive_requests - requests_);
-    out_ += "\r\nConnection: Keep-Alive\r\n\r\n";
-  } else {
-    out_ += "Connection: close\r\n\r\n";
-  }
-  bytes_out_ = out_.size();
-  body_bytes_sent_ = 0;
+  write_response_head(status, headers, 0);
   flush_dynamic();
 }
 

@@ -12,7 +12,7 @@
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
-#include "sandbox/privileges.h"
+#include "sandbox/enter_sandbox.h"
 #include "worker/connection.h"
 #include "worker/dynamic_target.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
@@ -365,27 +365,12 @@ int Worker::run() {
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();
 
-  if (auto r = drop_privileges(*identity); !r) {
-    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+  auto signals = enter_sandbox(*identity, SeccompProfile::Worker);
+  if (!signals) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + signals.error().message);
     return 1;
   }
-  if (auto r = harden_process(); !r) {
-    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
-    return 1;
-  }
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  ::signal(SIGHUP, SIG_IGN);
-  ::signal(SIGUSR1, SIG_IGN);
-  signal_fd_ = UniqueFd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (auto r = install_seccomp(SeccompProfile::Worker); !r) {
-    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
-    return 1;
-  }
+  signal_fd_ = std::move(*signals);
   if (auto r = setup_logs(); !r) {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
     return 1;

@@ -1,0 +1,16 @@
+// The one fixed order every child takes from root to its sandbox, shared by fronts and
+// workers: drop privileges (and prove it), no_new_privs + not dumpable, signals handled
+// through a signalfd, then the seccomp filter last (it refuses the calls made before it).
+#pragma once
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "sandbox/privileges.h"
+
+namespace itkd {
+
+// Returns a non-blocking signalfd for SIGTERM and SIGINT (which are blocked); SIGPIPE,
+// SIGHUP and SIGUSR1 are ignored (reload and log reopening are the master's business).
+Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile);
+
+}  // namespace itkd
