@@ -87,6 +87,11 @@ void Connection::start() {
       return;
     }
     tls_ = std::move(*session);
+    // The handshake is a ping-pong of small flights (and tickets follow the client's
+    // Finished): Nagle would hold them back waiting for ACKs.
+    int one = 1;
+    ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    nodelay_ = true;
     state_ = State::Handshaking;
     handshake();
     return;
