@@ -1,6 +1,7 @@
 #include "front/front.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -80,6 +81,7 @@ class Front {
   void on_accept(int listener_fd);
   void on_readable(uint64_t id);
   void watch(PendingConnection& conn);
+  bool drain_worker_reports();
   void peek_client_hello(PendingConnection& conn);
   void refuse_tls(PendingConnection& conn, const std::string& reason);
   void process(PendingConnection& conn);
@@ -279,7 +281,8 @@ void Front::peek_client_hello(PendingConnection& conn) {
   std::string sni = hello_result.sni.value_or(std::string());
   size_t vhost = router_.route(conn.local, sni);
   const VirtualHost& vh = config_.vhosts[vhost];
-  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients)) {
+  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients) &&
+      !(drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients))) {
     refuse_tls(conn, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " + vh.server_name);
     return;
   }
@@ -302,6 +305,23 @@ void Front::refuse_tls(PendingConnection& conn, const std::string& reason) {
   while (::recv(conn.fd.get(), sink, sizeof sink, MSG_DONTWAIT) > 0) {
   }
   drop(conn.id);
+}
+
+bool Front::drain_worker_reports() {
+  std::vector<std::pair<size_t, uint32_t>> links;
+  for (size_t p = 0; p < pools_.size(); ++p)
+    for (auto& w : pools_[p].workers) links.emplace_back(p, w->id);
+  for (auto [pool, id] : links) {
+    // Bounded: a worker can't keep us here by flooding its channel.
+    for (int i = 0; i < 64; ++i) {
+      WorkerLink* w = find_worker(pool, id);
+      if (!w || !w->channel) break;
+      pollfd pfd{w->channel.get(), POLLIN, 0};
+      if (::poll(&pfd, 1, 0) <= 0) break;
+      on_worker_message(pool, id);
+    }
+  }
+  return true;
 }
 
 void Front::watch(PendingConnection& conn) {
@@ -337,8 +357,10 @@ void Front::process(PendingConnection& conn) {
 void Front::route(PendingConnection& conn, const http::RequestHead& head) {
   size_t vhost = router_.route(conn.local, head.host);
   const VirtualHost& vh = config_.vhosts[vhost];
-  // Counted from here until the worker reports the connection done.
-  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients)) {
+  // Counted from here until the worker reports the connection done. At the limit, first
+  // read what the workers already reported: a slot may have been freed just now.
+  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients) &&
+      !(drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients))) {
     refuse(conn, 503, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " +
                           (vh.server_name.empty() ? std::string("the main server") : vh.server_name));
     return;

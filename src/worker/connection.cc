@@ -786,8 +786,10 @@ void Connection::close(bool handed_back) {
     worker_.loop().remove(fd_.get());
     in_loop_ = false;
   }
-  fd_.reset();
+  // Report first, close second: for a vhost with MaxClientsVHost the front hears of the
+  // end before the client can see it and come back (the object is destroyed later).
   worker_.connection_closed(*this, handed_back);
+  fd_.reset();
 }
 
 }  // namespace itkd

@@ -114,7 +114,9 @@ void Worker::connection_closed(Connection& conn, bool handed_back) {
   if (!handed_back && conn.front_index() < fronts_.size()) {
     auto& done = fronts_[conn.front_index()].done;
     done.push_back(conn.front_connection_id());
-    if (done.size() >= ipc::DoneList::kMax) flush_done();
+    // A limited vhost's slot must be free before the client sees the close; others are
+    // reported once per turn of the loop.
+    if (done.size() >= ipc::DoneList::kMax || config_.vhosts[conn.last_vhost()].max_clients) flush_done();
   }
   // The connection is usually on the call stack right now: destroy it later.
   closed_.push_back(std::move(it->second));

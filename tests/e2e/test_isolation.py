@@ -4,6 +4,7 @@
 import os
 import re
 import signal
+import time
 import unittest
 
 import itkd_harness as h
@@ -172,6 +173,10 @@ class Isolation(h.ServerTestCase):
         if len(fronts) < 2:
             self.skipTest("needs FrontProcesses >= 2")
         held = []
+        # Earlier tests' connections are released by the front that accepted them, when
+        # their worker's report arrives (microseconds after the client saw the close); a
+        # front stopped before reading it would keep the slot. Let the reports land first.
+        time.sleep(0.3)
         try:
             for f in fronts[1:]:
                 os.kill(f, signal.SIGSTOP)
