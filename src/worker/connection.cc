@@ -168,14 +168,13 @@ ssize_t Connection::io_recv(char* buf, size_t len) {
   return -1;
 }
 
-ssize_t Connection::io_send(const char* buf, size_t len, bool more) {
-  if (!tls_) return ::send(fd_.get(), buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
-  size_t n = 0;
-  switch (tls_->write(buf, len, &n)) {
+ssize_t Connection::tls_write_result(tls::IoStatus status, size_t progressed) {
+  switch (status) {
     case tls::IoStatus::Ok:
-      return static_cast<ssize_t>(n);
+      return static_cast<ssize_t>(progressed);
     case tls::IoStatus::WantRead:
     case tls::IoStatus::WantWrite:
+      if (progressed) return static_cast<ssize_t>(progressed);
       errno = EAGAIN;
       return -1;
     case tls::IoStatus::Closed:
@@ -187,6 +186,13 @@ ssize_t Connection::io_send(const char* buf, size_t len, bool more) {
       return -1;
   }
   return -1;
+}
+
+ssize_t Connection::io_send(const char* buf, size_t len, bool more) {
+  if (!tls_) return ::send(fd_.get(), buf, len, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+  size_t n = 0;
+  tls::IoStatus status = tls_->write(buf, len, &n);
+  return tls_write_result(status, n);
 }
 
 ssize_t Connection::io_sendfile(int file, uint64_t* offset, uint64_t* remaining) {
@@ -201,23 +207,27 @@ ssize_t Connection::io_sendfile(int file, uint64_t* offset, uint64_t* remaining)
     return n;
   }
   uint64_t before = *remaining;
-  switch (tls_->write_file(file, offset, remaining)) {
-    case tls::IoStatus::Ok:
-      return static_cast<ssize_t>(before - *remaining);
-    case tls::IoStatus::WantRead:
-    case tls::IoStatus::WantWrite:
-      if (before != *remaining) return static_cast<ssize_t>(before - *remaining);
-      errno = EAGAIN;
-      return -1;
-    case tls::IoStatus::Closed:
-      errno = EPIPE;
-      return -1;
-    case tls::IoStatus::Error:
-      log_error(LogLevel::Info, "TLS write: " + tls_->last_error());
-      errno = EIO;
-      return -1;
+  tls::IoStatus status = tls_->write_file(file, offset, remaining);
+  return tls_write_result(status, static_cast<size_t>(before - *remaining));
+}
+
+Connection::BodyRead Connection::read_body_bytes(char* buf, size_t len, size_t* n) {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  for (;;) {
+    ssize_t got = io_recv(buf, len);
+    if (got > 0) {
+      *n = static_cast<size_t>(got);
+      return BodyRead::Data;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      update_interest();  // only changes anything while a handler runs
+      arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
+      return BodyRead::Wait;
+    }
+    close();
+    return BodyRead::Gone;
   }
-  return -1;
 }
 
 bool Connection::io_pending() const { return tls_ && tls_->pending(); }
@@ -646,7 +656,6 @@ void Connection::finish_response() {
 }
 
 void Connection::discard_body() {
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   // Body bytes already buffered after the head come first; the head's views into in_
   // must stay valid, so later bytes go to a scratch buffer, never into in_.
   std::string scratch;
@@ -691,22 +700,9 @@ void Connection::discard_body() {
     }
     from_buffer = false;
     scratch.resize(16384);
-    ssize_t n = io_recv(scratch.data(), scratch.size());
-    if (n < 0) {
-      scratch.clear();
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
-        return;
-      }
-      close();
-      return;
-    }
-    if (n == 0) {
-      close();
-      return;
-    }
-    scratch.resize(static_cast<size_t>(n));
+    size_t n = 0;
+    if (read_body_bytes(scratch.data(), scratch.size(), &n) != BodyRead::Data) return;
+    scratch.resize(n);
   }
 }
 

@@ -85,6 +85,11 @@ class Connection : public ResponseSink {
   ssize_t io_send(const char* buf, size_t len, bool more);
   ssize_t io_sendfile(int file, uint64_t* offset, uint64_t* remaining);
   bool io_pending() const;
+  ssize_t tls_write_result(tls::IoStatus status, size_t progressed);
+  // One read of request-body bytes: Data (n set), Wait (registered, timer armed), or
+  // Gone (the connection was closed: return at once).
+  enum class BodyRead { Data, Wait, Gone };
+  BodyRead read_body_bytes(char* buf, size_t len, size_t* n);
 
   // connection_dynamic.cc
   void start_dynamic(DynamicTarget target);

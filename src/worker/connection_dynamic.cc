@@ -70,31 +70,16 @@ void Connection::start_dynamic(DynamicTarget target) {
 }
 
 void Connection::collect_chunked_body() {
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   static char scratch[16384];
   bool from_buffer = body_pos_ < in_.size();
   for (;;) {
     std::string_view data;
-    ssize_t n = 0;
     if (from_buffer) {
       data = std::string_view(in_).substr(body_pos_);
     } else {
-      n = io_recv(scratch, sizeof scratch);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          update_interest();
-          arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
-          return;
-        }
-        close();
-        return;
-      }
-      if (n == 0) {
-        close();
-        return;
-      }
-      data = std::string_view(scratch, static_cast<size_t>(n));
+      size_t got = 0;
+      if (read_body_bytes(scratch, sizeof scratch, &got) != BodyRead::Data) return;
+      data = std::string_view(scratch, got);
     }
     auto step = chunked_->feed(data, collected_body_);
     if (step.error) {
@@ -178,7 +163,6 @@ void Connection::feed_body() {
     return;
   }
   // Content-Length: first what is buffered after the head, then the socket.
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   static char scratch[65536];
   while (body_remaining_ > 0 && keep->accepts_body()) {
     std::string_view data;
@@ -186,23 +170,10 @@ void Connection::feed_body() {
       data = std::string_view(in_).substr(body_pos_, static_cast<size_t>(std::min<uint64_t>(body_remaining_, in_.size() - body_pos_)));
       body_pos_ += data.size();
     } else {
-      ssize_t n = io_recv(scratch, sizeof scratch);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-          update_interest();
-          arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
-          return;
-        }
-        close();
-        return;
-      }
-      if (n == 0) {
-        close();
-        return;
-      }
-      size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, static_cast<uint64_t>(n)));
-      if (take < static_cast<size_t>(n)) leftover_.assign(scratch + take, static_cast<size_t>(n) - take);
+      size_t n = 0;
+      if (read_body_bytes(scratch, sizeof scratch, &n) != BodyRead::Data) return;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(body_remaining_, n));
+      if (take < n) leftover_.assign(scratch + take, n - take);
       data = std::string_view(scratch, take);
     }
     body_remaining_ -= data.size();
