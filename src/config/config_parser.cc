@@ -62,6 +62,59 @@ void skip_section(ParseState& ps, FileReader& r, const OpenSection& open) {
   ps.error(open.where, "<" + open.name + "> is not closed before the end of " + r.file);
 }
 
+void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line);
+
+// The directive name a line starts with, lowercased ("" for long or odd words).
+std::string first_word_lower(const std::string& text) {
+  size_t n = text.find_first_of(" \t");
+  if (n == std::string::npos) n = text.size();
+  return n > 16 ? std::string() : ascii_lower(text.substr(0, n));
+}
+
+// For ParseOptions::full_vhosts_of, at the start of a <VirtualHost> body: when the block
+// belongs to another identity, applies only its routing directives and moves past its
+// close tag (true). Anything unusual, e.g. those directives inside a nested section or an
+// Include/Define in the block, returns false so the block is parsed in full, as always.
+bool skim_foreign_vhost(ParseState& ps, FileReader& r) {
+  std::vector<size_t> kept;
+  std::optional<size_t> assign;
+  int depth = 0;
+  size_t end = r.pos;
+  for (; end < r.lines.size(); ++end) {
+    const std::string& t = r.lines[end].text;
+    if (t.rfind("</", 0) == 0) {
+      if (depth == 0) break;
+      --depth;
+      continue;
+    }
+    if (t[0] == '<') {
+      ++depth;
+      continue;
+    }
+    std::string word = first_word_lower(t);
+    if (word == "include" || word == "includeoptional" || word == "define" || word == "undefine")
+      return false;
+    bool routing = word == "servername" || word == "serveralias" || word == "assignuserid" ||
+                   word == "sslengine";
+    if (!routing) continue;
+    if (depth > 0) return false;
+    kept.push_back(end);
+    if (word == "assignuserid") assign = end;
+  }
+  if (end == r.lines.size() || !assign) return false;
+  handle_line(ps, r, r.lines[*assign]);
+  const VirtualHost& v = ps.vh().vhost;
+  if (!ps.vh().assign_set) return false;
+  auto id = ps.source.resolve(v.assign_user, v.assign_group);
+  const auto& own = *ps.options.full_vhosts_of;
+  if (!id || (id->uid == own.uid && id->gid == own.gid)) return false;
+  for (size_t i : kept)
+    if (i != *assign) handle_line(ps, r, r.lines[i]);
+  ps.vh().skimmed = true;
+  r.pos = end + 1;
+  return true;
+}
+
 // "<Name args>" -> name and args; the '>' must end the line.
 bool split_section_line(const std::string& text, std::string& name, std::string& args) {
   if (text.size() < 2 || text.back() != '>') return false;
@@ -170,7 +223,7 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       ps.vhosts.push_back(std::move(vs));
       ps.current_vhost = ps.vhosts.size() - 1;
       ps.context = kCtxVhost;
-      parse_body(ps, r, &open);
+      if (!ps.options.full_vhosts_of || !skim_foreign_vhost(ps, r)) parse_body(ps, r, &open);
       ps.current_vhost = 0;
       ps.context = kCtxServer;
       return;
@@ -475,6 +528,13 @@ void inherit_globals(ParseState& ps) {
     VirtualHost& v = s.vhost;
     auto own = [&](const char* name) { return s.explicitly_set.count(name) > 0; };
     if (!own("servername")) v.server_name = gv.server_name;
+    if (!s.assign_set) {
+      v.assign_user = gv.assign_user;
+      v.assign_group = gv.assign_group;
+      s.identity_where = g.identity_where;
+    }
+    if (!own("sslengine")) v.tls.enabled = gv.tls.enabled, v.tls.where = gv.tls.where;
+    if (s.skimmed) continue;
     if (!own("documentroot")) v.document_root = gv.document_root;
     if (!own("directoryindex")) v.directory_index = gv.directory_index;
     v.directories.insert(v.directories.begin(), gv.directories.begin(), gv.directories.end());
@@ -527,7 +587,6 @@ void inherit_globals(ParseState& ps) {
     }
     TlsConfig& t = v.tls;
     const TlsConfig& gt = gv.tls;
-    if (!own("sslengine")) t.enabled = gt.enabled, t.where = gt.where;
     if (!own("sslcertificatefile")) t.certificate_file = gt.certificate_file;
     if (!own("sslcertificatekeyfile")) t.certificate_key_file = gt.certificate_key_file;
     if (!own("sslcertificatechainfile")) t.certificate_chain_file = gt.certificate_chain_file;
@@ -536,11 +595,6 @@ void inherit_globals(ParseState& ps) {
     if (!own("sslciphersuite-tlsv1.3")) t.cipher_suite_tls13 = gt.cipher_suite_tls13;
     if (!own("sslhonorcipherorder")) t.honor_cipher_order = gt.honor_cipher_order;
     if (!own("sslsessiontickets")) t.session_tickets = gt.session_tickets;
-    if (!s.assign_set) {
-      v.assign_user = gv.assign_user;
-      v.assign_group = gv.assign_group;
-      s.identity_where = g.identity_where;
-    }
   }
 }
 
@@ -568,7 +622,7 @@ void validate_addresses(ParseState& ps, const std::string& main_file) {
                               address_text(a) + "' or 'Listen " + std::to_string(a.port) + "')");
       }
     }
-    if (v.document_root.empty()) {
+    if (v.document_root.empty() && !ps.vhosts[i].skimmed) {
       ps.error(v.where, "<VirtualHost> " + (v.server_name.empty() ? "" : v.server_name + " ") +
                             "has no DocumentRoot (set one in it or at server level)");
     }
@@ -619,7 +673,7 @@ void validate_tls(ParseState& ps) {
   for (size_t i = 0; i < vhosts.size(); ++i) {
     VirtualHost& v = vhosts[i].vhost;
     TlsConfig& t = v.tls;
-    if (!t.enabled) continue;
+    if (!t.enabled || vhosts[i].skimmed) continue;
     if (t.certificate_file.empty()) {
       ps.error(t.where, vhost_name(v, i) + " has SSLEngine on but no SSLCertificateFile "
                         "(set it in the <VirtualHost> or at server level)");
@@ -858,6 +912,7 @@ Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
     for (const auto& e : unique) joined += (joined.empty() ? "" : "\n") + e;
     return Error{joined};
   }
+  ps.config.vhosts.reserve(ps.vhosts.size());
   for (auto& s : ps.vhosts) ps.config.vhosts.push_back(std::move(s.vhost));
   return std::move(ps.config);
 }

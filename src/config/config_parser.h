@@ -3,6 +3,8 @@
 // each as "file:line: reason", before the parse fails.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,16 @@ struct ParseOptions {
   // Resolve user/group names and check ids (LimitUIDRange, no root, FrontUser distinct).
   // Off in unit tests and fuzzing, which must not depend on /etc/passwd.
   bool resolve_identities = true;
+  // A worker's parse: only the vhosts of this identity (uid, gid) are parsed in full.
+  // Another owner's <VirtualHost> keeps what routing and pool numbering need (addresses,
+  // ServerName/ServerAlias, AssignUserID, SSLEngine) and nothing else, so a worker of a
+  // server with 10 000 vhosts neither spends the time nor holds the memory of them all.
+  // Vhost and pool indexes stay those of the full parse (the front's handoffs use them).
+  struct Identity {
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+  };
+  std::optional<Identity> full_vhosts_of;
 };
 
 struct ConfigErrors {

@@ -41,7 +41,7 @@ Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot) {
   return owner.release();
 }
 
-Result<ServerConfig> load_config_from_snapshot(int fd) {
+Result<ServerConfig> load_config_from_snapshot(int fd, std::optional<ParseOptions::Identity> full_vhosts_of) {
   std::string bytes;
   char buf[65536];
   off_t offset = 0;
@@ -57,6 +57,7 @@ Result<ServerConfig> load_config_from_snapshot(int fd) {
   SnapshotSource source(*snapshot);
   ParseOptions options;
   options.defines = snapshot->defines;
+  options.full_vhosts_of = full_vhosts_of;
   return parse_config(source, snapshot->main_file, options);
 }
 

@@ -2,10 +2,12 @@
 // is open in a child, and both sides agree on what each number means.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "config/config_parser.h"
 #include "config/config_source.h"
 #include "config/server_config.h"
 
@@ -22,7 +24,9 @@ std::vector<std::string> pool_log_paths(const ServerConfig& config, size_t pool)
 
 // Writes the snapshot to a sealed memfd for the children.
 Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot);
-// Reads and parses the configuration a child was given at kSnapshotFd.
-Result<ServerConfig> load_config_from_snapshot(int fd);
+// Reads and parses the configuration a child was given at kSnapshotFd. A worker passes
+// its identity: other owners' vhosts are then parsed only as far as routing needs.
+Result<ServerConfig> load_config_from_snapshot(int fd,
+                                               std::optional<ParseOptions::Identity> full_vhosts_of = {});
 
 }  // namespace itkd

@@ -412,7 +412,9 @@ int Worker::run() {
 }  // namespace
 
 int run_worker(const WorkerOptions& options) {
-  auto config = load_config_from_snapshot(kSnapshotFd);
+  // Only this owner's vhosts in full: another owner's vhost costs this worker only what
+  // routing needs, in start time and in memory.
+  auto config = load_config_from_snapshot(kSnapshotFd, ParseOptions::Identity{options.uid, options.gid});
   if (!config) {
     ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + config.error().message);
     return 1;
