@@ -500,8 +500,9 @@ void Master::retire(std::unique_ptr<Generation> gen) {
   // once their fronts are gone (their channels reach EOF).
   for (auto& f : gen->fronts)
     if (f.pid) ::kill(f.pid, SIGTERM);
+  // SIGQUIT: graceful, so even idle keep-alive clients get their next request answered.
   for (auto& p : gen->pools)
-    for (auto& w : p.workers) ::kill(w.pid, SIGTERM);
+    for (auto& w : p.workers) ::kill(w.pid, SIGQUIT);
   gen->listeners.clear();
   old_.push_back(std::move(gen));
 }

@@ -9,8 +9,9 @@
 
 namespace itkd {
 
-// Returns a non-blocking signalfd for SIGTERM and SIGINT (which are blocked); SIGPIPE,
-// SIGHUP and SIGUSR1 are ignored (reload and log reopening are the master's business).
+// Returns a non-blocking signalfd for SIGTERM, SIGINT and SIGQUIT (which are blocked):
+// TERM/INT stop now, QUIT stops gracefully (nginx's meaning). SIGPIPE, SIGHUP and SIGUSR1
+// are ignored (reload and log reopening are the master's business).
 Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile);
 
 }  // namespace itkd

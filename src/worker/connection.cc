@@ -327,7 +327,9 @@ void Connection::process_buffer() {
       respond_error(431, "request header fields too large (more than 64 KiB in all)", false);
       return;
     }
-    if (worker_.stopping() && in_.empty()) {
+    // Stopping now closes idle keep-alive connections; a client whose first request is
+    // still on its way (e.g. right after the TLS handshake) gets it answered.
+    if (worker_.closing_idle() && in_.empty() && requests_ > 0) {
       close();
       return;
     }
@@ -725,7 +727,7 @@ void Connection::after_request() {
 }
 
 void Connection::on_stop() {
-  if (state_ == State::ReadingHead && in_.empty()) close();
+  if (state_ == State::ReadingHead && in_.empty() && requests_ > 0) close();
 }
 
 void Connection::linger() {

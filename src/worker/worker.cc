@@ -42,7 +42,8 @@ class Worker : public WorkerContext {
   size_t pool() const override { return options_.pool; }
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
   const ErrorLog& worker_log() const override { return log_; }
-  bool stopping() const override { return stopping_; }
+  bool stopping() const override { return stopping_ || draining_; }
+  bool closing_idle() const override { return stopping_; }
   bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
   FcgidProcessManager& fcgid() override { return *fcgid_; }
   const tls::TlsContextSet* tls_contexts() const override { return tls_.get(); }
@@ -74,6 +75,7 @@ class Worker : public WorkerContext {
   uint64_t next_id_ = 1;
   uint64_t last_active_ms_ = 0;
   bool stopping_ = false;
+  bool draining_ = false;  // SIGQUIT: finish everything, keep-alive clients included
   bool retiring_ = false;
   bool cleanup_scheduled_ = false;
   uid_t expected_front_uid_ = 0;
@@ -301,7 +303,7 @@ void Worker::maybe_exit() {
   if (!connections_.empty()) return;
   bool fronts_done = true;
   for (const auto& f : fronts_) fronts_done = fronts_done && (!f.channel || f.retire_acked);
-  if ((stopping_ || retiring_) && fronts_done) {
+  if ((stopping_ || draining_ || retiring_) && fronts_done) {
     flush_done();
     closed_.clear();
     fcgid_.reset();  // stops the owner's php-cgi processes and removes their sockets
@@ -310,7 +312,7 @@ void Worker::maybe_exit() {
 }
 
 void Worker::check_idle() {
-  if (!stopping_ && !retiring_ && connections_.empty() &&
+  if (!stopping_ && !draining_ && !retiring_ && connections_.empty() &&
       loop_.now_ms() - last_active_ms_ >= static_cast<uint64_t>(config_.pool_idle_timeout_s) * 1000) {
     // Ask every front to stop sending; exit once all have answered (channels are ordered,
     // so nothing is in flight after the ack).
@@ -326,11 +328,18 @@ void Worker::check_idle() {
 void Worker::on_signal() {
   signalfd_siginfo info{};
   while (::read(signal_fd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    if (info.ssi_signo != SIGTERM && info.ssi_signo != SIGINT) continue;
-    stopping_ = true;
-    std::vector<Connection*> all;
-    for (auto& [id, conn] : connections_) all.push_back(conn.get());
-    for (Connection* c : all) c->on_stop();
+    if (info.ssi_signo != SIGTERM && info.ssi_signo != SIGINT && info.ssi_signo != SIGQUIT) continue;
+    if (info.ssi_signo == SIGQUIT) {
+      // A reload retires this worker: every client it has gets its next answer (with
+      // Connection: close), so no request is lost in the race between a client sending
+      // on an idle keep-alive connection and the server closing it.
+      draining_ = true;
+    } else {
+      stopping_ = true;
+      std::vector<Connection*> all;
+      for (auto& [id, conn] : connections_) all.push_back(conn.get());
+      for (Connection* c : all) c->on_stop();
+    }
     // Don't wait forever for a client that never reads.
     loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [this] {
       fcgid_.reset();

@@ -40,7 +40,12 @@ class WorkerContext {
   virtual size_t pool() const = 0;
   virtual const VhostLogs& logs(size_t vhost) const = 0;
   virtual const ErrorLog& worker_log() const = 0;
+  // The worker is leaving: responses say Connection: close, and it exits once its
+  // connections are done.
   virtual bool stopping() const = 0;
+  // Leaving now (SIGTERM), not gracefully (SIGQUIT, a reload): idle keep-alive connections
+  // close at once instead of getting their next request answered.
+  virtual bool closing_idle() const = 0;
   // Whether the vhost configures CGI/FastCGI at all (else every request is static).
   virtual bool has_dynamic(size_t vhost) const = 0;
   // This worker's mod_fcgid-style process manager (the owner's own PHP processes).

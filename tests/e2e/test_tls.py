@@ -13,6 +13,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 import warnings
@@ -460,6 +461,123 @@ class KeyOpenedOnlyByOwner(TlsBase):
                              f"process {pid} ({h.cmdline(pid)}) opened alice's key")
             self.assertIn(pid, self.srv.workers_with_uid(h.ALICE_UID))
         self.assertNotIn(f'"{self.srv.bob.key}"', text, "bob's key was opened for alice")
+
+
+def renew_alice(srv, tag):
+    """What certbot does on renewal: a new key and certificate, moved into place with
+    rename(2) so the server never reads a half-written file. Returns the new serial."""
+    t = srv.alice
+    pki = os.path.join(srv.root, "pki")
+    key_tmp, crt_tmp = t.key + ".new", t.crt + ".new"
+    csr = os.path.join(pki, f"alice-{tag}.csr")
+    ext = os.path.join(pki, "alice.ext")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", *ec, "-keyout", key_tmp, "-out", csr, "-subj", f"/CN=alice.test/OU={tag}")
+    openssl("x509", "-req", "-in", csr, "-CA", srv.ca, "-CAkey", os.path.join(pki, "ca.key"),
+            "-CAcreateserial", "-out", crt_tmp, "-days", "2", "-extfile", ext)
+    for path, mode in ((key_tmp, 0o600), (crt_tmp, 0o644)):
+        os.chown(path, t.uid, t.uid)
+        os.chmod(path, mode)
+    os.rename(key_tmp, t.key)
+    os.rename(crt_tmp, t.crt)
+    serial = openssl("x509", "-in", t.crt, "-noout", "-serial").strip().split("=", 1)[1]
+    return serial.upper()
+
+
+def acme_config(srv):
+    """The TLS fixture plus Apache's usual port-80 side: alice's plain vhost serves the
+    ACME webroot from her docroot, bob's redirects everything to https."""
+    plain = srv.ports[1]
+    text = config(srv).replace(f"Listen 127.0.0.1:{srv.port} https\n",
+                               f"Listen 127.0.0.1:{srv.port} https\nListen 127.0.0.1:{plain}\n")
+    return (text
+            + h.vhost_block(f"*:{plain}", "alice.test", srv.alice)
+            + h.vhost_block(f"*:{plain}", "bob.test", srv.bob,
+                            extra="  Redirect permanent / https://bob.test/\n"))
+
+
+class CertificateRenewal(TlsBase):
+    """Issue 4: renewals by certbot's webroot mode just work, and certificates reload on
+    SIGHUP with no dropped connection while clients keep arriving."""
+
+    config = acme_config
+    nports = 2
+
+    def test_acme_challenge_served_from_docroot_over_http(self):
+        token = "Xk2-challenge_token"
+        body = b"Xk2-challenge_token.thumbprint\n"
+        self.srv.alice.write(f".well-known/acme-challenge/{token}", body)
+        r = h.get(self.srv.ports[1], f"/.well-known/acme-challenge/{token}", host="alice.test")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, body)
+
+    def test_port_80_redirect_permanent_to_https(self):
+        r = h.get(self.srv.ports[1], "/some/page?x=1", host="bob.test")
+        self.assertStatus(r, 301)
+        self.assertEqual(r.header("Location"), "https://bob.test/some/page?x=1")
+
+    def test_sighup_loads_renewed_certificate_without_dropping_connections(self):
+        before = self.tls_get("alice.test")[1]["serialNumber"].upper()
+        failures, served = [], [0]
+        stop = threading.Event()
+
+        def new_connections():  # a fresh handshake per request, as browsers arriving
+            while not stop.is_set():
+                try:
+                    r, cert = self.tls_get("alice.test")
+                    if r.status != 200 or r.body != h.ALICE_INDEX:
+                        failures.append(f"new connection: {r.status}")
+                    served[0] += 1
+                except (OSError, AssertionError) as e:
+                    failures.append(f"new connection: {e!r}")
+
+        closed_by_server = []
+
+        def keep_alive():  # a connection made before the reload and used across it
+            c = self.tls("alice.test")
+            try:
+                while not stop.is_set():
+                    r = c.request("GET", "/", host="alice.test")
+                    if r.status != 200:
+                        failures.append(f"keep-alive: {r.status}")
+                    served[0] += 1
+                    if (r.header("Connection") or "").lower() == "close":
+                        # As any HTTP client: the server said so, so use a new connection.
+                        closed_by_server.append(r)
+                        c.close()
+                        c = self.tls("alice.test")
+                    time.sleep(0.01)
+            except (OSError, AssertionError) as e:
+                failures.append(f"keep-alive connection: {e!r}")
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=f) for f in (new_connections, new_connections,
+                                                         keep_alive)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.3)
+            after = renew_alice(self.srv, "renewed")
+            self.assertNotEqual(before, after)
+            os.kill(self.srv.pid, signal.SIGHUP)
+            h.wait_for(lambda: self.tls_get("alice.test")[1]["serialNumber"].upper() == after,
+                       timeout=10, interval=0.1, what="the renewed certificate after SIGHUP")
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        self.assertEqual(failures, [], f"{len(failures)} of {served[0]} requests failed")
+        self.assertGreater(served[0], 20)
+        # The retired worker answered the keep-alive client once more, then let it go.
+        self.assertEqual(len(closed_by_server), 1, "the keep-alive connection should move "
+                         "to the new generation exactly once")
+        self.assertIsNone(self.srv.proc.poll(), "the master died")
+        # bob's certificate is untouched, and his site still answers.
+        r, cert = self.tls_get("bob.test")
+        self.assertStatus(r, 200)
+        self.assertIn(("commonName", "bob.test"), [kv for rdn in cert["subject"] for kv in rdn])
 
 
 if __name__ == "__main__":
