@@ -56,6 +56,12 @@ Result<UniqueFd> bind_one(const std::string& host, uint16_t port) {
     return Error{errno_message("could not bind to address " + where)};
   }
   if (::listen(fd.get(), 4096) != 0) return Error{errno_message("listen")};
+  // Apache's default AcceptFilter "data" (nginx's "deferred"): the kernel hands a
+  // connection to accept() once the client's first bytes (request or ClientHello) are
+  // there, so the front reads it at once instead of watching an empty socket, and a
+  // client that connects and says nothing never reaches a front.
+  int defer_s = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
   return fd;
 }
 

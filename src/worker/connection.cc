@@ -619,7 +619,7 @@ void Connection::write_access_log() {
   for (const auto& access : logs.access) {
     std::string line = access.format.format(record);
     line += '\n';
-    [[maybe_unused]] ssize_t n = ::write(access.fd, line.data(), line.size());
+    worker_.log_access(access.fd, line);
   }
 }
 

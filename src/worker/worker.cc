@@ -13,6 +13,7 @@
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
 #include "sandbox/enter_sandbox.h"
+#include "worker/access_log_buffer.h"
 #include "worker/connection.h"
 #include "worker/dynamic_target.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
@@ -29,6 +30,12 @@ struct FrontLink {
   std::vector<uint64_t> done;  // ended connections not yet reported
 };
 
+// How long ended connections wait to be reported to their front, so reports batch.
+constexpr uint64_t kDoneReportDelayMs = 2;
+// Below this many open connections, ends are reported at once (the front's pool-grow
+// threshold, kPoolGrowThreshold, is the same number).
+constexpr size_t kBusyConnections = 4;
+
 class Worker : public WorkerContext {
  public:
   Worker(ServerConfig config, const WorkerOptions& options)
@@ -42,6 +49,7 @@ class Worker : public WorkerContext {
   size_t pool() const override { return options_.pool; }
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
   const ErrorLog& worker_log() const override { return log_; }
+  void log_access(int fd, std::string_view line) override { access_logs_.append(fd, line); }
   bool stopping() const override { return stopping_ || draining_; }
   bool closing_idle() const override { return stopping_; }
   bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
@@ -55,6 +63,7 @@ class Worker : public WorkerContext {
   void on_front_message(size_t front);
   void load_tls();
   void flush_done();
+  void end_of_turn();
   void on_control();
   Result<void> offer_channel(unsigned front);
   void on_signal();
@@ -68,6 +77,8 @@ class Worker : public WorkerContext {
   EventLoop loop_;
   ErrorLog log_;
   std::vector<VhostLogs> vhost_logs_;
+  AccessLogBuffer access_logs_;
+  bool done_timer_ = false;  // a report of ended connections is scheduled
   std::vector<FrontLink> fronts_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // destroyed on the next turn of the loop
@@ -246,6 +257,26 @@ void Worker::on_control() {
   }
 }
 
+void Worker::end_of_turn() {
+  access_logs_.flush();
+  // Ended connections are reported a moment later, so one message carries many: under a
+  // stream of short connections that is a send here and a wake-up in the front saved per
+  // connection. (A MaxClientsVHost vhost's end was reported already, at once.)
+  // Only while busy, though: the fronts grow a pool from these counts, and a lightly
+  // used worker must not look busier than it is.
+  bool any = false;
+  for (const auto& f : fronts_) any = any || !f.done.empty();
+  if (any && connections_.size() < kBusyConnections) {
+    flush_done();
+  } else if (any && !done_timer_) {
+    done_timer_ = true;
+    loop_.add_timer(kDoneReportDelayMs, [this] {
+      done_timer_ = false;
+      flush_done();
+    });
+  }
+}
+
 void Worker::flush_done() {
   for (auto& f : fronts_) {
     if (f.done.empty()) continue;
@@ -305,6 +336,7 @@ void Worker::maybe_exit() {
   for (const auto& f : fronts_) fronts_done = fronts_done && (!f.channel || f.retire_acked);
   if ((stopping_ || draining_ || retiring_) && fronts_done) {
     flush_done();
+    access_logs_.flush();
     closed_.clear();
     fcgid_.reset();  // stops the owner's php-cgi processes and removes their sockets
     std::exit(0);
@@ -317,6 +349,7 @@ void Worker::check_idle() {
     // Ask every front to stop sending; exit once all have answered (channels are ordered,
     // so nothing is in flight after the ack).
     retiring_ = true;
+    flush_done();  // the fronts must know every connection ended before the request
     std::string error;
     for (auto& f : fronts_)
       if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
@@ -342,6 +375,7 @@ void Worker::on_signal() {
     }
     // Don't wait forever for a client that never reads.
     loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [this] {
+      access_logs_.flush();
       fcgid_.reset();
       std::exit(0);
     });
@@ -413,7 +447,7 @@ int Worker::run() {
   if (!loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) return 1;
   last_active_ms_ = loop_.now_ms();
   loop_.add_timer(1000, [this] { check_idle(); });
-  loop_.set_batch_end([this] { flush_done(); });
+  loop_.set_batch_end([this] { end_of_turn(); });
   auto result = loop_.run();
   return result ? 0 : 1;
 }

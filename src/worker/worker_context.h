@@ -40,6 +40,8 @@ class WorkerContext {
   virtual size_t pool() const = 0;
   virtual const VhostLogs& logs(size_t vhost) const = 0;
   virtual const ErrorLog& worker_log() const = 0;
+  // Queues an access-log line (with its newline); written at the end of the loop turn.
+  virtual void log_access(int fd, std::string_view line) = 0;
   // The worker is leaving: responses say Connection: close, and it exits once its
   // connections are done.
   virtual bool stopping() const = 0;
