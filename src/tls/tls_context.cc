@@ -85,6 +85,9 @@ Result<TlsContext> TlsContext::create(const TlsSettings& s) {
   SSL_CTX_set_options(c, options);
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
+  // Read what the socket has in one read(2), not a 5-byte record header and then its
+  // body: strace showed ~2.7 reads per keep-alive HTTPS request without it.
+  SSL_CTX_set_read_ahead(c, 1);
 
   if (!s.cipher_suite.empty() && !SSL_CTX_set_cipher_list(c, s.cipher_suite.c_str())) {
     return Error{"SSLCipherSuite '" + s.cipher_suite + "'" + where + ": " + openssl_error()};

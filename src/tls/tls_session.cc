@@ -86,7 +86,9 @@ IoStatus TlsSession::read(char* buf, size_t len, size_t* n) {
   return status_from(0, "TLS read failed");
 }
 
-bool TlsSession::pending() const { return SSL_pending(ssl_.get()) > 0; }
+// SSL_has_pending, not SSL_pending: with read-ahead, whole records may wait undecrypted in
+// OpenSSL's buffer, where epoll can't see them.
+bool TlsSession::pending() const { return SSL_has_pending(ssl_.get()) == 1; }
 
 IoStatus TlsSession::write(const char* buf, size_t len, size_t* n) {
   *n = 0;

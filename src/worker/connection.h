@@ -69,6 +69,7 @@ class Connection : public ResponseSink {
   // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
   void write_response_head(int status, std::string_view headers, size_t body_reserve);
   void continue_writing();
+  void inline_small_file();
   void finish_response();
   void discard_body();
   void after_request();

@@ -320,6 +320,23 @@ class Tls(TlsBase):
                 with self.tls("bob.test", ctx=client_ctx(self.srv.ca, max_version=version)) as c:
                     self.assertEqual(c.sock.version(), version.name.replace("v1_", "v1."))
 
+    def test_pipelined_requests_in_one_write(self):
+        # Both requests arrive as records in one read: the second must not wait in
+        # OpenSSL's read-ahead buffer, where epoll can't see it.
+        with self.tls("alice.test") as c:
+            req = b"GET / HTTP/1.1\r\nHost: alice.test\r\n\r\n"
+            # One TLS record per request, all in one TCP segment (corked).
+            c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            for r in (req, req.replace(b"GET / ", b"GET /nope "),
+                      b"GET / HTTP/1.1\r\nHost: alice.test\r\nConnection: close\r\n\r\n"):
+                c.sock.sendall(r)
+            c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+            self.assertStatus(c.read_response(), 200)
+            self.assertStatus(c.read_response(), 404)
+            last = c.read_response()
+            self.assertStatus(last, 200)
+            self.assertEqual(last.body, h.ALICE_INDEX)
+
     def test_alpn_selects_http11(self):
         ctx = client_ctx(self.srv.ca, alpn=["h2", "http/1.1"])
         with self.tls("alice.test", ctx=ctx) as c:
