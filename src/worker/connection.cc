@@ -441,7 +441,8 @@ void Connection::serve_request() {
     uint16_t port = address_port(local_);
     if (port != 80) authority += ":" + std::to_string(port);
   }
-  StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority};
+  StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
+                        &worker_.open_files(), worker_.loop().now_ms()};
   StaticResponse response = serve_static(request);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "common/shared_fd.h"
 #include "common/unique_fd.h"
 #include "http/request_head.h"
 #include "tls/tls_session.h"
@@ -139,7 +140,7 @@ class Connection : public ResponseSink {
   // Response in flight.
   std::string out_;
   size_t out_sent_ = 0;
-  UniqueFd file_;
+  SharedFd file_;  // may be shared with the worker's open-file cache
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;
   int status_ = 0;

@@ -15,6 +15,7 @@
 #include "sandbox/enter_sandbox.h"
 #include "worker/access_log_buffer.h"
 #include "worker/connection.h"
+#include "worker/static/open_file_cache.h"
 #include "worker/dynamic_target.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
 #include "tls/tls_context.h"
@@ -45,6 +46,7 @@ class Worker : public WorkerContext {
   const ServerConfig& config() const override { return config_; }
   const VhostRouter& router() const override { return router_; }
   const MimeTypes& mime() const override { return mime_; }
+  OpenFileCache& open_files() override { return open_files_; }
   EventLoop& loop() override { return loop_; }
   size_t pool() const override { return options_.pool; }
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
@@ -74,6 +76,7 @@ class Worker : public WorkerContext {
   VhostRouter router_;
   WorkerOptions options_;
   MimeTypes mime_;
+  OpenFileCache open_files_;
   EventLoop loop_;
   ErrorLog log_;
   std::vector<VhostLogs> vhost_logs_;
@@ -355,6 +358,7 @@ void Worker::check_idle() {
       if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
     maybe_exit();
   }
+  open_files_.expire(loop_.now_ms());
   loop_.add_timer(1000, [this] { check_idle(); });
 }
 

@@ -62,6 +62,24 @@ class Static(h.ServerTestCase):
         self.assertIsNotNone(r.header("last-modified"))
         self.assertIsNotNone(r.header("etag"))
 
+    def test_changes_to_a_served_file_are_seen_by_the_next_request(self):
+        # The worker keeps recently served files open; none of this may be hidden by it.
+        path = os.path.join(self.srv.alice.www, "changing.txt")
+        self.srv.alice.write("changing.txt", b"one\n")
+        with h.Conn(self.port) as c:
+            self.assertEqual(c.request("GET", "/changing.txt", host="alice.test").body, b"one\n")
+            self.srv.alice.write("changing.txt", b"two, longer\n")
+            self.assertEqual(c.request("GET", "/changing.txt", host="alice.test").body,
+                             b"two, longer\n")
+            os.chmod(path, 0o000)
+            try:
+                self.assertStatus(c.request("GET", "/changing.txt", host="alice.test"), 403)
+            finally:
+                os.chmod(path, 0o644)
+            self.assertStatus(c.request("GET", "/changing.txt", host="alice.test"), 200)
+            os.unlink(path)
+            self.assertStatus(c.request("GET", "/changing.txt", host="alice.test"), 404)
+
     def test_head(self):
         with h.Conn(self.port) as c:
             r = c.request("HEAD", "/1k.bin", host="alice.test")

@@ -66,7 +66,7 @@ bool follows_if_owner(unsigned options) { return (options & kOptSymLinksIfOwnerM
 }  // namespace
 
 OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int base_fd,
-                        std::string_view relative) {
+                        std::string_view relative, OpenFileCache* cache, uint64_t now_ms) {
   OpenedPath out;
   std::vector<std::string_view> components = split_components(relative);
   out.fs_path = base;
@@ -130,11 +130,20 @@ OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int b
     } else {
       // The usual request: open it for reading right away, as nginx does (non-blocking,
       // so a FIFO can't stall us; fstat below refuses anything but files and
-      // directories), saving the O_PATH open, its fstat and the reopen.
+      // directories), saving the O_PATH open, its fstat and the reopen. The same plain
+      // open is what the open-file cache stands in for.
       out.reopen_name = out.fs_path;
+      if (cache) {
+        if (auto hit = cache->find(out.fs_path, now_ms)) {
+          out.cached = std::move(hit->fd);
+          out.st = hit->st;
+          return out;
+        }
+      }
       fd = open(out.fs_path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
       if (fd >= 0) {
         out.readable = true;
+        out.cacheable = cache != nullptr;
       } else if (errno == EACCES) {
         // A directory may be searchable (index.html inside) but not readable.
         fd = open(out.fs_path.c_str(), O_PATH | O_CLOEXEC);

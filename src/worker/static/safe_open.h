@@ -12,6 +12,8 @@
 
 #include "common/unique_fd.h"
 #include "config/server_config.h"
+#include "common/shared_fd.h"
+#include "worker/static/open_file_cache.h"
 #include "worker/static/static_handler.h"
 
 namespace itkd {
@@ -30,13 +32,18 @@ struct OpenedPath {
   bool reopen_follow = true;
   // Effective settings of the directory that contains the object.
   DirectorySettings containing;
+  // From the open-file cache: `fd` is unused and this is the file to send from.
+  SharedFd cached;
+  // Opened by the plain-open path for reading: may go into the open-file cache.
+  bool cacheable = false;
 };
 
 // Opens `relative` ("a/b/c", no leading or trailing '/'; empty = the base itself) beneath
 // the directory `base` (or, when base_fd >= 0, beneath that already-open O_PATH directory
 // whose path is `base`).
 OpenedPath open_beneath(const VirtualHost& vhost, const std::string& base, int base_fd,
-                        std::string_view relative);
+                        std::string_view relative, OpenFileCache* cache = nullptr,
+                        uint64_t now_ms = 0);
 
 // Opens the object for reading (O_RDONLY, non-blocking so a swapped-in FIFO can't stall
 // us) and checks it is still the inode that was inspected. Returns an invalid fd and sets

@@ -225,7 +225,7 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
     return error(403, "ScriptAlias: CGI not implemented yet: " + fs, fs);
   }
 
-  OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative);
+  OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative, req_.files, req_.now_ms);
   // Require all denied answers 403 whether or not the file exists, as Apache's access
   // check runs before the handler looks at the file.
   if (opened.containing.denied) {
@@ -317,7 +317,14 @@ StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath&
 StaticResponse Handler::serve_file(OpenedPath& file) {
   // Opened for HEAD too: HEAD must answer exactly what GET would (403 for mode 000).
   struct stat st {};
-  UniqueFd readable = open_for_reading(file, &st);
+  SharedFd readable;
+  if (file.cached) {
+    readable = std::move(file.cached);
+    st = file.st;
+  } else {
+    readable = SharedFd(open_for_reading(file, &st));
+    if (readable && file.cacheable && req_.files) req_.files->insert(file.fs_path, readable, st, req_.now_ms);
+  }
   if (!readable) {
     int err = errno;
     if (err == EACCES || err == EPERM) {

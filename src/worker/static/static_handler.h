@@ -11,12 +11,15 @@
 #include <cstdint>
 #include <string>
 
+#include "common/shared_fd.h"
 #include "common/unique_fd.h"
 #include "config/server_config.h"
 #include "http/request_head.h"
 #include "worker/static/mime_types.h"
 
 namespace itkd {
+
+class OpenFileCache;
 
 struct StaticRequest {
   const VirtualHost& vhost;
@@ -25,6 +28,9 @@ struct StaticRequest {
   // Scheme and authority for absolute redirect URLs ("http", "example.com:8080").
   std::string_view scheme = "http";
   std::string_view authority;  // Host header as sent (or server_name:port)
+  // The worker's open-file cache (none in unit tests that don't test it).
+  OpenFileCache* files = nullptr;
+  uint64_t now_ms = 0;  // the loop's clock, for the cache
 };
 
 struct StaticResponse {
@@ -34,7 +40,7 @@ struct StaticResponse {
   // connection adds.
   std::string headers;
   std::string body;          // in-memory body (listings, error pages); sent unless HEAD
-  UniqueFd file;             // set for GET of a file: send file_length bytes from file_offset
+  SharedFd file;             // set for GET of a file: send file_length bytes from file_offset
   uint64_t file_offset = 0;
   uint64_t file_length = 0;
   bool close_connection = false;

@@ -12,6 +12,7 @@
 #include "config/server_config.h"
 #include "http/request_head.h"
 #include "worker/static/mime_types.h"
+#include "worker/static/open_file_cache.h"
 #include "worker/static/static_handler.h"
 
 namespace itkd::test {
@@ -55,6 +56,8 @@ class StaticFixture : public ::testing::Test {
   static bool has_header(const StaticResponse& r, const std::string& name);
 
   std::string root_;
+  OpenFileCache* files_ = nullptr;  // set by tests of the worker's open-file cache
+  uint64_t now_ms_ = 0;
   std::string docroot_;
   VirtualHost vhost_;
   MimeTypes mime_ = MimeTypes::from_text(
