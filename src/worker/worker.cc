@@ -31,11 +31,8 @@ struct FrontLink {
   std::vector<uint64_t> done;  // ended connections not yet reported
 };
 
-// How long ended connections wait to be reported to their front, so reports batch.
-constexpr uint64_t kDoneReportDelayMs = 2;
-// Below this many open connections, ends are reported at once (the front's pool-grow
-// threshold, kPoolGrowThreshold, is the same number).
-constexpr size_t kBusyConnections = 4;
+// Ended connections are reported to their front at most this often, so reports batch.
+constexpr uint64_t kDoneReportMinGapMs = 1;
 
 class Worker : public WorkerContext {
  public:
@@ -82,6 +79,7 @@ class Worker : public WorkerContext {
   std::vector<VhostLogs> vhost_logs_;
   AccessLogBuffer access_logs_;
   bool done_timer_ = false;  // a report of ended connections is scheduled
+  uint64_t last_done_flush_ms_ = 0;
   std::vector<FrontLink> fronts_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // destroyed on the next turn of the loop
@@ -262,25 +260,28 @@ void Worker::on_control() {
 
 void Worker::end_of_turn() {
   access_logs_.flush();
-  // Ended connections are reported a moment later, so one message carries many: under a
-  // stream of short connections that is a send here and a wake-up in the front saved per
-  // connection. (A MaxClientsVHost vhost's end was reported already, at once.)
-  // Only while busy, though: the fronts grow a pool from these counts, and a lightly
-  // used worker must not look busier than it is.
+  // Ended connections are reported at most once per kDoneReportMinGapMs, so under a
+  // stream of short connections one message carries many (a send here and a wake-up in
+  // the front saved per connection), while a lightly used worker still reports at once:
+  // the fronts grow a pool from these counts, and a late report looks like a busy worker.
+  // (A MaxClientsVHost vhost's end was reported already, at once.)
   bool any = false;
   for (const auto& f : fronts_) any = any || !f.done.empty();
-  if (any && connections_.size() < kBusyConnections) {
+  if (!any || done_timer_) return;
+  uint64_t since = loop_.now_ms() - last_done_flush_ms_;
+  if (since >= kDoneReportMinGapMs) {
     flush_done();
-  } else if (any && !done_timer_) {
-    done_timer_ = true;
-    loop_.add_timer(kDoneReportDelayMs, [this] {
-      done_timer_ = false;
-      flush_done();
-    });
+    return;
   }
+  done_timer_ = true;
+  loop_.add_timer(kDoneReportMinGapMs - since, [this] {
+    done_timer_ = false;
+    flush_done();
+  });
 }
 
 void Worker::flush_done() {
+  last_done_flush_ms_ = loop_.now_ms();
   for (auto& f : fronts_) {
     if (f.done.empty()) continue;
     if (f.channel) {
