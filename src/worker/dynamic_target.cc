@@ -30,6 +30,15 @@ void set_context(const VirtualHost& vhost, const std::string& path, CgiScript& s
 std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std::string& url_path,
                                              const std::string& base, const std::string& relative,
                                              const std::string& path_info, bool via_script_alias) {
+  // Most requests of a PHP site are for static files: when the name alone says no
+  // handler applies, leave the file to the static handler instead of opening it twice.
+  if (!via_script_alias && !relative.empty()) {
+    std::string fs = (base == "/" ? "" : base) + "/" + relative;
+    std::string parent = fs.substr(0, fs.rfind('/'));
+    DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
+    if (!dir.denied && choose_handler(vhost, fs, false, dir).kind == HandlerChoice::Kind::Static)
+      return std::nullopt;
+  }
   OpenedPath opened = open_beneath(vhost, base, -1, relative);
   DynamicTarget target;
   target.decoded_path = url_path;
