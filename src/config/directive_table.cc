@@ -672,9 +672,21 @@ Result<void> h_add_handler(ParseState& ps, const Directive& d) {
 }
 
 Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
-  if (d.args.size() != 2) {
-    return Error{"ProxyPassMatch takes a regular expression and an fcgi:// URL (keys like "
-                 "timeout= are not supported yet)"};
+  // Worker parameters after the URL: enablereuse= only (mod_proxy's others are not yet).
+  bool reuse = false;
+  for (size_t i = 2; i < d.args.size(); ++i) {
+    const std::string& kv = d.args[i];
+    size_t eq = kv.find('=');
+    std::string key = ascii_lower(kv.substr(0, eq));
+    std::string value = eq == std::string::npos ? "" : ascii_lower(kv.substr(eq + 1));
+    if (key == "enablereuse" && (value == "on" || value == "off")) {
+      reuse = value == "on";
+    } else if (key == "disablereuse" && (value == "on" || value == "off")) {
+      reuse = value == "off";
+    } else {
+      return Error{"ProxyPassMatch: parameter '" + kv + "' is not supported (only "
+                   "enablereuse=on|off)"};
+    }
   }
   regex_t re;
   int rc = regcomp(&re, d.args[0].c_str(), REG_EXTENDED);
@@ -690,6 +702,7 @@ Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
     return Error{"ProxyPassMatch " + d.args[1] + ": the URL needs the script path after the "
                  "host, e.g. fcgi://127.0.0.1:9000/srv/www/$1"};
   }
+  u->first.reuse = reuse;
   ps.vh().vhost.proxy_pass_matches.push_back({d.args[0], u->first, u->second, d.where});
   return ok();
 }

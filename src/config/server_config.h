@@ -36,6 +36,10 @@ struct FcgiBackend {
   std::string unix_path;  // set for a unix socket
   std::string host;       // else TCP host (IP literal or name) and port
   uint16_t port = 0;
+  // Keep the connection for the next request (ProxyPassMatch ... enablereuse=on). Off by
+  // default, as in Apache: a php-fpm child serves one connection at a time, so idle kept
+  // connections hold children that other workers' requests then wait for.
+  bool reuse = false;
   // "unix:/run/php/alice.sock" / "127.0.0.1:9000": for logs and pool keys.
   std::string describe() const {
     return unix_path.empty() ? host + ":" + std::to_string(port) : "unix:" + unix_path;

@@ -40,9 +40,14 @@ void EventLoop::modify(int fd, uint32_t events) {
 
 void EventLoop::remove(int fd) {
   if (fd < 0 || static_cast<size_t>(fd) >= slots_.size()) return;
+  if (slots_[static_cast<size_t>(fd)].active) ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  remove_before_close(fd);
+}
+
+void EventLoop::remove_before_close(int fd) {
+  if (fd < 0 || static_cast<size_t>(fd) >= slots_.size()) return;
   Slot& slot = slots_[static_cast<size_t>(fd)];
   if (!slot.active) return;
-  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   slot.active = false;
   slot.generation++;
   // The handler may be the one running right now: destroy it later, not here.

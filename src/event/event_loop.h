@@ -29,6 +29,9 @@ class EventLoop {
   void modify(int fd, uint32_t events);
   // Safe to call from inside any handler, including the fd's own.
   void remove(int fd);
+  // For an fd the caller closes right after and never shared with another process:
+  // close(2) takes it out of the epoll set, so this skips the epoll_ctl.
+  void remove_before_close(int fd);
 
   // Monotonic milliseconds, read once per loop iteration.
   uint64_t now_ms() const { return now_ms_; }

@@ -38,6 +38,8 @@ class Connection : public ResponseSink {
   void on_stop();
 
   uint64_t id() const { return id_; }
+  // Sends what a handler queued this turn of the loop (see request_flush).
+  void flush_queued();
   size_t front_index() const { return front_index_; }
   uint64_t front_connection_id() const { return front_connection_id_; }
   size_t last_vhost() const { return vhost_; }
@@ -99,6 +101,7 @@ class Connection : public ResponseSink {
   void collect_chunked_body();
   void feed_body();
   void flush_dynamic();
+  void request_flush();
   void dynamic_done();
   void release_handler();
   void restore_reading_interest();
@@ -140,6 +143,8 @@ class Connection : public ResponseSink {
   // Response in flight.
   std::string out_;
   size_t out_sent_ = 0;
+  bool flush_requested_ = false;  // queued output goes out at the end of the loop turn
+  bool reads_muted_ = false;  // a handler runs and the client sent more: stop reading
   SharedFd file_;  // may be shared with the worker's open-file cache
   uint64_t file_offset_ = 0;
   uint64_t file_remaining_ = 0;

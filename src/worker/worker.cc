@@ -49,6 +49,7 @@ class Worker : public WorkerContext {
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
   const ErrorLog& worker_log() const override { return log_; }
   void log_access(int fd, std::string_view line) override { access_logs_.append(fd, line); }
+  void flush_later(uint64_t connection_id) override { to_flush_.push_back(connection_id); }
   bool stopping() const override { return stopping_ || draining_; }
   bool closing_idle() const override { return stopping_; }
   bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
@@ -78,6 +79,7 @@ class Worker : public WorkerContext {
   ErrorLog log_;
   std::vector<VhostLogs> vhost_logs_;
   AccessLogBuffer access_logs_;
+  std::vector<uint64_t> to_flush_;  // connections with queued dynamic output
   bool done_timer_ = false;  // a report of ended connections is scheduled
   uint64_t last_done_flush_ms_ = 0;
   std::vector<FrontLink> fronts_;
@@ -259,6 +261,13 @@ void Worker::on_control() {
 }
 
 void Worker::end_of_turn() {
+  // A program's head and body parts from one turn go out in one send.
+  std::vector<uint64_t> flush;
+  flush.swap(to_flush_);
+  for (uint64_t id : flush) {
+    auto it = connections_.find(id);
+    if (it != connections_.end()) it->second->flush_queued();
+  }
   access_logs_.flush();
   // Ended connections are reported at most once per kDoneReportMinGapMs, so under a
   // stream of short connections one message carries many (a send here and a wake-up in

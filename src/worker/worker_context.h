@@ -44,6 +44,8 @@ class WorkerContext {
   virtual const ErrorLog& worker_log() const = 0;
   // Queues an access-log line (with its newline); written at the end of the loop turn.
   virtual void log_access(int fd, std::string_view line) = 0;
+  // Calls conn.flush_queued() at the end of this turn of the loop (if it still exists).
+  virtual void flush_later(uint64_t connection_id) = 0;
   // The worker is leaving: responses say Connection: close, and it exits once its
   // connections are done.
   virtual bool stopping() const = 0;

@@ -44,6 +44,7 @@ PHP = {
                    b' (int)opcache_is_script_cached(__FILE__), " ", posix_geteuid(), "\\n";',
     "sleep.php": b'<?php usleep(700000); echo getmypid(), "\\n";',
     "slow.php": b'<?php sleep(5); echo "late\\n";',
+    "busy.php": b'<?php usleep(20000); echo "ok\\n";',
 }
 
 # A CGI that tries to connect to a unix socket given as ?PATH and reports errno.
@@ -153,7 +154,9 @@ def config(srv):
                  f"fcgi://127.0.0.1:{srv.fpm_port}{a.www}/$1\n"))
              + h.vhost_block(addr, "dead.test", a, extra=fpm_handler(f"{run}/nobody.sock"))
              + h.vhost_block(addr, "slow.test", a, extra=fpm_handler(f"{run}/alice.sock")
-                             + "  ProxyTimeout 1\n"))
+                             + "  ProxyTimeout 1\n")
+             + h.vhost_block(addr, "busy.test", a, extra=fpm_handler(f"{run}/alice.sock")
+                             + "  ProxyTimeout 4\n"))
     return h.standard_config(srv, alice_extra=fcgid(a), bob_extra=fcgid(b)) + extra
 
 
@@ -408,6 +411,32 @@ class PhpFpm(PhpBase):
                          "alice's CGI reached bob's php-fpm")
         r = self.php(f"/cgi-bin/connect.pl?{run}/alice.sock")
         self.assertEqual(r.body.strip(), b"connected=1 errno=0", "alice's own socket")
+
+    def test_many_clients_across_workers_share_a_small_fpm_pool(self):
+        # php-fpm has 3 children here and itkd's pool grows to 2 workers under this load.
+        # A worker that kept idle connections open would hold children the other worker's
+        # requests then wait for until ProxyTimeout (504): connections are not reused by
+        # default, as in Apache.
+        results = []
+
+        def client():
+            for _ in range(4):
+                try:
+                    r = h.get(self.port, "/php/busy.php", host="busy.test",
+                              headers=[("Connection", "close")])
+                    results.append(r.status)
+                except OSError as e:
+                    results.append(repr(e))
+
+        threads = [threading.Thread(target=client) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(len(results), 64)
+        self.assertEqual([r for r in results if r != 200], [])
+        self.assertEqual(len(self.srv.workers_with_uid(h.ALICE_UID)), 2,
+                         "the load should have grown alice's pool to two workers")
 
     def test_dead_backend_503(self):
         watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)

@@ -33,7 +33,7 @@ FastCgiHandler::FastCgiHandler(const HandlerRequest& request, FcgiBackend backen
       relay_(sink, script_.filename),
       stderr_log_(request.error_log, "proxy_fcgi", address_text(request.peer), script_.filename) {
   timeout_s_ = request.vhost.proxy_timeout_s ? request.vhost.proxy_timeout_s : request.vhost.limits.timeout_s;
-  keep_conn_ = true;
+  keep_conn_ = backend_.reuse;
 }
 
 FastCgiHandler::FastCgiHandler(const HandlerRequest& request, FcgidProcessManager& manager,
@@ -106,12 +106,19 @@ void FastCgiHandler::begin_connect() {
     connecting_ = c->in_progress;
     connected_ = !c->in_progress;
   }
-  update_interest();
-  if (connected_ && !stopped_) on_connected();
+  if (connected_) {
+    on_connected();
+    return;
+  }
+  update_interest();  // wait for the connect to complete
 }
 
+// The request goes out at once (a unix socket connects synchronously and its buffer
+// takes it), so the backend socket is registered once, for the answer.
 void FastCgiHandler::on_connected() {
-  update_interest();
+  if (stopped_) return;
+  if (out_.empty()) update_interest();
+  else write_out();
 }
 
 void FastCgiHandler::on_request_body(std::string_view data, bool last) {
@@ -351,7 +358,7 @@ void FastCgiHandler::stop() {
   timer_armed_ = false;
   if (ticket_ && manager_) manager_->cancel(ticket_);
   ticket_ = 0;
-  if (registered_) request_.loop.remove(fd_.get());
+  if (registered_) request_.loop.remove_before_close(fd_.get());  // ours alone, closed now
   registered_ = false;
   fd_.reset();
   // An unclean lease retires its process: it may be stuck in the middle of our request.

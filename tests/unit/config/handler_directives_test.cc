@@ -112,6 +112,22 @@ TEST(HandlerDirectives, ProxyPassMatch) {
             std::string::npos);
 }
 
+TEST(HandlerDirectives, ProxyPassMatchReuseIsOptIn) {
+  auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n"
+                            "ProxyPassMatch ^/a/(.*)$ fcgi://127.0.0.1:9000/srv/a/$1\n"
+                            "ProxyPassMatch ^/b/(.*)$ fcgi://127.0.0.1:9000/srv/b/$1 enablereuse=on\n"
+                            "ProxyPassMatch ^/c/(.*)$ fcgi://127.0.0.1:9000/srv/c/$1 disablereuse=Off\n"
+                            "</VirtualHost>\n");
+  const auto& rules = c.vhosts[1].proxy_pass_matches;
+  ASSERT_EQ(rules.size(), 3u);
+  EXPECT_FALSE(rules[0].backend.reuse);  // Apache's default
+  EXPECT_TRUE(rules[1].backend.reuse);
+  EXPECT_TRUE(rules[2].backend.reuse);
+  EXPECT_NE(parse_err(kBase + "ProxyPassMatch ^/(.*)$ fcgi://127.0.0.1:9000/x/$1 timeout=5\n")
+                .find("parameter 'timeout=5' is not supported"),
+            std::string::npos);
+}
+
 TEST(HandlerDirectives, ResourceLimits) {
   auto c = parse_ok(kBase + "RLimitCPU 10 20\nRLimitNPROC 50\n<VirtualHost *:80>\nServerName a\n"
                             "RLimitMEM 268435456 max\nRLimitNPROC max\n</VirtualHost>\n");

@@ -71,8 +71,19 @@ TEST_F(FastCgiHandlerTest, ResponseBodyAndStderr) {
   EXPECT_NE(f.log_text().find("AH01215: note from the app: /srv/a/x.php"), std::string::npos) << f.log_text();
 }
 
+TEST_F(FastCgiHandlerTest, NoReuseByDefault) {
+  // As Apache's mod_proxy_fcgi: a php-fpm child serves one connection at a time, so a
+  // kept idle connection would hold a child other requests wait for.
+  auto b = unix_backend(test::ResponderMode::Normal);
+  auto first = run(b);
+  EXPECT_TRUE(first->ended);
+  EXPECT_EQ(first->body, "POST /srv/a/x.php body=abc");
+  EXPECT_EQ(BackendPool::instance().idle_count(b.describe()), 0u);
+}
+
 TEST_F(FastCgiHandlerTest, KeepConnReuse) {
   auto b = unix_backend(test::ResponderMode::Normal);
+  b.reuse = true;  // ProxyPassMatch ... enablereuse=on
   auto first = run(b);
   EXPECT_TRUE(first->ended);
   EXPECT_EQ(BackendPool::instance().idle_count(b.describe()), 1u);
@@ -83,6 +94,7 @@ TEST_F(FastCgiHandlerTest, KeepConnReuse) {
 
 TEST_F(FastCgiHandlerTest, StaleIdleConnectionIsRetriedOnAFreshOne) {
   auto b = unix_backend(test::ResponderMode::Normal);
+  b.reuse = true;
   // An idle connection that looks alive but whose other end hangs up once it reads.
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
