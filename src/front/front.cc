@@ -47,6 +47,7 @@ struct PendingConnection {
   bool routed = false;     // head complete, waiting for a worker of the pool
   bool in_loop = false;
   bool tls = false;        // TLS listener: only the ClientHello is peeked, never read
+  bool nodelay = false;    // handed back with TCP_NODELAY already set
   size_t peeked = 0;
 };
 
@@ -431,8 +432,8 @@ bool Front::hand_off(PendingConnection& conn, size_t pool) {
     if (!best) return false;
     // Grow the pool while every worker is busy, so all cores get used.
     if (!first_free && usable < pool_max_workers_) request_pool(pool);
-    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), conn.tls ? ipc::kHandoffTls : 0u, conn.local,
-                           conn.peer};
+    uint32_t flags = (conn.tls ? ipc::kHandoffTls : 0u) | (conn.nodelay ? ipc::kHandoffNoDelay : 0u);
+    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), flags, conn.local, conn.peer};
     std::string error;
     auto status = send_message(best->channel.get(), ipc::encode_with_bytes(ipc::MessageType::Handoff, ref, conn.buffer),
                                conn.fd.get(), &error);
@@ -552,6 +553,7 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
       connection_finished(ref->connection_id);
       // The next request on this connection is for another owner: route it afresh.
       PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes), &ref->peer, &ref->local);
+      conn.nodelay = (ref->flags & ipc::kHandoffNoDelay) != 0;
       process(conn);
       worker = find_worker(pool, worker_id);
       if (!worker) return;

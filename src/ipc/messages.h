@@ -66,6 +66,9 @@ struct WorkerRef {
 
 // ConnectionRef::flags
 inline constexpr uint32_t kHandoffTls = 1;  // TLS: the ClientHello is still in the socket
+// TCP_NODELAY is already on (a socket keeps it across processes): saves a setsockopt per
+// owner switch. A lying front only costs that connection some latency.
+inline constexpr uint32_t kHandoffNoDelay = 2;
 
 struct FrontRef {
   uint32_t front_index;

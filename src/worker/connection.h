@@ -38,6 +38,8 @@ class Connection : public ResponseSink {
   void on_stop();
 
   uint64_t id() const { return id_; }
+  bool nodelay() const { return nodelay_; }
+  void nodelay_already_set() { nodelay_ = true; }
   // Sends what a handler queued this turn of the loop (see request_flush).
   void flush_queued();
   size_t front_index() const { return front_index_; }

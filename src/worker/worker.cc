@@ -151,8 +151,8 @@ void Worker::connection_closed(Connection& conn, bool handed_back) {
 bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
   if (conn.front_index() >= fronts_.size() || !fronts_[conn.front_index()].channel) return false;
   if (unread.size() > kMaxMessageBytes - 64) return false;
-  ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()), 0, conn.local(),
-                         conn.peer()};
+  ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()),
+                         conn.nodelay() ? ipc::kHandoffNoDelay : 0u, conn.local(), conn.peer()};
   std::string error;
   auto status = send_message(fronts_[conn.front_index()].channel.get(),
                              ipc::encode_with_bytes(ipc::MessageType::Handback, ref, unread), fd, &error);
@@ -199,6 +199,7 @@ void Worker::on_front_message(size_t front) {
       auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front,
                                                ref->connection_id, ref->local, ref->peer, tls, ref->vhost);
       Connection* raw = conn.get();
+      if (ref->flags & ipc::kHandoffNoDelay) raw->nodelay_already_set();
       connections_.emplace(id, std::move(conn));
       raw->start();
     } else if (type == ipc::MessageType::RetireAck && ipc::is_empty_message(msg.bytes)) {
