@@ -863,6 +863,7 @@ void check_front_user(ParseState& ps, const std::string& main_file) {
     if (id->uid == 0 || id->gid == 0) {
       return ps.error(where, "FrontUser/FrontGroup must not be root: the front reads client bytes");
     }
+    ps.config.front_uid = id->uid;
     for (size_t p = 0; p < c.pools.size(); ++p) {
       if (c.pools[p].uid == id->uid) {
         return ps.error(where, "FrontUser " + c.front_user + " (uid " + std::to_string(id->uid) +

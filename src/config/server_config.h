@@ -240,6 +240,7 @@ struct ServerConfig {
   std::string group = "www-data";       // Group
   std::string front_user = "nobody";    // FrontUser: the front's identity (never root or a tenant)
   std::string front_group = "nogroup";  // FrontGroup
+  uint32_t front_uid = 0;  // FrontUser resolved (0 unless ParseOptions::resolve_identities)
   std::string front_chroot = "/var/lib/itkd/empty";  // FrontChroot: an empty directory
   unsigned front_processes = 0;         // FrontProcesses, 0 = one per core
   unsigned pool_max_workers = 0;        // PoolMaxWorkers, 0 = one per core

@@ -1,4 +1,4 @@
-// Starting children clean: fork, then exec our own binary with a role, a fixed fd layout
+// Starting children clean: spawn our own binary with a role, a fixed fd layout
 // (fds[i] becomes 3+i, everything else closed), an empty signal mask and an environment
 // that holds nothing of the master's.
 #pragma once

@@ -405,27 +405,25 @@ int Worker::run() {
     return 1;
   }
   const Pool& pool = config_.pools[options_.pool];
-  auto identity = resolve_identity(pool.user, pool.group);
-  if (!identity) {
-    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + identity.error().message);
-    return 1;
-  }
+  // The ids as the master resolved them, recorded in the sealed snapshot: no NSS lookup
+  // (and no /etc/passwd read as root) per worker start.
+  const Identity identity{pool.uid, pool.gid, pool.groups, {}};
   // The master said which ids to become; the configuration must agree.
-  if (identity->uid != options_.uid || identity->gid != options_.gid || identity->uid == 0 || identity->gid == 0) {
+  if (identity.uid != options_.uid || identity.gid != options_.gid || identity.uid == 0 || identity.gid == 0 ||
+      identity.groups.empty()) {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: identity mismatch for pool " + std::to_string(options_.pool));
     return 1;
   }
-  auto front_identity = resolve_identity(config_.front_user, config_.front_group);
-  if (!front_identity) {
-    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: FrontUser: " + front_identity.error().message);
+  if (config_.front_uid == 0) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: FrontUser was not resolved");
     return 1;
   }
-  expected_front_uid_ = front_identity->uid;
+  expected_front_uid_ = config_.front_uid;
   if (pool.nice_value != 0 && ::setpriority(PRIO_PROCESS, 0, pool.nice_value) != 0)
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();
 
-  auto signals = enter_sandbox(*identity, SeccompProfile::Worker);
+  auto signals = enter_sandbox(identity, SeccompProfile::Worker);
   if (!signals) {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + signals.error().message);
     return 1;
