@@ -31,10 +31,14 @@ printf("Hello from PHP, running as uid %d (pid %d)\n", posix_geteuid(), getmypid
 printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
 PHP
 mkdir -p "$demo/bob/cgi-bin"
+# The fds it lists are its own, minus the one it reads /proc/self/fd through (an `ls` in
+# a shell script would show its own directory fd and the shell's pipe, not a leak).
 cat > "$demo/bob/cgi-bin/whoami.cgi" <<'CGI'
-#!/bin/sh
-printf 'Content-Type: text/plain\n\n'
-echo "CGI running as uid $(id -u); open fds: $(ls /proc/self/fd | tr '\n' ' ')"
+#!/usr/bin/perl
+opendir(my $d, "/proc/self/fd") or die "opendir: $!";
+my $own = fileno($d);
+my @fds = sort { $a <=> $b } grep { /^\d+$/ && $_ != $own } readdir($d);
+print "Content-Type: text/plain\n\nCGI running as uid $<; open fds: @fds\n";
 CGI
 chmod 755 "$demo/bob/cgi-bin/whoami.cgi"
 # A test CA and one certificate per owner; each key readable by its owner only.
