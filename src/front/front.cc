@@ -14,6 +14,7 @@
 #include <ctime>
 #include <list>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "common/socket_address.h"
@@ -83,6 +84,8 @@ class Front {
   void on_readable(uint64_t id);
   void watch(PendingConnection& conn);
   bool drain_worker_reports();
+  std::optional<std::string> over_client_limit(size_t vhost);
+  void queue_for_worker(PendingConnection& conn, size_t vhost);
   void peek_client_hello(PendingConnection& conn);
   void refuse_tls(PendingConnection& conn, const std::string& reason);
   void process(PendingConnection& conn);
@@ -281,21 +284,11 @@ void Front::peek_client_hello(PendingConnection& conn) {
   }
   std::string sni = hello_result.sni.value_or(std::string());
   size_t vhost = router_.route(conn.local, sni);
-  const VirtualHost& vh = config_.vhosts[vhost];
-  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients) &&
-      !(drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients))) {
-    refuse_tls(conn, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " + vh.server_name);
+  if (auto why = over_client_limit(vhost)) {
+    refuse_tls(conn, *why);
     return;
   }
-  conn.vhost = vhost;
-  conn.routed = true;
-  conn.waiting_since_ms = loop_.now_ms();
-  if (conn.in_loop) {
-    loop_.remove(conn.fd.get());
-    conn.in_loop = false;
-  }
-  pools_[vh.pool].waiting.push_back(conn.id);
-  dispatch_pool(vh.pool);
+  queue_for_worker(conn, vhost);
 }
 
 void Front::refuse_tls(PendingConnection& conn, const std::string& reason) {
@@ -357,24 +350,36 @@ void Front::process(PendingConnection& conn) {
 
 void Front::route(PendingConnection& conn, const http::RequestHead& head) {
   size_t vhost = router_.route(conn.local, head.host);
-  const VirtualHost& vh = config_.vhosts[vhost];
-  // Counted from here until the worker reports the connection done. At the limit, first
-  // read what the workers already reported: a slot may have been freed just now.
-  if (!counters_.try_acquire(options_.index, vhost, vh.max_clients) &&
-      !(drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients))) {
-    refuse(conn, 503, "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " +
-                          (vh.server_name.empty() ? std::string("the main server") : vh.server_name));
+  if (auto why = over_client_limit(vhost)) {
+    refuse(conn, 503, *why);
     return;
   }
+  queue_for_worker(conn, vhost);
+}
+
+// MaxClientsVHost: a slot is counted from here until the worker reports the connection
+// done. At the limit, first read what the workers already reported: a slot may have been
+// freed just now. Returns why the connection is refused, if it is.
+std::optional<std::string> Front::over_client_limit(size_t vhost) {
+  const VirtualHost& vh = config_.vhosts[vhost];
+  if (counters_.try_acquire(options_.index, vhost, vh.max_clients) ||
+      (drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients)))
+    return std::nullopt;
+  return "MaxClientsVHost " + std::to_string(vh.max_clients) + " reached for " +
+         (vh.server_name.empty() ? std::string("the main server") : vh.server_name);
+}
+
+// Routed: the connection waits for one of the vhost's pool's workers, which reads the
+// rest, so the front stops watching the socket.
+void Front::queue_for_worker(PendingConnection& conn, size_t vhost) {
   conn.vhost = vhost;
   conn.routed = true;
   conn.waiting_since_ms = loop_.now_ms();
-  // The worker reads the rest; stop watching the socket here.
   if (conn.in_loop) {
     loop_.remove(conn.fd.get());
     conn.in_loop = false;
   }
-  size_t pool = vh.pool;
+  size_t pool = config_.vhosts[vhost].pool;
   pools_[pool].waiting.push_back(conn.id);
   dispatch_pool(pool);
 }
