@@ -15,6 +15,8 @@
 //   RetireAck       front  -> worker     MsgHeader                     -
 //   NewFront        master -> worker     MsgHeader + FrontRef              - (a front was replaced:
 //                                                                          offer it a channel)
+//   PoolSecrets     master -> worker     MsgHeader + PoolSecrets           - (queued before the
+//                                                                          worker starts)
 #pragma once
 
 #include <sys/socket.h>
@@ -40,6 +42,7 @@ enum class MessageType : uint32_t {
   RetireRequest = 8,
   RetireAck = 9,
   NewFront = 10,
+  PoolSecrets = 11,  // the last: message_type() refuses anything above
 };
 
 struct MsgHeader {
@@ -72,6 +75,13 @@ inline constexpr uint32_t kHandoffNoDelay = 2;
 
 struct FrontRef {
   uint32_t front_index;
+};
+
+// What every worker of one pool shares and no other pool knows: the session ticket keys
+// (OpenSSL's 80-byte block: name, HMAC key, AES key), so a ticket one worker issued
+// resumes in its siblings, as nginx's workers share theirs. New with each generation.
+struct PoolSecrets {
+  unsigned char ticket_keys[80];
 };
 
 // Handoff carries the addresses the front already knows (from accept), so the worker

@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "common/unique_fd.h"
 #include "config/config_parser.h"
@@ -48,6 +50,9 @@ struct WorkerProcess {
 
 struct PoolState {
   std::vector<WorkerProcess> workers;
+  // Drawn when the pool's first worker starts; every later worker of this generation's
+  // pool gets the same keys (see ipc::PoolSecrets).
+  std::optional<ipc::PoolSecrets> secrets;
   uint64_t refused_until_ms = 0;
   unsigned quick_deaths = 0;
 };
@@ -237,6 +242,21 @@ void Master::start_worker(Generation& gen, size_t pool_index) {
   auto channel = make_channel(true);
   if (!channel) {
     log().log(LogLevel::Error, "mpm_itkd", {}, channel.error().message);
+    return;
+  }
+  if (!state.secrets) {
+    ipc::PoolSecrets secrets{};
+    if (::getrandom(secrets.ticket_keys, sizeof secrets.ticket_keys, 0) != static_cast<ssize_t>(sizeof secrets.ticket_keys)) {
+      log().log(LogLevel::Error, "mpm_itkd", {}, errno_message("getrandom for pool " + std::to_string(pool_index)));
+      return;
+    }
+    state.secrets = secrets;
+  }
+  // Queued before the worker exists, so it is the first thing the worker reads.
+  std::string secrets_error;
+  if (send_message(channel->first.get(), ipc::encode(ipc::MessageType::PoolSecrets, *state.secrets), -1,
+                   &secrets_error) != ChannelStatus::Ok) {
+    log().log(LogLevel::Error, "mpm_itkd", {}, "could not send pool secrets: " + secrets_error);
     return;
   }
   std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};

@@ -3,9 +3,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -156,12 +156,13 @@ Result<TlsContext> TlsContext::create(const TlsSettings& s) {
   return TlsContext(std::move(ctx), s.name);
 }
 
-Result<std::unique_ptr<TlsContextSet>> TlsContextSet::create(SniResolver resolver) {
+Result<std::unique_ptr<TlsContextSet>> TlsContextSet::create(SniResolver resolver,
+                                                             const TicketKeys& ticket_keys) {
+  if (std::all_of(ticket_keys.begin(), ticket_keys.end(), [](unsigned char b) { return b == 0; }))
+    return Error{"no session ticket keys"};
   auto set = std::make_unique<TlsContextSet>(Key{});
   set->resolver_ = std::move(resolver);
-  if (RAND_bytes(set->ticket_keys_.data(), static_cast<int>(set->ticket_keys_.size())) != 1) {
-    return Error{"cannot generate session ticket keys: " + openssl_error()};
-  }
+  set->ticket_keys_ = ticket_keys;
   return set;
 }
 

@@ -55,20 +55,24 @@ class TlsContext {
 
 // The TLS vhosts one worker pool serves, keyed by vhost index. The SNI callback switches a
 // handshake to the vhost the worker's resolver names, so one listener can carry many
-// certificates. Session tickets are encrypted with keys generated randomly when the set is
-// created and shared by its contexts only: a ticket resumes within this process's set (any
-// of its vhosts, subject to the per-vhost session id context), never in another owner's
-// worker, which has its own set. The set must outlive the sessions created from it, and
-// stays at one address (the SSL_CTX callbacks point at it).
+// certificates. Session tickets are encrypted with the keys the set is created with: the
+// master gives the same random keys to every worker of one pool and other keys to every
+// other pool, so a ticket resumes in any worker of its owner's pool (any of its vhosts,
+// subject to the per-vhost session id context), never in another owner's worker. The set
+// must outlive the sessions created from it, and stays at one address (the SSL_CTX
+// callbacks point at it).
 class TlsContextSet {
  public:
+  // OpenSSL's ticket key block: 16-byte name, 32-byte HMAC key, 32-byte AES key.
+  using TicketKeys = std::array<unsigned char, 80>;
+
   // (sni lowercased without trailing dot, the vhost the front picked, the client socket)
   // -> vhost index among this pool's vhosts on the connection's local address (the fd
   // gives getsockname), or -1 to keep the front's vhost. Called once per handshake that
   // carries a server_name.
   using SniResolver = std::function<long(std::string_view sni, size_t default_vhost, int fd)>;
 
-  static Result<std::unique_ptr<TlsContextSet>> create(SniResolver resolver);
+  static Result<std::unique_ptr<TlsContextSet>> create(SniResolver resolver, const TicketKeys& ticket_keys);
   struct Key {  // only create() can construct one
    private:
     friend class TlsContextSet;
@@ -93,8 +97,7 @@ class TlsContextSet {
 
   SniResolver resolver_;
   std::map<size_t, TlsContext> contexts_;
-  // OpenSSL's ticket key block: 16-byte name, 32-byte HMAC key, 32-byte AES key.
-  std::array<unsigned char, 80> ticket_keys_{};
+  TicketKeys ticket_keys_{};
 };
 
 // The first queued OpenSSL error as text ("Permission denied", "key values mismatch"), or

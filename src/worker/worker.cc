@@ -6,6 +6,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -60,6 +61,7 @@ class Worker : public WorkerContext {
 
  private:
   Result<void> setup_logs();
+  Result<void> read_pool_secrets();
   void on_front_message(size_t front);
   void load_tls();
   void flush_done();
@@ -68,6 +70,7 @@ class Worker : public WorkerContext {
   Result<void> offer_channel(unsigned front);
   void on_signal();
   void check_idle();
+  void ask_fronts_to_retire();
   void maybe_exit();
 
   ServerConfig config_;
@@ -96,7 +99,24 @@ class Worker : public WorkerContext {
   std::vector<bool> has_dynamic_;
   std::unique_ptr<FcgidProcessManager> fcgid_;
   std::unique_ptr<tls::TlsContextSet> tls_;
+  tls::TlsContextSet::TicketKeys ticket_keys_{};  // the pool's, from the master; wiped once used
 };
+
+Result<void> Worker::read_pool_secrets() {
+  ReceivedMessage msg;
+  std::string error;
+  // The master queued this message before spawning us: it is there, or never comes.
+  ChannelStatus status = receive_message(kControlFd, msg, &error);
+  if (status != ChannelStatus::Ok) return Error{"no pool secrets from the master" + (error.empty() ? "" : ": " + error)};
+  auto secrets = ipc::decode<ipc::PoolSecrets>(msg.bytes);
+  if (msg.uid != 0 || msg.pid != ::getppid() || msg.fd || ipc::message_type(msg.bytes) != ipc::MessageType::PoolSecrets ||
+      !secrets)
+    return Error{"the first message on the control channel is not the pool secrets"};
+  std::memcpy(ticket_keys_.data(), secrets->ticket_keys, ticket_keys_.size());
+  ::explicit_bzero(&*secrets, sizeof *secrets);
+  ::explicit_bzero(msg.bytes.data(), msg.bytes.size());
+  return ok();
+}
 
 Result<void> Worker::setup_logs() {
   LogLevel level = parse_log_level(config_.log_level);
@@ -315,7 +335,7 @@ void Worker::load_tls() {
     const VirtualHost& vh = config_.vhosts[v];
     if (vh.pool != options_.pool || !vh.tls.enabled || !tls_ || !tls_->find(v)) return -1;
     return static_cast<long>(v);
-  });
+  }, ticket_keys_);
   if (!contexts) {
     log_.log(LogLevel::Error, "ssl", {}, "worker: " + contexts.error().message);
     return;
@@ -357,16 +377,21 @@ void Worker::maybe_exit() {
   }
 }
 
+// Asks every front to stop sending; the worker exits once all have answered (channels are
+// ordered, so nothing is in flight after the ack) and its connections are done.
+void Worker::ask_fronts_to_retire() {
+  if (retiring_) return;
+  retiring_ = true;
+  flush_done();  // the fronts must know every connection ended before the request
+  std::string error;
+  for (auto& f : fronts_)
+    if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
+}
+
 void Worker::check_idle() {
   if (!stopping_ && !draining_ && !retiring_ && connections_.empty() &&
       loop_.now_ms() - last_active_ms_ >= static_cast<uint64_t>(config_.pool_idle_timeout_s) * 1000) {
-    // Ask every front to stop sending; exit once all have answered (channels are ordered,
-    // so nothing is in flight after the ack).
-    retiring_ = true;
-    flush_done();  // the fronts must know every connection ended before the request
-    std::string error;
-    for (auto& f : fronts_)
-      if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
+    ask_fronts_to_retire();
     maybe_exit();
   }
   open_files_.expire(loop_.now_ms());
@@ -388,6 +413,9 @@ void Worker::on_signal() {
       for (auto& [id, conn] : connections_) all.push_back(conn.get());
       for (Connection* c : all) c->on_stop();
     }
+    // A signal to this worker alone (an admin's kill, not a server stop or reload, where
+    // the fronts go too) must not leave it waiting for fronts that keep their channels.
+    ask_fronts_to_retire();
     // Don't wait forever for a client that never reads.
     loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [this] {
       access_logs_.flush();
@@ -419,6 +447,10 @@ int Worker::run() {
     return 1;
   }
   expected_front_uid_ = config_.front_uid;
+  if (auto r = read_pool_secrets(); !r) {
+    boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
+    return 1;
+  }
   if (pool.nice_value != 0 && ::setpriority(PRIO_PROCESS, 0, pool.nice_value) != 0)
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();
@@ -445,6 +477,7 @@ int Worker::run() {
   for (size_t v : config_.pools[options_.pool].vhosts) has_dynamic_[v] = vhost_has_dynamic_handlers(config_.vhosts[v]);
   fcgid_ = std::make_unique<FcgidProcessManager>(loop_);
   load_tls();
+  ::explicit_bzero(ticket_keys_.data(), ticket_keys_.size());  // the contexts hold their copies
 
   // One channel per front, made by us as the owner, so each front can check with
   // SO_PEERCRED that its peer really is this pool's worker.

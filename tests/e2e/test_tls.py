@@ -363,6 +363,27 @@ class Tls(TlsBase):
                                      f"{version}: alice's session resumed at bob's vhost")
                     self.assertEqual(cert_names(c.cert())[0], ["bob.test"])
 
+    def test_ticket_resumes_in_another_worker_of_the_same_pool(self):
+        # The master gives every worker of a pool the same ticket keys: a ticket issued by
+        # one worker resumes in the next one (a pool of several workers, or a worker that
+        # was replaced), as it does across nginx's workers. Without this every handshake
+        # that lands on a sibling was a full one.
+        ctx = client_ctx(self.srv.ca, max_version=ssl.TLSVersion.TLSv1_3)
+        with self.tls("alice.test", ctx=ctx) as c:
+            c.request("GET", "/", host="alice.test")
+            session = c.sock.session
+        old = self.srv.workers_with_uid(h.ALICE_UID)
+        self.assertTrue(old)
+        for pid in old:
+            os.kill(pid, signal.SIGTERM)
+        h.wait_for(lambda: not any(h.alive(p) for p in old), what="alice's workers to exit")
+        with self.tls("alice.test", ctx=ctx, session=session) as c:
+            self.assertTrue(c.sock.session_reused, "a sibling worker did not resume the pool's ticket")
+            r = c.request("GET", "/", host="alice.test", headers=[("Connection", "close")])
+            self.assertEqual(r.body, h.ALICE_INDEX)
+        new = self.srv.workers_with_uid(h.ALICE_UID)
+        self.assertTrue(new and not set(new) & set(old), f"old {old}, new {new}")
+
     # ------------------------------------------------------------ isolation
 
     def key_paths(self):

@@ -154,7 +154,11 @@ TEST(TlsContext, PolicyErrors) {
 }
 
 TEST(TlsContextSet, KeysByVhostAndKeepsFailuresOut) {
-  auto set = TlsContextSet::create([](std::string_view, size_t, int) { return -1L; });
+  TlsContextSet::TicketKeys keys{};
+  EXPECT_FALSE(TlsContextSet::create([](std::string_view, size_t, int) { return -1L; }, keys).ok())
+      << "all-zero ticket keys are refused";
+  keys.fill(7);
+  auto set = TlsContextSet::create([](std::string_view, size_t, int) { return -1L; }, keys);
   ASSERT_TRUE(set.ok());
   Pki pki;
   ASSERT_TRUE((*set)->add(3, settings_for(pki)).ok());

@@ -69,13 +69,22 @@ class TlsSessionTest : public ::testing::Test {
     ASSERT_NE(set_, nullptr);
   }
 
-  std::unique_ptr<TlsContextSet> make_set(const std::string& protocols = "", bool tickets = true) {
+  // A pool's ticket keys, drawn as the master draws them (one set per pool).
+  static TlsContextSet::TicketKeys random_keys() {
+    TlsContextSet::TicketKeys keys{};
+    std::random_device rd;
+    for (auto& b : keys) b = static_cast<unsigned char>(rd());
+    return keys;
+  }
+
+  std::unique_ptr<TlsContextSet> make_set(const std::string& protocols = "", bool tickets = true,
+                                          const TlsContextSet::TicketKeys& keys = random_keys()) {
     auto set = TlsContextSet::create([this](std::string_view sni, size_t default_vhost, int fd) -> long {
       resolver_calls_.push_back({std::string(sni), default_vhost, fd});
       if (sni == "alice.test") return 0;
       if (sni == "bob.test") return 1;
       return -1;
-    });
+    }, keys);
     if (!set.ok()) return nullptr;
     TlsSettings alice{"alice.test", pki_.alice_cert, pki_.alice_key, "", protocols, "", "", false, tickets};
     TlsSettings bob{"bob.test", pki_.bob_cert, pki_.bob_key, "", protocols, "", "", false, tickets};
@@ -285,8 +294,9 @@ TEST_F(TlsSessionTest, UnknownVhostIsAnError) {
   EXPECT_NE(session.error().message.find("vhost 7"), std::string::npos);
 }
 
-// Session resumption: tickets from one set resume in that set, never in another (two
-// owners' workers each have their own set).
+// Session resumption: tickets from one set resume in that set and in sets made with the
+// same keys (the workers of one pool), never in another (another owner's pool has other
+// keys).
 // Parameters: the client's highest version, and SSLSessionTickets (off: the per-process
 // session cache does the resuming).
 class ResumptionTest : public TlsSessionTest,
@@ -347,6 +357,17 @@ TEST_P(ResumptionTest, WithinOneSetOnly) {
   ASSERT_NE(other, nullptr);
   EXPECT_FALSE(resumed(*other, "alice.test", 0, alice));
   SSL_SESSION_free(alice);
+
+  // Another worker of the same pool: same keys, so a ticket resumes there (the session
+  // cache used without tickets is per process, so that one doesn't).
+  const auto pool_keys = random_keys();
+  auto first_worker = make_set("", tickets_, pool_keys);
+  auto second_worker = make_set("", tickets_, pool_keys);
+  ASSERT_NE(first_worker, nullptr);
+  ASSERT_NE(second_worker, nullptr);
+  SSL_SESSION* carol = first_session(*first_worker, "alice.test", 0);
+  EXPECT_EQ(resumed(*second_worker, "alice.test", 0, carol), tickets_);
+  SSL_SESSION_free(carol);
 
   // The SNI-switched vhost resumes too (tickets are decrypted with the first context's keys).
   SSL_SESSION* bob = first_session(*set_, "bob.test", 0);
