@@ -1,5 +1,6 @@
-// itkd: one binary, three roles. Without --role it is the master (root); the master
-// re-executes this binary as `--role=front` and `--role=worker` children.
+// itkd: one binary, four roles. Without --role it is the master (root); the master
+// re-executes this binary as `--role=front`, `--role=zygote` (which forks workers) and,
+// when no zygote is there, `--role=worker` children.
 #include <linux/close_range.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "front/front.h"
 #include "master/master.h"
 #include "worker/worker.h"
+#include "worker/zygote.h"
 
 namespace {
 
@@ -56,6 +58,16 @@ int run_child_role(int argc, char** argv) {
       else return 2;
     }
     return itkd::run_worker(options);
+  }
+  if (role == "--role=zygote") {
+    itkd::ZygoteOptions options;
+    options.argc = argc;
+    options.argv = argv;
+    for (int i = 2; i < argc; ++i) {
+      if (value_of(argv[i], "--fronts=", &v)) options.fronts = static_cast<unsigned>(v);
+      else if (std::string_view(argv[i]).substr(0, 7) != "--room=") return 2;  // room for the workers' titles
+    }
+    return itkd::run_zygote(options);
   }
   return 2;
 }

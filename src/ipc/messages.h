@@ -17,6 +17,10 @@
 //                                                                          offer it a channel)
 //   PoolSecrets     master -> worker     MsgHeader + PoolSecrets           - (queued before the
 //                                                                          worker starts)
+//   ForkWorker      master -> zygote     MsgHeader + ForkRequest           the new worker's
+//                                                                          control channel end
+//   WorkerForked    zygote -> master     MsgHeader + ForkReply             -
+//   ZygoteReady     zygote -> master     MsgHeader                         - (parsed, waiting)
 #pragma once
 
 #include <sys/socket.h>
@@ -42,7 +46,10 @@ enum class MessageType : uint32_t {
   RetireRequest = 8,
   RetireAck = 9,
   NewFront = 10,
-  PoolSecrets = 11,  // the last: message_type() refuses anything above
+  PoolSecrets = 11,
+  ForkWorker = 12,
+  WorkerForked = 13,
+  ZygoteReady = 14,  // the last: message_type() refuses anything above
 };
 
 struct MsgHeader {
@@ -82,6 +89,20 @@ struct FrontRef {
 // resumes in its siblings, as nginx's workers share theirs. New with each generation.
 struct PoolSecrets {
   unsigned char ticket_keys[80];
+};
+
+// The zygote (a process that has parsed the configuration and waits, as root and off the
+// network, to fork workers) is asked for one worker; it answers with the new pid (0: none).
+struct ForkRequest {
+  uint32_t pool;
+  uint32_t worker_id;
+  uint32_t uid;
+  uint32_t gid;
+};
+
+struct ForkReply {
+  uint32_t worker_id;
+  int32_t pid;
 };
 
 // Handoff carries the addresses the front already knows (from accept), so the worker

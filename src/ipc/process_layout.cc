@@ -24,6 +24,15 @@ std::vector<std::string> pool_log_paths(const ServerConfig& config, size_t pool)
   return paths;
 }
 
+std::vector<std::string> all_pool_log_paths(const ServerConfig& config) {
+  std::vector<std::string> all;
+  for (size_t p = 0; p < config.pools.size(); ++p)
+    for (auto& path : pool_log_paths(config, p)) all.push_back(std::move(path));
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
 Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot) {
   int fd = ::memfd_create("itkd-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return Error{errno_message("memfd_create")};

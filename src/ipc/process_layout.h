@@ -21,6 +21,9 @@ inline constexpr int kFirstExtraFd = 6; // front: listeners; worker: pool_log_pa
 // The log files a pool's worker gets, in fd order from kFirstExtraFd: each distinct
 // vhost ErrorLog and CustomLog path of the pool's vhosts, in vhost order.
 std::vector<std::string> pool_log_paths(const ServerConfig& config, size_t pool);
+// Every pool's log paths, sorted and unique: the zygote's fds from kFirstExtraFd, from
+// which each worker it forks keeps only its own pool's.
+std::vector<std::string> all_pool_log_paths(const ServerConfig& config);
 
 // Writes the snapshot to a sealed memfd for the children.
 Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot);

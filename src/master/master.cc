@@ -1,6 +1,7 @@
 #include "master/master.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -31,6 +33,8 @@ namespace {
 
 constexpr const char* kVersion = "itkd/0.1.0";
 constexpr uint64_t kStopGraceMs = 10000;
+// A fork takes well under a millisecond; a zygote that doesn't answer in this is broken.
+constexpr int kZygoteAnswerMs = 2000;
 // A pool whose workers keep dying right after start is refused for this long, so a
 // broken pool can't make the master fork in a loop.
 constexpr uint64_t kPoolBackoffMs = 5000;
@@ -57,6 +61,15 @@ struct PoolState {
   unsigned quick_deaths = 0;
 };
 
+// See worker/zygote.h. One per generation; without one (it died, or is still parsing),
+// workers are exec'd as before.
+struct ZygoteProcess {
+  pid_t pid = 0;
+  UniqueFd control;
+  bool ready = false;  // it said ZygoteReady: its parse is done
+  uint64_t refused_until_ms = 0;
+};
+
 // Everything that belongs to one loaded configuration. A reload starts a new generation
 // and lets the old one drain.
 struct Generation {
@@ -72,6 +85,7 @@ struct Generation {
   UniqueFd counters_fd;
   VhostCounters counters;
   std::vector<PoolState> pools;
+  ZygoteProcess zygote;
   bool retiring = false;
   bool announced = false;
 };
@@ -113,6 +127,11 @@ class Master {
   Result<void> start_fronts(Generation& gen);
   Result<void> start_front(Generation& gen, size_t index);
   void start_worker(Generation& gen, size_t pool);
+  Result<SocketPair> worker_channel(PoolState& state, size_t pool_index);
+  void start_zygote(Generation& gen);
+  void on_zygote_message(Generation* gen);
+  void end_zygote(Generation& gen, int signal);
+  Result<pid_t> fork_via_zygote(Generation& gen, size_t pool, uint32_t worker_id, int channel_fd);
   void on_signal();
   void on_front_message(Generation* gen, size_t index);
   void on_worker_message(Generation* gen, size_t pool, uint32_t worker_id);
@@ -233,51 +252,158 @@ Result<void> Master::start_fronts(Generation& gen) {
   return ok();
 }
 
+// A new worker's control channel, with the pool's secrets already queued in it.
+Result<SocketPair> Master::worker_channel(PoolState& state, size_t pool_index) {
+  auto channel = make_channel(true);
+  if (!channel) return channel.error();
+  if (!state.secrets) {
+    ipc::PoolSecrets secrets{};
+    if (::getrandom(secrets.ticket_keys, sizeof secrets.ticket_keys, 0) != static_cast<ssize_t>(sizeof secrets.ticket_keys))
+      return Error{errno_message("getrandom for pool " + std::to_string(pool_index))};
+    state.secrets = secrets;
+  }
+  // Queued before the worker exists, so it is the first thing the worker reads.
+  std::string error;
+  if (send_message(channel->first.get(), ipc::encode(ipc::MessageType::PoolSecrets, *state.secrets), -1, &error) !=
+      ChannelStatus::Ok)
+    return Error{"could not queue pool secrets: " + error};
+  return channel;
+}
+
+void Master::start_zygote(Generation& gen) {
+  auto channel = make_channel(true);
+  if (!channel) {
+    log().log(LogLevel::Error, "mpm_itkd", {}, "zygote: " + channel.error().message);
+    return;
+  }
+  std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};
+  // Every pool's logs, in all_pool_log_paths() order (the map is sorted the same way).
+  for (const auto& [path, fd] : gen.log_files) fds.push_back(fd.get());
+  // The room is overwritten by each forked worker's own command line.
+  std::vector<std::string> argv{"itkd", "--role=zygote", "--fronts=" + std::to_string(gen.fronts.size()),
+                                "--room=" + std::string(120, '.')};
+  auto pid = spawn_child(argv, fds);
+  if (!pid) {
+    log().log(LogLevel::Error, "mpm_itkd", {}, "could not start the zygote: " + pid.error().message);
+    gen.zygote.refused_until_ms = loop_.now_ms() + 5000;
+    return;
+  }
+  gen.zygote.pid = *pid;
+  gen.zygote.control = std::move(channel->first);
+  gen.zygote.ready = false;
+  Generation* g = &gen;
+  if (auto r = loop_.add(gen.zygote.control.get(), EPOLLIN, [this, g](uint32_t) { on_zygote_message(g); }); !r)
+    log().log(LogLevel::Error, "mpm_itkd", {}, "zygote: " + r.error().message);
+}
+
+void Master::on_zygote_message(Generation* gen) {
+  ZygoteProcess& z = gen->zygote;
+  for (;;) {
+    ReceivedMessage msg;
+    std::string error;
+    ChannelStatus status = receive_message(z.control.get(), msg, &error);
+    if (status == ChannelStatus::WouldBlock) return;
+    if (status != ChannelStatus::Ok) {
+      loop_.remove(z.control.get());
+      z.control.reset();
+      z.ready = false;
+      return;  // SIGCHLD tells why
+    }
+    if (msg.pid == z.pid && msg.uid == 0 && !msg.fd && ipc::message_type(msg.bytes) == ipc::MessageType::ZygoteReady &&
+        ipc::is_empty_message(msg.bytes)) {
+      z.ready = true;
+    } else {
+      // A fork answer that came after fork_via_zygote gave up, or worse: don't trust it.
+      log().log(LogLevel::Error, "mpm_itkd", {}, "unexpected message from the zygote pid " + std::to_string(z.pid) + "; ending it");
+      end_zygote(*gen, SIGKILL);
+      return;
+    }
+  }
+}
+
+void Master::end_zygote(Generation& gen, int signal) {
+  ZygoteProcess& z = gen.zygote;
+  if (z.control) {
+    loop_.remove(z.control.get());
+    z.control.reset();
+  }
+  z.ready = false;
+  if (z.pid && signal) ::kill(z.pid, signal);
+}
+
+// Asks the zygote for a worker and waits for its answer (a fork: well under a millisecond
+// of the master's time). Any failure ends the zygote; the caller execs the worker instead.
+Result<pid_t> Master::fork_via_zygote(Generation& gen, size_t pool_index, uint32_t worker_id, int channel_fd) {
+  ZygoteProcess& z = gen.zygote;
+  const Pool& pool = gen.config.pools[pool_index];
+  ipc::ForkRequest request{static_cast<uint32_t>(pool_index), worker_id, pool.uid, pool.gid};
+  std::string error;
+  auto fail = [&](std::string why) -> Result<pid_t> {
+    end_zygote(gen, SIGKILL);
+    return Error{"zygote pid " + std::to_string(z.pid) + ": " + why};
+  };
+  if (send_message(z.control.get(), ipc::encode(ipc::MessageType::ForkWorker, request), channel_fd, &error) !=
+      ChannelStatus::Ok)
+    return fail(error);
+  pollfd p{z.control.get(), POLLIN, 0};
+  int n;
+  while ((n = ::poll(&p, 1, kZygoteAnswerMs)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return fail("no answer to a fork request");
+  ReceivedMessage msg;
+  if (receive_message(z.control.get(), msg, &error) != ChannelStatus::Ok) return fail("no answer: " + error);
+  auto reply = ipc::decode<ipc::ForkReply>(msg.bytes);
+  if (msg.pid != z.pid || msg.uid != 0 || msg.fd || ipc::message_type(msg.bytes) != ipc::MessageType::WorkerForked ||
+      !reply || reply->worker_id != worker_id)
+    return fail("malformed answer to a fork request");
+  if (reply->pid <= 0) return fail("could not fork");
+  return static_cast<pid_t>(reply->pid);
+}
+
 void Master::start_worker(Generation& gen, size_t pool_index) {
   const Pool& pool = gen.config.pools[pool_index];
   PoolState& state = gen.pools[pool_index];
   unsigned max = gen.config.pool_max_workers ? gen.config.pool_max_workers : cores();
   if (state.workers.size() >= max) return;
   if (state.refused_until_ms > loop_.now_ms()) return;
-  auto channel = make_channel(true);
-  if (!channel) {
-    log().log(LogLevel::Error, "mpm_itkd", {}, channel.error().message);
-    return;
+  if (!gen.zygote.pid && !gen.retiring && !stopping_ && gen.zygote.refused_until_ms <= loop_.now_ms()) start_zygote(gen);
+  uint32_t id = next_worker_id_++;
+  Result<pid_t> pid = Error{"no zygote"};
+  UniqueFd control;
+  if (gen.zygote.ready) {
+    auto channel = worker_channel(state, pool_index);
+    if (channel) {
+      pid = fork_via_zygote(gen, pool_index, id, channel->second.get());
+      if (pid) control = std::move(channel->first);
+      else log().log(LogLevel::Error, "mpm_itkd", {}, pid.error().message + "; starting the worker by exec");
+    }
   }
-  if (!state.secrets) {
-    ipc::PoolSecrets secrets{};
-    if (::getrandom(secrets.ticket_keys, sizeof secrets.ticket_keys, 0) != static_cast<ssize_t>(sizeof secrets.ticket_keys)) {
-      log().log(LogLevel::Error, "mpm_itkd", {}, errno_message("getrandom for pool " + std::to_string(pool_index)));
+  if (!pid) {
+    auto channel = worker_channel(state, pool_index);
+    if (!channel) {
+      log().log(LogLevel::Error, "mpm_itkd", {}, channel.error().message);
       return;
     }
-    state.secrets = secrets;
-  }
-  // Queued before the worker exists, so it is the first thing the worker reads.
-  std::string secrets_error;
-  if (send_message(channel->first.get(), ipc::encode(ipc::MessageType::PoolSecrets, *state.secrets), -1,
-                   &secrets_error) != ChannelStatus::Ok) {
-    log().log(LogLevel::Error, "mpm_itkd", {}, "could not send pool secrets: " + secrets_error);
-    return;
-  }
-  std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};
-  for (const auto& path : pool_log_paths(gen.config, pool_index)) fds.push_back(gen.log_files.at(path).get());
-  uint32_t id = next_worker_id_++;
-  std::vector<std::string> argv{"itkd",
-                                "--role=worker",
-                                "--pool=" + std::to_string(pool_index),
-                                "--worker-id=" + std::to_string(id),
-                                "--uid=" + std::to_string(pool.uid),
-                                "--gid=" + std::to_string(pool.gid),
-                                "--fronts=" + std::to_string(gen.fronts.size())};
-  auto pid = spawn_child(argv, fds);
-  if (!pid) {
-    log().log(LogLevel::Error, "mpm_itkd", {}, "could not start a worker for pool " + std::to_string(pool_index) + ": " + pid.error().message);
-    return;
+    std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};
+    for (const auto& path : pool_log_paths(gen.config, pool_index)) fds.push_back(gen.log_files.at(path).get());
+    std::vector<std::string> argv{"itkd",
+                                  "--role=worker",
+                                  "--pool=" + std::to_string(pool_index),
+                                  "--worker-id=" + std::to_string(id),
+                                  "--uid=" + std::to_string(pool.uid),
+                                  "--gid=" + std::to_string(pool.gid),
+                                  "--fronts=" + std::to_string(gen.fronts.size())};
+    pid = spawn_child(argv, fds);
+    if (!pid) {
+      log().log(LogLevel::Error, "mpm_itkd", {}, "could not start a worker for pool " + std::to_string(pool_index) + ": " + pid.error().message);
+      return;
+    }
+    control = std::move(channel->first);
   }
   WorkerProcess worker;
   worker.pid = *pid;
   worker.id = id;
-  worker.control = std::move(channel->first);
+  worker.control = std::move(control);
   worker.started_ms = loop_.now_ms();
   Generation* g = &gen;
   int control_fd = worker.control.get();
@@ -439,6 +565,22 @@ void Master::handle_exit(pid_t pid, int status) {
     maybe_finish();
     return;
   }
+  auto zygote_exited = [&](Generation& gen) -> bool {
+    if (gen.zygote.pid != pid) return false;
+    end_zygote(gen, 0);
+    gen.zygote.pid = 0;
+    if (!stopping_ && !gen.retiring) {
+      // Workers are exec'd meanwhile; a new zygote starts with the next worker, not in a loop.
+      gen.zygote.refused_until_ms = loop_.now_ms() + kPoolBackoffMs;
+      log().log(LogLevel::Error, "mpm_itkd", {},
+                "zygote pid " + std::to_string(pid) + " died (" + describe_exit(status) + "); workers are exec'd until a new one is up");
+    }
+    return true;
+  };
+  if ((current_ && zygote_exited(*current_)) || std::any_of(old_.begin(), old_.end(), [&](auto& g) { return zygote_exited(*g); })) {
+    maybe_finish();
+    return;
+  }
   auto check = [&](Generation& gen) -> bool {
     for (size_t p = 0; p < gen.pools.size(); ++p) {
       auto& workers = gen.pools[p].workers;
@@ -487,6 +629,7 @@ void Master::reap_children() {
 
 bool Master::any_children() const {
   auto has = [](const Generation& g) {
+    if (g.zygote.pid) return true;
     for (const auto& f : g.fronts)
       if (f.pid) return true;
     for (const auto& p : g.pools)
@@ -502,7 +645,7 @@ bool Master::any_children() const {
 void Master::maybe_finish() {
   // Drop drained old generations (their listeners stay open in the current one).
   for (size_t i = 0; i < old_.size();) {
-    bool alive = false;
+    bool alive = old_[i]->zygote.pid != 0;
     for (const auto& f : old_[i]->fronts) alive = alive || f.pid;
     for (const auto& p : old_[i]->pools) alive = alive || !p.workers.empty();
     if (!alive) {
@@ -516,6 +659,7 @@ void Master::maybe_finish() {
 
 void Master::retire(std::unique_ptr<Generation> gen) {
   gen->retiring = true;
+  end_zygote(*gen, SIGTERM);
   // Old fronts stop accepting and leave; old workers finish their connections and leave
   // once their fronts are gone (their channels reach EOF).
   for (auto& f : gen->fronts)
@@ -549,6 +693,7 @@ void Master::reload(const char* why) {
     old_.back()->retiring = true;
     return;
   }
+  start_zygote(*next);
   std::unique_ptr<Generation> previous = std::move(current_);
   current_ = std::move(next);
   set_log(*current_);
@@ -560,7 +705,8 @@ void Master::begin_stop() {
   if (stopping_) return;
   stopping_ = true;
   log().always("mpm_itkd", "caught SIGTERM, shutting down");
-  auto stop_gen = [](Generation& g) {
+  auto stop_gen = [this](Generation& g) {
+    end_zygote(g, SIGTERM);
     g.listeners.clear();
     for (auto& f : g.fronts)
       if (f.pid) ::kill(f.pid, SIGTERM);
@@ -571,6 +717,7 @@ void Master::begin_stop() {
   for (auto& g : old_) stop_gen(*g);
   loop_.add_timer(kStopGraceMs, [this] {
     auto kill_gen = [](Generation& g) {
+      if (g.zygote.pid) ::kill(g.zygote.pid, SIGKILL);
       for (auto& f : g.fronts)
         if (f.pid) ::kill(f.pid, SIGKILL);
       for (auto& p : g.pools)
@@ -657,6 +804,8 @@ int Master::run() {
   if (auto r = start_fronts(*current_); !r) {
     std::fprintf(stderr, "itkd: %s\n", r.error().message.c_str());
     begin_stop();
+  } else {
+    start_zygote(*current_);
   }
   auto result = loop_.run();
   if (!pid_file.empty()) ::unlink(pid_file.c_str());

@@ -37,8 +37,8 @@ constexpr uint64_t kDoneReportMinGapMs = 1;
 
 class Worker : public WorkerContext {
  public:
-  Worker(ServerConfig config, const WorkerOptions& options)
-      : config_(std::move(config)), router_(config_), options_(options) {}
+  Worker(ServerConfig config, std::optional<MimeTypes> mime, const WorkerOptions& options)
+      : config_(std::move(config)), router_(config_), options_(options), preloaded_mime_(std::move(mime)) {}
   int run();
 
   const ServerConfig& config() const override { return config_; }
@@ -76,6 +76,7 @@ class Worker : public WorkerContext {
   ServerConfig config_;
   VhostRouter router_;
   WorkerOptions options_;
+  std::optional<MimeTypes> preloaded_mime_;
   MimeTypes mime_;
   OpenFileCache open_files_;
   EventLoop loop_;
@@ -466,7 +467,8 @@ int Worker::run() {
     return 1;
   }
   // Everything below runs as the owner: kernel permissions decide what it may read.
-  auto mime = MimeTypes::load(config_.types_config);
+  auto mime = preloaded_mime_ ? Result<MimeTypes>(std::move(*preloaded_mime_)) : MimeTypes::load(config_.types_config);
+  preloaded_mime_.reset();
   if (mime) {
     mime_ = std::move(*mime);
   } else {
@@ -508,7 +510,12 @@ int run_worker(const WorkerOptions& options) {
     ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + config.error().message);
     return 1;
   }
-  Worker worker(std::move(*config), options);
+  Worker worker(std::move(*config), std::nullopt, options);
+  return worker.run();
+}
+
+int run_worker(ServerConfig config, std::optional<MimeTypes> mime, const WorkerOptions& options) {
+  Worker worker(std::move(config), std::move(mime), options);
   return worker.run();
 }
 

@@ -215,7 +215,7 @@ def non_dumpable(pid):
 
 
 def role_of(pid):
-    """('front', None) / ('worker', pool) / (None, None) from the child's argv."""
+    """('front', None) / ('worker', pool) / ('zygote', None) / (None, None) from the child's argv."""
     args = cmdline(pid)
     role, pool = None, None
     for a in args:
@@ -689,6 +689,10 @@ class Server:
     # -- processes
     def fronts(self):
         return [p for p in self.refresh_children() if role_of(p)[0] == "front"]
+
+    def zygotes(self):
+        """Pids of the master's zygote children (one per live configuration generation)."""
+        return [p for p in self.refresh_children() if role_of(p)[0] == "zygote"]
 
     def workers(self):
         """{pid: pool} of the master's worker children."""

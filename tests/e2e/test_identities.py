@@ -148,11 +148,54 @@ class Identities(h.ServerTestCase):
                                      f"worker {pid} (uid {uid}) holds {target}")
 
     def test_every_worker_is_a_known_tenant(self):
-        # Invariant 5: only configured identities exist; nothing runs as root but the master.
+        # Invariant 5: only configured identities exist; nothing runs as root but the master
+        # and its zygote (see test_zygote_is_off_the_network).
         allowed = {h.ALICE_UID, h.BOB_UID, h.MAIN_UID, h.FRONT_UID}
+        zygotes = self.srv.zygotes()
         for pid in h.descendants(self.srv.pid):
             with self.subTest(pid=pid, argv=h.cmdline(pid)):
-                self.assertIn(h.uid_of(pid), allowed)
+                if pid in zygotes:
+                    self.assertEqual(h.uid_of(pid), 0)
+                else:
+                    self.assertIn(h.uid_of(pid), allowed)
+
+    def test_workers_are_forked_by_the_zygote_as_the_masters_children(self):
+        # The zygote forks workers with CLONE_PARENT: the master reaps them and checks
+        # their messages as it does for any child.
+        zygotes = self.srv.zygotes()
+        self.assertEqual(len(zygotes), 1, [(p, h.cmdline(p)) for p in self.srv.refresh_children()])
+        workers = self.srv.workers()
+        self.assertTrue(workers)
+        for pid in workers:
+            with self.subTest(worker=pid):
+                self.assertEqual(int(h.status(pid)["PPid"]), self.srv.pid)
+                self.assertEqual(h.children(pid), [], "a static worker has no children")
+        self.assertEqual(h.children(zygotes[0]), [], "the zygote keeps no child of its own")
+
+    def test_zygote_is_off_the_network(self):
+        # Invariant 1: the one root process besides the master holds no TCP socket, no
+        # tenant file and nothing but its fixed fds: /dev/null, the snapshot, its channel
+        # to the master, the logs; no_new_privs is set and its environment is clean.
+        (zygote,) = self.srv.zygotes()
+        with h.Conn(self.srv.port) as c:
+            self.assertStatus(c.request("GET", "/", host="alice.test"), 200)
+            states = h.tcp_socket_states()
+            sockets = []
+            for fd, target in sorted(h.fds(zygote).items()):
+                if fd <= 2:
+                    self.assertEqual(target, "/dev/null")
+                elif fd == 3:
+                    self.assertTrue(target.startswith("/memfd:itkd-config"), target)
+                elif target.startswith("socket:"):
+                    inode = int(re.match(r"socket:\[(\d+)\]", target).group(1))
+                    self.assertNotIn(inode, states, f"zygote holds a TCP socket at fd {fd}")
+                    sockets.append(fd)
+                else:
+                    self.assertTrue(target.startswith(self.srv.logs + "/"), f"fd {fd} -> {target}")
+            self.assertEqual(sockets, [4], "one socket: the channel to the master")
+        self.assertEqual(h.status(zygote)["NoNewPrivs"], "1")
+        self.assertEqual([e for e in h.environ(zygote) if SECRET_ENV in e], [])
+        self.assertEqual(int(h.status(zygote)["PPid"]), self.srv.pid)
 
     def test_children_have_clean_environment(self):
         self.assertIn(f"{SECRET_ENV}=xyz", h.environ(self.srv.pid), "test setup: marker missing")

@@ -86,6 +86,60 @@ class Persistent(h.ServerTestCase):
             self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
 
 
+    def test_c2_zygote_killed_workers_still_start(self):
+        # Without a zygote the master execs workers itself; a new zygote comes with a
+        # later worker start, after the back-off, and forks workers again.
+        (zygote,) = self.srv.zygotes()
+        watch = h.LogWatch(self.srv.error_log)
+        os.kill(zygote, signal.SIGKILL)
+        h.wait_for(lambda: not h.alive(zygote), timeout=5, what="the killed zygote to be reaped")
+        h.wait_for(lambda: "zygote pid %d died" % zygote in watch.new_text(self.srv.error_log),
+                   timeout=5, what="a log line about the dead zygote")
+        for pid in self.srv.workers_with_uid(h.ALICE_UID):
+            os.kill(pid, signal.SIGTERM)
+        h.wait_for(lambda: not self.srv.workers_with_uid(h.ALICE_UID), timeout=10,
+                   what="alice's workers to leave")
+        self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+        (execd,) = self.srv.workers_with_uid(h.ALICE_UID)
+        self.assertEqual(int(h.status(execd)["PPid"]), self.srv.pid)
+        self.assertFalse(self.forked(execd), "no zygote, yet the worker was forked")
+        self.assertEqual(self.srv.zygotes(), [], "a new zygote came before the back-off ended")
+        time.sleep(5.2)  # the master's back-off for a dying zygote
+        os.kill(execd, signal.SIGTERM)
+        h.wait_for(lambda: not h.alive(execd), timeout=10, what="alice's exec'd worker to leave")
+        self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+        new = h.wait_for(self.srv.zygotes, timeout=5, what="a new zygote")
+        self.assertNotEqual(new, [zygote])
+        # The next worker is forked by the new zygote: it shares the zygote's executable
+        # mapping and start-up work, and reads like an exec'd one in ps.
+        for pid in self.srv.workers_with_uid(h.ALICE_UID):
+            os.kill(pid, signal.SIGTERM)
+        h.wait_for(lambda: not self.srv.workers_with_uid(h.ALICE_UID), timeout=10,
+                   what="alice's workers to leave")
+        h.wait_for(lambda: "ready" if self.zygote_ready(new[0]) else None, timeout=5,
+                   what="the new zygote to finish its parse")
+        self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+        (forked,) = self.srv.workers_with_uid(h.ALICE_UID)
+        self.assertEqual(h.cmdline(forked)[:3], ["itkd", "--role=worker", f"--pool={self.srv.workers()[forked]}"])
+        self.assertEqual(int(h.status(forked)["PPid"]), self.srv.pid)
+        self.assertTrue(self.forked(forked), "the worker was not forked by the zygote")
+
+    @staticmethod
+    def forked(pid):
+        # A forked worker's command line is the zygote's argument area rewritten, padded
+        # with NULs; an exec'd worker's ends with exactly one.
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().endswith(b"\0\0")
+
+    @staticmethod
+    def zygote_ready(pid):
+        # Parsed and waiting in poll() on its channel (its only blocking call).
+        try:
+            with open(f"/proc/{pid}/wchan") as f:
+                return "poll" in f.read()
+        except OSError:
+            return False
+
     def test_d_sigusr1_reopens_logs(self):
         # logrotate's way: rename the files, SIGUSR1, new lines go to new files.
         a = self.srv.alice
