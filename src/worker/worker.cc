@@ -37,8 +37,8 @@ constexpr uint64_t kDoneReportMinGapMs = 1;
 
 class Worker : public WorkerContext {
  public:
-  Worker(ServerConfig config, std::optional<MimeTypes> mime, const WorkerOptions& options)
-      : config_(std::move(config)), router_(config_), options_(options), preloaded_mime_(std::move(mime)) {}
+  Worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options)
+      : loaded_(std::move(config)), options_(options), preloaded_mime_(std::move(mime)) {}
   int run();
 
   const ServerConfig& config() const override { return config_; }
@@ -73,8 +73,9 @@ class Worker : public WorkerContext {
   void ask_fronts_to_retire();
   void maybe_exit();
 
-  ServerConfig config_;
-  VhostRouter router_;
+  std::unique_ptr<const WorkerConfig> loaded_;
+  const ServerConfig& config_ = loaded_->config;
+  const VhostRouter& router_ = loaded_->router;
   WorkerOptions options_;
   std::optional<MimeTypes> preloaded_mime_;
   MimeTypes mime_;
@@ -510,11 +511,11 @@ int run_worker(const WorkerOptions& options) {
     ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + config.error().message);
     return 1;
   }
-  Worker worker(std::move(*config), std::nullopt, options);
+  Worker worker(std::make_unique<const WorkerConfig>(std::move(*config)), std::nullopt, options);
   return worker.run();
 }
 
-int run_worker(ServerConfig config, std::optional<MimeTypes> mime, const WorkerOptions& options) {
+int run_worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options) {
   Worker worker(std::move(config), std::move(mime), options);
   return worker.run();
 }

@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <optional>
 
+#include <memory>
+
 #include "config/server_config.h"
+#include "config/vhost_router.h"
 #include "worker/static/mime_types.h"
 
 namespace itkd {
@@ -22,10 +25,21 @@ struct WorkerOptions {
   unsigned fronts = 1;
 };
 
+// The configuration as a worker uses it: parsed, with its router built. The router
+// points into the config, so both live at one heap address for the worker's lifetime.
+struct WorkerConfig {
+  explicit WorkerConfig(ServerConfig parsed) : config(std::move(parsed)), router(config) {}
+  WorkerConfig(const WorkerConfig&) = delete;
+  WorkerConfig& operator=(const WorkerConfig&) = delete;
+  ServerConfig config;
+  VhostRouter router;
+};
+
 // An exec'd worker: parses its snapshot (other owners' vhosts only as far as routing
 // needs), loads MIME types, then serves.
 int run_worker(const WorkerOptions& options);
-// A worker the zygote forked: configuration and MIME types were loaded before the fork.
-int run_worker(ServerConfig config, std::optional<MimeTypes> mime, const WorkerOptions& options);
+// A worker the zygote forked: configuration, router and MIME types were made before the
+// fork, so the worker shares them with the zygote instead of building its own.
+int run_worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options);
 
 }  // namespace itkd
