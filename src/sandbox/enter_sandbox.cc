@@ -5,7 +5,7 @@
 
 namespace itkd {
 
-Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile) {
+Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile, const SeccompProgram* compiled) {
   if (auto r = drop_privileges(identity); !r) return r.error();
   if (auto r = harden_process(); !r) return r.error();
   sigset_t mask;
@@ -19,7 +19,7 @@ Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile)
   ::signal(SIGUSR1, SIG_IGN);
   UniqueFd signals(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
   if (!signals) return Error{errno_message("signalfd")};
-  if (auto r = install_seccomp(profile); !r) return r.error();
+  if (auto r = compiled ? load_seccomp(*compiled) : install_seccomp(profile); !r) return r.error();
   return signals;
 }
 

@@ -12,6 +12,8 @@ namespace itkd {
 // Returns a non-blocking signalfd for SIGTERM, SIGINT and SIGQUIT (which are blocked):
 // TERM/INT stop now, QUIT stops gracefully (nginx's meaning). SIGPIPE, SIGHUP and SIGUSR1
 // are ignored (reload and log reopening are the master's business).
-Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile);
+// `compiled`, when given, is `profile` compiled beforehand (see SeccompProgram).
+Result<UniqueFd> enter_sandbox(const Identity& identity, SeccompProfile profile,
+                               const SeccompProgram* compiled = nullptr);
 
 }  // namespace itkd

@@ -15,13 +15,20 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <linux/seccomp.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
 
+#include "common/unique_fd.h"
 #include "sandbox/privileges.h"
 
 namespace itkd {
@@ -161,7 +168,7 @@ Result<void> add_front_rules(const Filter& filter) {
 
 }  // namespace
 
-Result<void> install_seccomp(SeccompProfile profile) {
+Result<SeccompProgram> compile_seccomp(SeccompProfile profile) {
   Filter filter(seccomp_init(SCMP_ACT_ALLOW));
   if (!filter) return Error{"seccomp_init failed: out of memory or libseccomp unusable"};
 
@@ -170,21 +177,47 @@ Result<void> install_seccomp(SeccompProfile profile) {
       rc != 0) {
     return Error{errno_message("seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH)", -rc)};
   }
-  // Every thread of the process gets the filter, not only the caller.
-  if (int rc = seccomp_attr_set(filter.get(), SCMP_FLTATR_CTL_TSYNC, 1); rc != 0) {
-    return Error{errno_message("seccomp_attr_set(SCMP_FLTATR_CTL_TSYNC)", -rc)};
-  }
 
-  if (auto r = add_worker_rules(filter); !r) return r;
+  if (auto r = add_worker_rules(filter); !r) return r.error();
   if (profile == SeccompProfile::Front) {
-    if (auto r = add_front_rules(filter); !r) return r;
+    if (auto r = add_front_rules(filter); !r) return r.error();
   }
 
-  if (int rc = seccomp_load(filter.get()); rc != 0) {
-    return Error{errno_message("seccomp_load (is the kernel built with CONFIG_SECCOMP_FILTER?)",
-                               -rc)};
+  // libseccomp 2.5 exports to an fd only.
+  UniqueFd out(::memfd_create("itkd-seccomp", MFD_CLOEXEC));
+  if (!out) return Error{errno_message("memfd_create(seccomp)")};
+  if (int rc = seccomp_export_bpf(filter.get(), out.get()); rc != 0) {
+    return Error{errno_message("seccomp_export_bpf", -rc)};
+  }
+  struct stat st {};
+  if (::fstat(out.get(), &st) != 0) return Error{errno_message("fstat(seccomp program)")};
+  const auto size = static_cast<size_t>(st.st_size);
+  if (size == 0 || size % sizeof(sock_filter) != 0) return Error{"seccomp_export_bpf wrote a partial program"};
+  SeccompProgram program;
+  program.code.resize(size / sizeof(sock_filter));
+  if (::pread(out.get(), program.code.data(), size, 0) != static_cast<ssize_t>(size)) {
+    return Error{errno_message("read(seccomp program)")};
+  }
+  return program;
+}
+
+Result<void> load_seccomp(const SeccompProgram& program) {
+  sock_fprog prog{};
+  prog.len = static_cast<unsigned short>(program.code.size());
+  prog.filter = const_cast<sock_filter*>(program.code.data());
+  // The kernel requires it of an unprivileged caller; set here too so no caller can forget.
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return Error{errno_message("prctl(PR_SET_NO_NEW_PRIVS)")};
+  // Every thread of the process gets the filter, not only the caller.
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) != 0) {
+    return Error{errno_message("seccomp(SECCOMP_SET_MODE_FILTER) (is the kernel built with CONFIG_SECCOMP_FILTER?)")};
   }
   return ok();
+}
+
+Result<void> install_seccomp(SeccompProfile profile) {
+  auto program = compile_seccomp(profile);
+  if (!program) return program.error();
+  return load_seccomp(*program);
 }
 
 }  // namespace itkd

@@ -37,8 +37,11 @@ constexpr uint64_t kDoneReportMinGapMs = 1;
 
 class Worker : public WorkerContext {
  public:
-  Worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options)
-      : loaded_(std::move(config)), options_(options), preloaded_mime_(std::move(mime)) {}
+  Worker(WorkerPreload preload, const WorkerOptions& options)
+      : loaded_(std::move(preload.config)),
+        options_(options),
+        preloaded_mime_(std::move(preload.mime)),
+        seccomp_(std::move(preload.seccomp)) {}
   int run();
 
   const ServerConfig& config() const override { return config_; }
@@ -78,6 +81,7 @@ class Worker : public WorkerContext {
   const VhostRouter& router_ = loaded_->router;
   WorkerOptions options_;
   std::optional<MimeTypes> preloaded_mime_;
+  std::optional<SeccompProgram> seccomp_;
   MimeTypes mime_;
   OpenFileCache open_files_;
   EventLoop loop_;
@@ -457,7 +461,7 @@ int Worker::run() {
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();
 
-  auto signals = enter_sandbox(identity, SeccompProfile::Worker);
+  auto signals = enter_sandbox(identity, SeccompProfile::Worker, seccomp_ ? &*seccomp_ : nullptr);
   if (!signals) {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + signals.error().message);
     return 1;
@@ -511,12 +515,14 @@ int run_worker(const WorkerOptions& options) {
     ErrorLog(kErrorLogFd, LogLevel::Error).log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + config.error().message);
     return 1;
   }
-  Worker worker(std::make_unique<const WorkerConfig>(std::move(*config)), std::nullopt, options);
+  WorkerPreload preload;
+  preload.config = std::make_unique<const WorkerConfig>(std::move(*config));
+  Worker worker(std::move(preload), options);
   return worker.run();
 }
 
-int run_worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options) {
-  Worker worker(std::move(config), std::move(mime), options);
+int run_worker(WorkerPreload preload, const WorkerOptions& options) {
+  Worker worker(std::move(preload), options);
   return worker.run();
 }
 

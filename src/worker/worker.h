@@ -13,6 +13,7 @@
 
 #include "config/server_config.h"
 #include "config/vhost_router.h"
+#include "sandbox/privileges.h"
 #include "worker/static/mime_types.h"
 
 namespace itkd {
@@ -38,8 +39,15 @@ struct WorkerConfig {
 // An exec'd worker: parses its snapshot (other owners' vhosts only as far as routing
 // needs), loads MIME types, then serves.
 int run_worker(const WorkerOptions& options);
-// A worker the zygote forked: configuration, router and MIME types were made before the
-// fork, so the worker shares them with the zygote instead of building its own.
-int run_worker(std::unique_ptr<const WorkerConfig> config, std::optional<MimeTypes> mime, const WorkerOptions& options);
+// What the zygote prepares once, before forking, for every worker: the configuration and
+// its router, MIME types and the compiled seccomp filter, shared copy-on-write instead of
+// built again in each worker.
+struct WorkerPreload {
+  std::unique_ptr<const WorkerConfig> config;
+  std::optional<MimeTypes> mime;
+  std::optional<SeccompProgram> seccomp;
+};
+// A worker the zygote forked.
+int run_worker(WorkerPreload preload, const WorkerOptions& options);
 
 }  // namespace itkd

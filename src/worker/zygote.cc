@@ -93,11 +93,11 @@ void collapse_anonymous_memory() {
   std::fclose(maps);
 }
 
-[[noreturn]] void become_worker(std::unique_ptr<const WorkerConfig>& loaded, std::optional<MimeTypes>& mime, const ipc::ForkRequest& request,
+[[noreturn]] void become_worker(WorkerPreload& preload, const ipc::ForkRequest& request,
                                 int channel_fd, const std::vector<std::string>& all_logs, const ZygoteOptions& options) {
   ErrorLog log(kErrorLogFd, LogLevel::Debug);
   std::vector<int> own_logs;
-  for (const auto& path : pool_log_paths(loaded->config, request.pool)) {
+  for (const auto& path : pool_log_paths(preload.config->config, request.pool)) {
     auto it = std::lower_bound(all_logs.begin(), all_logs.end(), path);
     if (it == all_logs.end() || *it != path) {
       log.log(LogLevel::Emerg, "mpm_itkd", {}, "zygote: no log fd for " + path);
@@ -119,7 +119,7 @@ void collapse_anonymous_memory() {
   set_command_line(options, {"itkd", "--role=worker", "--pool=" + std::to_string(worker.pool),
                              "--worker-id=" + std::to_string(worker.worker_id), "--uid=" + std::to_string(worker.uid),
                              "--gid=" + std::to_string(worker.gid), "--fronts=" + std::to_string(worker.fronts)});
-  std::exit(run_worker(std::move(loaded), std::move(mime), worker));
+  std::exit(run_worker(std::move(preload), worker));
 }
 
 }  // namespace
@@ -137,13 +137,15 @@ int run_zygote(const ZygoteOptions& options) {
     log.log(LogLevel::Emerg, "mpm_itkd", {}, "zygote: " + config.error().message);
     return 1;
   }
-  // A failure is left to each worker, which loads them again and logs why.
-  std::optional<MimeTypes> mime;
-  if (auto m = MimeTypes::load(config->types_config)) mime = std::move(*m);
   const std::vector<std::string> all_logs = all_pool_log_paths(*config);
+  WorkerPreload preload;
+  // A failure here is left to each worker, which tries again and logs why.
+  if (auto m = MimeTypes::load(config->types_config)) preload.mime = std::move(*m);
+  if (auto p = compile_seccomp(SeccompProfile::Worker)) preload.seccomp = std::move(*p);
   // The router too: built per worker, its 10 000 names were the pages a forked worker
   // wrote most (perf: page faults in the router's hash nodes).
-  auto loaded = std::make_unique<const WorkerConfig>(std::move(*config));
+  preload.config = std::make_unique<const WorkerConfig>(std::move(*config));
+  const ServerConfig& parsed = preload.config->config;
   collapse_anonymous_memory();
   {
     std::string error;
@@ -165,9 +167,8 @@ int run_zygote(const ZygoteOptions& options) {
     auto request = ipc::decode<ipc::ForkRequest>(msg.bytes);
     const bool valid = msg.uid == 0 && msg.pid == ::getppid() && msg.fd &&
                        ipc::message_type(msg.bytes) == ipc::MessageType::ForkWorker && request &&
-                       request->pool < loaded->config.pools.size() &&
-                       request->uid == loaded->config.pools[request->pool].uid &&
-                       request->gid == loaded->config.pools[request->pool].gid;
+                       request->pool < parsed.pools.size() && request->uid == parsed.pools[request->pool].uid &&
+                       request->gid == parsed.pools[request->pool].gid;
     if (!valid) {
       log.log(LogLevel::Error, "mpm_itkd", {}, "zygote: unexpected message on the master's channel; exiting");
       return 1;
@@ -175,7 +176,7 @@ int run_zygote(const ZygoteOptions& options) {
     // The new process's parent is the master, as for an exec'd worker; this process is
     // single-threaded, so the raw clone is as safe as fork.
     const auto pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid == 0) become_worker(loaded, mime, *request, msg.fd.get(), all_logs, options);
+    if (pid == 0) become_worker(preload, *request, msg.fd.get(), all_logs, options);
     if (pid < 0) log.log(LogLevel::Error, "mpm_itkd", {}, errno_message("zygote: clone"));
     msg.fd.reset();
     ipc::ForkReply reply{request->worker_id, pid > 0 ? pid : 0};

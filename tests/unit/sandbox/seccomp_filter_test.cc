@@ -225,6 +225,27 @@ TEST(SeccompWorker, X32SyscallsKillTheProcess) {
 }
 #endif
 
+// The zygote compiles the worker filter once; each worker it forks only loads it. The
+// loaded program must refuse what the installed one does, in every process that loads it.
+TEST(SeccompWorker, CompiledOnceLoadedInEachChild) {
+  auto program = compile_seccomp(SeccompProfile::Worker);
+  ASSERT_TRUE(program.ok()) << program.error().message;
+  ASSERT_FALSE(program->code.empty());
+  for (int i = 0; i < 2; ++i) {
+    auto child = run_in_child([&] {
+      auto r = load_seccomp(*program);
+      if (!r) return "load failed: " + r.error().message;
+      return outcome_of(syscall(SYS_setresuid, 0, 0, 0)) + " " + outcome_of(syscall(SYS_ptrace, PTRACE_TRACEME, 0, 0, 0)) +
+             " " + outcome_of(getpid() > 0 ? 0 : -1) + " " + proc_status_field(0, "Seccomp");
+    });
+    EXPECT_EQ(child.output, "EPERM EPERM ok 2") << "child " << i;
+  }
+  // A front-profile program is a different, longer one (it adds execve, fork, opens).
+  auto front = compile_seccomp(SeccompProfile::Front);
+  ASSERT_TRUE(front.ok());
+  EXPECT_GT(front->code.size(), program->code.size());
+}
+
 TEST(SeccompFront, ForkRefused) {
   EXPECT_EQ(under_front([] { return fork_and_wait() + " " + raw_clone(0); }), "EPERM EPERM");
 }
