@@ -9,9 +9,7 @@ out=$2
 owners=${SCALE_OWNERS:-2000}
 per_owner=${SCALE_VHOSTS_PER_OWNER:-5}
 cold=${SCALE_COLD:-200}
-# 200, not 1 000: a worker of a 10 000-vhost server holds ~35 MiB (its configuration), and
-# 1 000 of them would not fit this machine's memory. bench/README.md says why.
-touch_n=${SCALE_TOUCH:-200}
+touch_n=${SCALE_TOUCH:-1000}
 [ "$(id -u)" = 0 ] || { echo "bench/scale.sh: run as root" >&2; exit 1; }
 work=$(mktemp -d /tmp/itkd-scale.XXXXXX)
 chmod 755 "$work"
