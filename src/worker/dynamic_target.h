@@ -4,6 +4,8 @@
 // PATH_INFO tail after the script. Everything else is left to the static handler.
 #pragma once
 
+#include "worker/static/open_file_cache.h"
+
 #include <optional>
 #include <string>
 
@@ -27,6 +29,9 @@ struct DynamicTarget {
 bool vhost_has_dynamic_handlers(const VirtualHost& vhost);
 
 // nullopt: static content; serve_static answers (including redirects and errors).
-std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head);
+// `files`: the worker's open-file cache. A script found by name is opened (as the owner,
+// which proves it readable) once and then only stat-checked, as static files are.
+std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
+                                                 OpenFileCache* files = nullptr, uint64_t now_ms = 0);
 
 }  // namespace itkd
