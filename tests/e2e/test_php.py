@@ -314,6 +314,20 @@ class ManagedPhpCgi(PhpBase):
         self.assertEqual(h.uid_of(pid1), h.ALICE_UID)
         self.assertEqual(h.uid_of(bob_pid), h.BOB_UID)
 
+    def test_connection_to_php_cgi_is_kept_between_requests(self):
+        # FCGI_KEEP_CONN to the managed php-cgi: after a request its connection stays open
+        # (php-cgi's fd 0 is its listening socket; the accepted connection is another fd),
+        # and the next request to that process comes over the same connection.
+        def connections(pid):
+            return sorted(t for fd, t in h.fds(pid).items() if fd != 0 and t.startswith("socket:"))
+
+        pid = int(self.php("/php/opcache.php").body.split()[0])
+        first = connections(pid)
+        self.assertEqual(len(first), 1, f"php-cgi {pid} holds {h.fds(pid)}")
+        for _ in range(3):
+            self.assertEqual(int(self.php("/php/opcache.php").body.split()[0]), pid)
+            self.assertEqual(connections(pid), first, "a new connection per request")
+
     def test_max_processes_per_class(self):
         self.php("/php/sleep.php")
         results = []

@@ -48,6 +48,9 @@ FastCgiHandler::FastCgiHandler(const HandlerRequest& request, FcgidProcessManage
       relay_(sink, script_.filename),
       stderr_log_(request.error_log, "fcgid", address_text(request.peer), script_.filename) {
   timeout_s_ = request.vhost.fcgid.io_timeout_s;
+  // One connection per managed process, kept across its requests (php-cgi honours
+  // FCGI_KEEP_CONN): saves socket, connect and close here and accept and close there.
+  keep_conn_ = true;
   if (fcgid_class_->working_directory.empty()) fcgid_class_->working_directory = directory_of(script_.filename);
   if (!fcgid_class_->error_log) fcgid_class_->error_log = &request.error_log;
 }
@@ -89,7 +92,8 @@ void FastCgiHandler::start() {
 void FastCgiHandler::begin_connect() {
   if (stopped_) return;
   if (keep_conn_ && !retried_) {
-    UniqueFd idle = BackendPool::instance().take(backend_.describe(), request_.loop.now_ms());
+    UniqueFd idle = manager_ ? lease_.take_connection()
+                             : BackendPool::instance().take(backend_.describe(), request_.loop.now_ms());
     if (idle) {
       fd_ = std::move(idle);
       connected_ = true;
@@ -301,10 +305,11 @@ bool FastCgiHandler::handle_record(fcgi::Record& r) {
       // Reusable only if nothing of this request is left in either direction.
       bool clean = body_done_ && out_.empty() && decoder_.buffered() == 0;
       if (clean) lease_.mark_clean();
-      if (clean && keep_conn_ && !manager_) {
+      if (clean && keep_conn_) {
         request_.loop.remove(fd_.get());
         registered_ = false;
-        BackendPool::instance().put(backend_.describe(), std::move(fd_), request_.loop.now_ms());
+        if (manager_) lease_.keep_connection(std::move(fd_));
+        else BackendPool::instance().put(backend_.describe(), std::move(fd_), request_.loop.now_ms());
       }
       stop();
       relay_.finish();

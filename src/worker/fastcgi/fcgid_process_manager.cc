@@ -87,6 +87,17 @@ void FcgidLease::release() {
   std::exchange(manager_, nullptr)->release(process_id_, clean_);
 }
 
+UniqueFd FcgidLease::take_connection() {
+  if (!manager_) return {};
+  auto* p = manager_->find(process_id_);
+  return p ? std::move(p->connection) : UniqueFd();
+}
+
+void FcgidLease::keep_connection(UniqueFd fd) {
+  if (!manager_ || !clean_) return;
+  if (auto* p = manager_->find(process_id_)) p->connection = std::move(fd);
+}
+
 // --- FcgidProcessManager ---
 
 FcgidProcessManager::FcgidProcessManager(EventLoop& loop) : loop_(loop) {}

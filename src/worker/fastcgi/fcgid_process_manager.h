@@ -58,6 +58,11 @@ class FcgidLease {
   pid_t pid() const { return pid_; }
   // The request ended with a clean END_REQUEST: the process may take another.
   void mark_clean() { clean_ = true; }
+  // The process's connection kept open (FCGI_KEEP_CONN) by its previous request, if any:
+  // a process serves one request at a time, so its connection is never shared.
+  UniqueFd take_connection();
+  // After a clean END_REQUEST: the connection stays with the process for its next request.
+  void keep_connection(UniqueFd fd);
   explicit operator bool() const { return manager_ != nullptr; }
 
  private:
@@ -101,6 +106,7 @@ class FcgidProcessManager {
     bool busy = false;
     unsigned requests = 0;
     uint64_t idle_since_ms = 0;
+    UniqueFd connection;  // idle FCGI_KEEP_CONN connection to this process
   };
   struct Waiter {
     uint64_t ticket = 0;
