@@ -238,6 +238,15 @@ curl -s -o /dev/null -H "Host: bob.test" "http://127.0.0.1:$port/hello.php" || t
 memory itkd idle
 static_rows itkd "$port"
 memory itkd after-static
+# One warm static-only worker (it has served only static files so far): the largest PSS
+# among them, what one more active owner costs.
+worker_max=0
+for p in $(tree "$itkd_pid"); do
+  grep -qa -- "--role=worker" "/proc/$p/cmdline" 2>/dev/null || continue
+  v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+  [ "${v:-0}" -gt "$worker_max" ] && worker_max=$v
+done
+printf '%s\t%s\t%s\n' itkd one-static-worker "$worker_max" >> "$out/memory.tsv"
 php_rows itkd-fcgid "$port" .test
 memory itkd after-fcgid
 server_pids=("$itkd_pid" "$fpm_pid")

@@ -165,7 +165,8 @@ p()
 p("From /proc/PID/smaps_rollup, summed over the server's pid and all its descendants "
   "(itkd: master, fronts, workers, php-cgi; Apache: parent and children). php-fpm's master "
   "and pools are counted with nginx and with itkd's php-fpm rows. 'idle' is after one "
-  "request per owner; the others right after the last run of a workload.")
+  "request per owner; the others right after the last run of a workload. 'one-static-worker' "
+  "is a single itkd worker after the static rows (the largest), not a tree.")
 p()
 mem = [l.rstrip("\n").split("\t") for l in open(os.path.join(out, "memory.tsv"))]
 p("| server | state | PSS MiB |")
