@@ -33,6 +33,17 @@ std::vector<std::string> all_pool_log_paths(const ServerConfig& config) {
   return all;
 }
 
+std::vector<std::string> worker_command_line(unsigned pool, uint32_t worker_id, uint32_t uid, uint32_t gid,
+                                             unsigned fronts) {
+  return {"itkd",
+          "--role=worker",
+          "--pool=" + std::to_string(pool),
+          "--worker-id=" + std::to_string(worker_id),
+          "--uid=" + std::to_string(uid),
+          "--gid=" + std::to_string(gid),
+          "--fronts=" + std::to_string(fronts)};
+}
+
 Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot) {
   int fd = ::memfd_create("itkd-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return Error{errno_message("memfd_create")};

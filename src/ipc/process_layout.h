@@ -2,6 +2,7 @@
 // is open in a child, and both sides agree on what each number means.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,11 @@ std::vector<std::string> pool_log_paths(const ServerConfig& config, size_t pool)
 // Every pool's log paths, sorted and unique: the zygote's fds from kFirstExtraFd, from
 // which each worker it forks keeps only its own pool's.
 std::vector<std::string> all_pool_log_paths(const ServerConfig& config);
+
+// A worker's command line (`itkd --role=worker --pool=N ...`): what the master execs, and
+// what the zygote writes over a forked worker's, so both kinds look the same in ps.
+std::vector<std::string> worker_command_line(unsigned pool, uint32_t worker_id, uint32_t uid, uint32_t gid,
+                                             unsigned fronts);
 
 // Writes the snapshot to a sealed memfd for the children.
 Result<int> snapshot_to_memfd(const ConfigSnapshot& snapshot);

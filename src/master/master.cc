@@ -386,14 +386,9 @@ void Master::start_worker(Generation& gen, size_t pool_index) {
     }
     std::vector<int> fds{gen.snapshot_fd.get(), channel->second.get(), gen.error_log_fd.get()};
     for (const auto& path : pool_log_paths(gen.config, pool_index)) fds.push_back(gen.log_files.at(path).get());
-    std::vector<std::string> argv{"itkd",
-                                  "--role=worker",
-                                  "--pool=" + std::to_string(pool_index),
-                                  "--worker-id=" + std::to_string(id),
-                                  "--uid=" + std::to_string(pool.uid),
-                                  "--gid=" + std::to_string(pool.gid),
-                                  "--fronts=" + std::to_string(gen.fronts.size())};
-    pid = spawn_child(argv, fds);
+    pid = spawn_child(worker_command_line(static_cast<unsigned>(pool_index), id, pool.uid, pool.gid,
+                                          static_cast<unsigned>(gen.fronts.size())),
+                      fds);
     if (!pid) {
       log().log(LogLevel::Error, "mpm_itkd", {}, "could not start a worker for pool " + std::to_string(pool_index) + ": " + pid.error().message);
       return;

@@ -116,9 +116,7 @@ void collapse_anonymous_memory() {
   worker.uid = request.uid;
   worker.gid = request.gid;
   worker.fronts = options.fronts;
-  set_command_line(options, {"itkd", "--role=worker", "--pool=" + std::to_string(worker.pool),
-                             "--worker-id=" + std::to_string(worker.worker_id), "--uid=" + std::to_string(worker.uid),
-                             "--gid=" + std::to_string(worker.gid), "--fronts=" + std::to_string(worker.fronts)});
+  set_command_line(options, worker_command_line(worker.pool, worker.worker_id, worker.uid, worker.gid, worker.fronts));
   std::exit(run_worker(std::move(preload), worker));
 }
 
