@@ -112,6 +112,32 @@ TEST_F(FastCgiHandlerTest, StaleIdleConnectionIsRetriedOnAFreshOne) {
   EXPECT_EQ(sink->body, "POST /srv/a/x.php body=abc");
 }
 
+// A request without a body is one send: BEGIN_REQUEST, PARAMS, the empty PARAMS and the
+// empty STDIN, before the connection offers any body (there is none to offer).
+TEST_F(FastCgiHandlerTest, RequestWithoutBodyIsCompleteInTheFirstSend) {
+  f.set_request("GET /x.php HTTP/1.1\r\nHost: a\r\n\r\n");
+  FcgiBackend b;
+  b.unix_path = dir.path() + "/raw.sock";
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, b.unix_path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  test::FakeSink sink(f.loop);
+  FastCgiHandler h(f.request(), b, script(), std::nullopt, sink);
+  h.start();
+  UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  ASSERT_TRUE(conn);
+  char buf[65536];
+  ssize_t n = ::recv(conn.get(), buf, sizeof buf, 0);
+  ASSERT_GT(n, 16);
+  const std::string got(buf, static_cast<size_t>(n));
+  EXPECT_EQ(got.substr(0, 2), std::string("\x01\x01", 2)) << "starts with BEGIN_REQUEST";
+  EXPECT_EQ(got.substr(got.size() - 16), std::string("\x01\x04\x00\x01\x00\x00\x00\x00\x01\x05\x00\x01\x00\x00\x00\x00", 16))
+      << "ends with the empty PARAMS and the empty STDIN";
+}
+
 TEST_F(FastCgiHandlerTest, LargeBodyStreamsAsStdin) {
   auto b = unix_backend(test::ResponderMode::Normal);
   std::string big(300000, 'q');
