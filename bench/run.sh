@@ -6,6 +6,7 @@
 # Usage (root): [SECS=10] [RUNS=3] [SCALE=1] bench/run.sh
 #   ITKD_BUILD_DIR=dir  use an existing build instead of scripts/build.sh release
 #   ONLY="itkd nginx h2o apache-prefork apache-itk"  run only these servers (default all)
+#   OUT=DIR  write results there instead of bench/results/<date>
 # Writes bench/results/<date>/summary.md and the raw wrk outputs next to it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,7 @@ itkd=$build/src/itkd
 fpm=$(ls /usr/sbin/php-fpm* | head -n 1)
 phpmod=$(ls /usr/lib/apache2/modules/libphp*.so | head -n 1)
 
-out="$top/bench/results/$(date +%Y-%m-%d)"
+out=${OUT:-"$top/bench/results/$(date +%Y-%m-%d)"}
 mkdir -p "$out/raw"
 work=$(mktemp -d /tmp/itkd-bench.XXXXXX)
 chmod 755 "$work"
