@@ -73,9 +73,9 @@ bool arrange_worker_fds(int channel_fd, const std::vector<int>& own_logs, int ab
 
 // Each fork copies the page tables of the zygote's anonymous memory: 1.5-2 ms per fork
 // with a 10 000-vhost configuration (37 MiB) in 4 KiB pages, 0.45-0.6 ms once collapsed
-// into 2 MiB pages (one entry per 2 MiB). MADV_COLLAPSE (Linux 6.1) works whatever the THP setting and
-// doesn't mark the range, so the workers' own later memory stays in small pages; a
-// worker's first write to a shared huge page copies only the 4 KiB it writes.
+// into 2 MiB pages (one entry per 2 MiB). MADV_COLLAPSE (Linux 6.1) works whatever the
+// THP setting and doesn't mark the range, so the workers' own later memory stays in small
+// pages; a worker's first write to a shared huge page copies only the 4 KiB it writes.
 void collapse_anonymous_memory() {
   FILE* maps = std::fopen("/proc/self/maps", "re");
   if (maps == nullptr) return;
