@@ -33,22 +33,30 @@ namespace itkd {
 
 namespace {
 
-// Rewrites the process's argument area (what /proc/PID/cmdline and ps show) in place, as
-// nginx and PostgreSQL do; a title longer than the area is not written.
-void set_command_line(const ZygoteOptions& options, const std::vector<std::string>& args) {
-  if (options.argc < 1 || options.argv == nullptr) return;
-  char* begin = options.argv[0];
+// The process's argument area (what /proc/PID/cmdline and ps show), measured once at
+// start: a rewrite changes the strings the argv pointers point at.
+struct ArgumentArea {
+  char* begin = nullptr;
+  size_t size = 0;
+};
+
+ArgumentArea argument_area(const ZygoteOptions& options) {
+  if (options.argc < 1 || options.argv == nullptr) return {};
   char* last = options.argv[options.argc - 1];
-  char* end = last + std::strlen(last) + 1;
+  return {options.argv[0], static_cast<size_t>(last + std::strlen(last) + 1 - options.argv[0])};
+}
+
+// Rewrites the argument area in place, as nginx and PostgreSQL do; a title longer than
+// the area is not written.
+void set_command_line(const ArgumentArea& area, const std::vector<std::string>& args) {
   std::string joined;
   for (const auto& a : args) {
     joined += a;
     joined.push_back('\0');
   }
-  const auto room = static_cast<size_t>(end - begin);
-  if (joined.size() > room) return;
-  std::memcpy(begin, joined.data(), joined.size());
-  std::memset(begin + joined.size(), 0, room - joined.size());
+  if (area.begin == nullptr || joined.size() > area.size) return;
+  std::memcpy(area.begin, joined.data(), joined.size());
+  std::memset(area.begin + joined.size(), 0, area.size - joined.size());
 }
 
 // In the new worker: the exec'd worker's fd layout (kControlFd = its own channel to the
@@ -94,7 +102,8 @@ void collapse_anonymous_memory() {
 }
 
 [[noreturn]] void become_worker(WorkerPreload& preload, const ipc::ForkRequest& request,
-                                int channel_fd, const std::vector<std::string>& all_logs, const ZygoteOptions& options) {
+                                int channel_fd, const std::vector<std::string>& all_logs, const ZygoteOptions& options,
+                                const ArgumentArea& title) {
   ErrorLog log(kErrorLogFd, LogLevel::Debug);
   std::vector<int> own_logs;
   for (const auto& path : pool_log_paths(preload.config->config, request.pool)) {
@@ -116,7 +125,7 @@ void collapse_anonymous_memory() {
   worker.uid = request.uid;
   worker.gid = request.gid;
   worker.fronts = options.fronts;
-  set_command_line(options, worker_command_line(worker.pool, worker.worker_id, worker.uid, worker.gid, worker.fronts));
+  set_command_line(title, worker_command_line(worker.pool, worker.worker_id, worker.uid, worker.gid, worker.fronts));
   std::exit(run_worker(std::move(preload), worker));
 }
 
@@ -124,6 +133,9 @@ void collapse_anonymous_memory() {
 
 int run_zygote(const ZygoteOptions& options) {
   ErrorLog log(kErrorLogFd, LogLevel::Debug);
+  // The room argument only reserves space for the workers' titles; ps need not show it.
+  const ArgumentArea title = argument_area(options);
+  set_command_line(title, {"itkd", "--role=zygote", "--fronts=" + std::to_string(options.fronts)});
   // Inherited by every worker from the start (each sets them again in its sandbox).
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     log.log(LogLevel::Emerg, "mpm_itkd", {}, errno_message("zygote: prctl"));
@@ -174,7 +186,7 @@ int run_zygote(const ZygoteOptions& options) {
     // The new process's parent is the master, as for an exec'd worker; this process is
     // single-threaded, so the raw clone is as safe as fork.
     const auto pid = static_cast<pid_t>(::syscall(SYS_clone, CLONE_PARENT | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (pid == 0) become_worker(preload, *request, msg.fd.get(), all_logs, options);
+    if (pid == 0) become_worker(preload, *request, msg.fd.get(), all_logs, options, title);
     if (pid < 0) log.log(LogLevel::Error, "mpm_itkd", {}, errno_message("zygote: clone"));
     msg.fd.reset();
     ipc::ForkReply reply{request->worker_id, pid > 0 ? pid : 0};
