@@ -471,7 +471,8 @@ int Worker::run() {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
     return 1;
   }
-  // Everything below runs as the owner: kernel permissions decide what it may read.
+  // Everything below runs as the owner: kernel permissions decide what it may read (a
+  // forked worker's MIME types were read by the zygote: TypesConfig is the admin's file).
   auto mime = preloaded_mime_ ? Result<MimeTypes>(std::move(*preloaded_mime_)) : MimeTypes::load(config_.types_config);
   preloaded_mime_.reset();
   if (mime) {
