@@ -45,6 +45,14 @@ class Identities(h.ServerTestCase):
                 self.assertEqual(st["NoNewPrivs"], "1")
                 self.assertEqual(st["Seccomp"], "2")
 
+    def test_fronts_yield_to_workers(self):
+        # SCHED_BATCH: a front waking for a new connection must not preempt a worker.
+        self.assertTrue(self.srv.fronts())
+        for pid in self.srv.fronts():
+            with self.subTest(front=pid):
+                self.assertEqual(os.sched_getscheduler(pid), os.SCHED_BATCH)
+        self.assertEqual(os.sched_getscheduler(self.srv.pid), os.SCHED_OTHER)
+
     def test_front_is_chrooted_to_empty_dir(self):
         for pid in self.srv.fronts():
             with self.subTest(front=pid):
@@ -108,6 +116,7 @@ class Identities(h.ServerTestCase):
         self.assertEqual(st["NoNewPrivs"], "1", f"worker {pid}")
         self.assertEqual(st["Seccomp"], "2", f"worker {pid}")
         self.assertTrue(h.non_dumpable(pid), f"worker {pid} is dumpable")
+        self.assertEqual(os.sched_getscheduler(pid), os.SCHED_OTHER, f"worker {pid} policy")
 
     def test_alice_pool_runs_as_alice(self):
         self.assertEqual(len(self.alice_pools), 1,
