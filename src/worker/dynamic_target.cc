@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "worker/static/open_file_cache.h"
 #include "worker/static/path_mapping.h"
 #include "worker/static/safe_open.h"
 #include "worker/static/static_handler.h"
@@ -113,8 +114,16 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
   while (!relative.empty() && relative.back() == '/') relative.pop_back();
   std::string fs = mapping.base + (relative.empty() ? "" : "/" + relative);
 
+  // A script the open-file cache holds is a regular file, still the same one: its check
+  // is the only stat this request pays for.
   struct stat st {};
-  if (::stat(fs.c_str(), &st) == 0) {
+  bool exists = false;
+  if (files)
+    if (auto hit = files->find(fs, now_ms)) {
+      st = hit->st;
+      exists = true;
+    }
+  if (exists || ::stat(fs.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
       if (path.back() != '/') return std::nullopt;  // the static handler redirects
       // mod_dir: the first DirectoryIndex file that exists may itself be a program.
