@@ -308,6 +308,21 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       ps.current_files = saved_files;
       return;
     }
+    case SectionKind::Proxy: {
+      if (auto res = begin_proxy_section(ps, d); !res) {
+        ps.error(d.where, res.error().message);
+        skip_section(ps, r, open);
+        return;
+      }
+      unsigned saved = ps.context;
+      std::string saved_name = ps.section_name;
+      ps.context = kCtxProxy;
+      ps.section_name = "<Proxy>";
+      parse_body(ps, r, &open);
+      ps.context = saved;
+      ps.section_name = saved_name;
+      return;
+    }
     case SectionKind::None:
       return;
   }
@@ -567,6 +582,7 @@ void inherit_globals(ParseState& ps) {
     v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
+    v.proxy_workers.insert(v.proxy_workers.end(), gv.proxy_workers.begin(), gv.proxy_workers.end());
     if (!own("proxytimeout")) v.proxy_timeout_s = gv.proxy_timeout_s;
     if (!own("rlimitcpu")) v.script_limits.cpu_s = gv.script_limits.cpu_s;
     if (!own("rlimitmem")) v.script_limits.mem_bytes = gv.script_limits.mem_bytes;
@@ -887,12 +903,56 @@ void check_front_user(ParseState& ps, const std::string& main_file) {
   }
 }
 
+// <Proxy>/ProxySet settings reach the backends SetHandler and AddHandler name, as mod_proxy
+// matches a handler's "proxy:unix:/path|fcgi://localhost" to the worker "fcgi://localhost".
+// A block naming the socket too wins over one naming only the URL; the vhost's over the
+// main server's. A block that matches no handler is most likely a typo: say so.
+void apply_proxy_workers(ParseState& ps) {
+  std::set<std::string> used;
+  auto apply = [&](const VirtualHost& v, HandlerSpec& h) {
+    if (h.kind != HandlerSpec::Kind::ProxyFcgi) return;
+    FcgiBackend& b = h.backend;
+    const ProxyWorkerSettings* best = nullptr;
+    for (const auto& w : v.proxy_workers) {
+      if (w.worker_url != b.worker_url || (!w.unix_path.empty() && w.unix_path != b.unix_path)) continue;
+      if (!best || (best->unix_path.empty() && !w.unix_path.empty())) best = &w;
+    }
+    if (!best) return;
+    used.insert(best->where.str());
+    if (best->reuse) b.reuse = *best->reuse;
+    if (best->max_idle) b.max_idle = *best->max_idle;
+  };
+  for (auto& s : ps.vhosts) {
+    if (s.skimmed) continue;
+    VirtualHost& v = s.vhost;
+    if (v.set_handler) apply(v, *v.set_handler);
+    for (auto& [ext, h] : v.add_handlers) apply(v, h);
+    for (auto& f : v.files_blocks)
+      if (f.set_handler) apply(v, *f.set_handler);
+    for (auto& d : v.directories) {
+      if (d.set_handler) apply(v, *d.set_handler);
+      for (auto& [ext, h] : d.add_handlers) apply(v, h);
+    }
+  }
+  std::set<std::string> warned;
+  for (const auto& s : ps.vhosts) {
+    if (s.skimmed) continue;
+    for (const auto& w : s.vhost.proxy_workers) {
+      std::string where = w.where.str();
+      if (used.count(where) || !warned.insert(where).second) continue;
+      ps.warn(w.where, "<Proxy>/ProxySet for " + (w.unix_path.empty() ? "" : "unix:" + w.unix_path + "|") +
+                           w.worker_url + " matches no SetHandler or AddHandler \"proxy:...\" backend");
+    }
+  }
+}
+
 Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
   // Checks that need the whole configuration run only on one that parsed cleanly, so
   // their messages are not echoes of a syntax error.
   if (ps.errors.empty()) {
     resolve_custom_logs(ps);
     inherit_globals(ps);
+    apply_proxy_workers(ps);
     validate_addresses(ps, main_file);
     if (ps.errors.empty()) validate_tls(ps);
     if (ps.errors.empty()) {

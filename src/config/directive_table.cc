@@ -604,6 +604,7 @@ Result<std::pair<FcgiBackend, std::string>> parse_fcgi_url(const std::string& ur
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   std::string path = slash == std::string::npos ? "" : rest.substr(slash);
+  b.worker_url = "fcgi://" + ascii_lower(authority);
   if (b.unix_path.empty()) {
     auto hp = split_host_port(authority);
     if (!hp) return hp.error();
@@ -671,23 +672,89 @@ Result<void> h_add_handler(ParseState& ps, const Directive& d) {
   return ok();
 }
 
-Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
-  // Worker parameters after the URL: enablereuse= only (mod_proxy's others are not yet).
-  bool reuse = false;
-  for (size_t i = 2; i < d.args.size(); ++i) {
-    const std::string& kv = d.args[i];
+// mod_proxy's worker parameters (key=value after the URL, or in ProxySet) that apply to
+// a FastCGI backend here: connection reuse and how many idle connections to keep.
+struct WorkerParams {
+  std::optional<bool> reuse;
+  std::optional<unsigned> max_idle;
+};
+
+Result<WorkerParams> parse_worker_params(const std::vector<std::string>& args, size_t first,
+                                         const std::string& what) {
+  WorkerParams p;
+  for (size_t i = first; i < args.size(); ++i) {
+    const std::string& kv = args[i];
     size_t eq = kv.find('=');
     std::string key = ascii_lower(kv.substr(0, eq));
     std::string value = eq == std::string::npos ? "" : ascii_lower(kv.substr(eq + 1));
     if (key == "enablereuse" && (value == "on" || value == "off")) {
-      reuse = value == "on";
+      p.reuse = value == "on";
     } else if (key == "disablereuse" && (value == "on" || value == "off")) {
-      reuse = value == "off";
+      p.reuse = value == "off";
+    } else if (key == "max") {
+      auto n = parse_number(value, 1, 1024, what + " max");
+      if (!n) return n.error();
+      p.max_idle = static_cast<unsigned>(*n);
     } else {
-      return Error{"ProxyPassMatch: parameter '" + kv + "' is not supported (only "
-                   "enablereuse=on|off)"};
+      return Error{what + ": parameter '" + kv + "' is not supported (only enablereuse=on|off, "
+                   "disablereuse=on|off and max=N)"};
     }
   }
+  return p;
+}
+
+void apply_worker_params(ProxyWorkerSettings& w, const WorkerParams& p) {
+  if (p.reuse) w.reuse = p.reuse;
+  if (p.max_idle) w.max_idle = p.max_idle;
+}
+
+// The worker a <Proxy> / ProxySet URL names: "fcgi://localhost/" (every backend behind that
+// name) or "unix:/run/php/a.sock|fcgi://localhost/" (that socket only).
+Result<ProxyWorkerSettings> proxy_worker_for(const std::string& url, const SourceLocation& where) {
+  auto u = parse_fcgi_url(url);
+  if (!u) return u.error();
+  ProxyWorkerSettings w;
+  w.unix_path = u->first.unix_path;
+  w.worker_url = u->first.worker_url;
+  w.where = where;
+  return w;
+}
+
+Result<void> open_proxy_worker(ParseState& ps, const Directive& d) {
+  auto w = proxy_worker_for(d.args[0], d.where);
+  if (!w) return Error{"<Proxy " + d.args[0] + ">: " + w.error().message};
+  auto p = parse_worker_params(d.args, 1, "<Proxy>");
+  if (!p) return p.error();
+  apply_worker_params(*w, *p);
+  auto& workers = ps.vh().vhost.proxy_workers;
+  workers.push_back(std::move(*w));
+  ps.current_proxy = workers.size() - 1;
+  return ok();
+}
+
+// ProxySet key=value ... inside <Proxy>, or ProxySet url key=value ... outside it.
+Result<void> h_proxy_set(ParseState& ps, const Directive& d) {
+  auto& workers = ps.vh().vhost.proxy_workers;
+  if (ps.context == kCtxProxy) {
+    auto p = parse_worker_params(d.args, 0, "ProxySet");
+    if (!p) return p.error();
+    apply_worker_params(workers[ps.current_proxy], *p);
+    return ok();
+  }
+  if (d.args.size() < 2) return Error{"ProxySet outside <Proxy> needs the backend URL first, "
+                                      "e.g. ProxySet fcgi://localhost enablereuse=on"};
+  auto w = proxy_worker_for(d.args[0], d.where);
+  if (!w) return Error{"ProxySet " + d.args[0] + ": " + w.error().message};
+  auto p = parse_worker_params(d.args, 1, "ProxySet");
+  if (!p) return p.error();
+  apply_worker_params(*w, *p);
+  workers.push_back(std::move(*w));
+  return ok();
+}
+
+Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
+  auto params = parse_worker_params(d.args, 2, "ProxyPassMatch");
+  if (!params) return params.error();
   regex_t re;
   int rc = regcomp(&re, d.args[0].c_str(), REG_EXTENDED);
   if (rc != 0) {
@@ -702,7 +769,8 @@ Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
     return Error{"ProxyPassMatch " + d.args[1] + ": the URL needs the script path after the "
                  "host, e.g. fcgi://127.0.0.1:9000/srv/www/$1"};
   }
-  u->first.reuse = reuse;
+  u->first.reuse = params->reuse.value_or(false);
+  if (params->max_idle) u->first.max_idle = *params->max_idle;
   ps.vh().vhost.proxy_pass_matches.push_back({d.args[0], u->first, u->second, d.where});
   return ok();
 }
@@ -949,6 +1017,7 @@ const DirectiveSpec kTable[] = {
   D("AddHandler", kAllScopes, 1, -1, h_add_handler, true),
   D("ProxyPassMatch", kCtxServerVhost, 2, -1, h_proxy_pass_match, true),
   D("ProxyTimeout", kCtxServerVhost, 1, 1, h_proxy_timeout),
+  D("ProxySet", kCtxServerVhost | kCtxProxy, 1, -1, h_proxy_set),
   D("RLimitCPU", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::cpu_s>, false, true),
   D("RLimitMEM", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::mem_bytes>, false, true),
   D("RLimitNPROC", kCtxServerVhost, 1, 2, h_rlimit<&ScriptLimits::nproc>, false, true),
@@ -982,6 +1051,7 @@ const DirectiveSpec kTable[] = {
   S("FilesMatch", kAllScopes, 1, 1, SectionKind::Files),
   S("Location", kCtxServerVhost, 1, 2, SectionKind::Files),
   S("LocationMatch", kCtxServerVhost, 1, 1, SectionKind::Files),
+  S("Proxy", kCtxServerVhost, 1, -1, SectionKind::Proxy),
   S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule),
   S("IfDefine", kAllScopes, 1, 1, SectionKind::IfDefine),
 
@@ -1057,6 +1127,8 @@ const DirectiveSpec kTable[] = {
 // clang-format on
 
 }  // namespace
+
+Result<void> begin_proxy_section(ParseState& ps, const Directive& d) { return open_proxy_worker(ps, d); }
 
 const DirectiveSpec* find_directive(std::string_view name) {
   static const std::unordered_map<std::string, const DirectiveSpec*> index = [] {

@@ -23,11 +23,12 @@ enum Context : unsigned {
   kCtxVhost = 1u << 1,      // inside <VirtualHost>
   kCtxDirectory = 1u << 2,  // inside <Directory>/<DirectoryMatch>
   kCtxFiles = 1u << 3,      // inside <Files>/<FilesMatch>/<Location>/<LocationMatch>
+  kCtxProxy = 1u << 4,      // inside <Proxy>: ProxySet only
 };
 inline constexpr unsigned kCtxAny = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 inline constexpr unsigned kCtxServerVhost = kCtxServer | kCtxVhost;
 
-enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine };
+enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine, Proxy };
 
 struct Directive {
   std::string name;               // as written
@@ -77,6 +78,9 @@ struct DirectiveSpec {
 };
 
 const DirectiveSpec* find_directive(std::string_view name);
+// <Proxy url [key=value ...]>: records the worker and its parameters (config_parser opens
+// the section, directive_table knows FastCGI URLs and worker parameters).
+Result<void> begin_proxy_section(ParseState& ps, const Directive& d);
 // Module names <IfModule> treats as loaded: what itkd implements natively.
 bool module_is_loaded(std::string_view name);
 
@@ -95,6 +99,8 @@ class ParseState {
   size_t current_directory = 0;
   // Index into vhosts[current_vhost].vhost.files_blocks while inside <Files>/<FilesMatch>.
   std::optional<size_t> current_files;
+  // Index into vhosts[current_vhost].vhost.proxy_workers while inside <Proxy>.
+  size_t current_proxy = 0;
   unsigned context = kCtxServer;
   std::string section_name;  // "<Directory>", "<FilesMatch>", ... for messages
   std::map<std::string, std::string> defines;

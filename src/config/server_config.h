@@ -40,6 +40,12 @@ struct FcgiBackend {
   // default, as in Apache: a php-fpm child serves one connection at a time, so idle kept
   // connections hold children that other workers' requests then wait for.
   bool reuse = false;
+  // Idle kept connections per worker process (<Proxy ... max=N>): each holds a php-fpm
+  // child, so max x PoolMaxWorkers should stay below pm.max_children.
+  unsigned max_idle = 4;
+  // The URL after "proxy:" and the unix path, lowercased and without a path:
+  // "fcgi://localhost", "fcgi://127.0.0.1:9000". A <Proxy> block of that URL sets reuse.
+  std::string worker_url;
   // "unix:/run/php/alice.sock" / "127.0.0.1:9000": for logs and pool keys.
   std::string describe() const {
     return unix_path.empty() ? host + ":" + std::to_string(port) : "unix:" + unix_path;
@@ -59,6 +65,16 @@ struct FilesBlock {
   bool is_regex = false;
   std::string directory;  // set when nested in <Directory dir>: only files below it
   std::optional<HandlerSpec> set_handler;
+  SourceLocation where;
+};
+
+// <Proxy "fcgi://localhost/" enablereuse=on max=10> / ProxySet: settings for the FastCGI
+// backends SetHandler/AddHandler name with that URL (with unix:/path| too: only that socket).
+struct ProxyWorkerSettings {
+  std::string unix_path;   // empty: any socket or address behind worker_url
+  std::string worker_url;  // as FcgiBackend::worker_url
+  std::optional<bool> reuse;
+  std::optional<unsigned> max_idle;
   SourceLocation where;
 };
 
@@ -193,6 +209,7 @@ struct VirtualHost {
   std::optional<HandlerSpec> set_handler;           // SetHandler outside <Directory>
   std::vector<FilesBlock> files_blocks;             // global ones first, then this vhost's
   std::vector<ProxyPassMatchRule> proxy_pass_matches;  // vhost's own first, then global
+  std::vector<ProxyWorkerSettings> proxy_workers;   // <Proxy>/ProxySet, vhost's own first
   unsigned proxy_timeout_s = 0;                     // ProxyTimeout, 0 = use Timeout
   ScriptLimits script_limits;                       // RLimitCPU/MEM/NPROC
   FcgidSettings fcgid;

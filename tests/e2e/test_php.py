@@ -156,7 +156,10 @@ def config(srv):
              + h.vhost_block(addr, "slow.test", a, extra=fpm_handler(f"{run}/alice.sock")
                              + "  ProxyTimeout 1\n")
              + h.vhost_block(addr, "busy.test", a, extra=fpm_handler(f"{run}/alice.sock")
-                             + "  ProxyTimeout 4\n"))
+                             + "  ProxyTimeout 4\n")
+             + h.vhost_block(addr, "reuse-fpm.test", a, extra=fpm_handler(f"{run}/alice.sock")
+                             + "  <Proxy \"fcgi://localhost/\" enablereuse=on max=1>\n"
+                               "  </Proxy>\n"))
     return h.standard_config(srv, alice_extra=fcgid(a), bob_extra=fcgid(b)) + extra
 
 
@@ -451,6 +454,35 @@ class PhpFpm(PhpBase):
         self.assertEqual([r for r in results if r != 200], [])
         self.assertEqual(len(self.srv.workers_with_uid(h.ALICE_UID)), 2,
                          "the load should have grown alice's pool to two workers")
+
+    def test_proxy_block_enablereuse_keeps_the_fpm_connection(self):
+        # A php-fpm child's sockets are its pool's listening socket and, while it serves
+        # one, the accepted connection. With <Proxy ... enablereuse=on> the worker keeps its
+        # connection after the answer, so the same child answers the next request over it.
+        def listening():
+            with open("/proc/net/unix") as f:  # Flags 00010000: __SO_ACCEPTCON
+                return {f"socket:[{cols[6]}]" for cols in (line.split() for line in f)
+                        if len(cols) >= 7 and cols[3] == "00010000"}
+
+        def connections(pid):
+            listen = listening()
+            return sorted(t for t in h.fds(pid).values() if t.startswith("socket:") and t not in listen)
+
+        with h.Conn(self.port, timeout=15) as c:  # one client connection: one worker
+            pids, held = [], []
+            for _ in range(4):
+                r = c.request("GET", "/php/euid.php", host="reuse-fpm.test")
+                self.assertStatus(r, 200)
+                pid = int(r.body.split()[2])
+                pids.append(pid)
+                held.append(connections(pid))
+        self.assertEqual(len(set(pids)), 1, f"answered by {pids}")
+        self.assertEqual(len(held[0]), 1, f"php-fpm {pids[0]} holds {h.fds(pids[0])}")
+        self.assertEqual(held, [held[0]] * 4, "a new connection per request")
+        # Without the <Proxy> block (Apache's default) the child closes it after the answer.
+        _, _, pid = self.ids("/php/euid.php", "alice-fpm.test")
+        h.wait_for(lambda: connections(pid) == [], timeout=5,
+                   what=f"php-fpm {pid} to close the connection of a request without reuse")
 
     def test_dead_backend_503(self):
         watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)

@@ -315,7 +315,8 @@ bool FastCgiHandler::handle_record(fcgi::Record& r) {
         request_.loop.remove(fd_.get());
         registered_ = false;
         if (manager_) lease_.keep_connection(std::move(fd_));
-        else BackendPool::instance().put(backend_.describe(), std::move(fd_), request_.loop.now_ms());
+        else BackendPool::instance().put(backend_.describe(), std::move(fd_), request_.loop.now_ms(),
+                                         backend_.max_idle);
       }
       stop();
       relay_.finish();

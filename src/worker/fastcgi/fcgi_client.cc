@@ -93,10 +93,11 @@ UniqueFd BackendPool::take(const std::string& key, uint64_t now_ms) {
   return {};
 }
 
-void BackendPool::put(const std::string& key, UniqueFd fd, uint64_t now_ms) {
+void BackendPool::put(const std::string& key, UniqueFd fd, uint64_t now_ms, size_t max_idle) {
   auto& list = idle_[key];
   // Drop the oldest: each idle connection holds a backend process (php-fpm child).
-  if (list.size() >= kMaxIdlePerBackend) list.erase(list.begin());
+  while (!list.empty() && list.size() >= max_idle) list.erase(list.begin());
+  if (max_idle == 0) return;
   list.push_back({std::move(fd), now_ms});
 }
 

@@ -28,7 +28,6 @@ Result<void> finish_connect(int fd, const FcgiBackend& backend);
 // Idle keep-alive connections of one worker process (the worker is single-threaded).
 class BackendPool {
  public:
-  static constexpr size_t kMaxIdlePerBackend = 4;
   static constexpr uint64_t kMaxIdleMs = 30'000;
 
   // The worker's pool.
@@ -36,7 +35,8 @@ class BackendPool {
 
   // An idle connection still open on the other side, or an invalid fd.
   UniqueFd take(const std::string& key, uint64_t now_ms);
-  void put(const std::string& key, UniqueFd fd, uint64_t now_ms);
+  // Keeps at most max_idle idle connections for the key (FcgiBackend::max_idle).
+  void put(const std::string& key, UniqueFd fd, uint64_t now_ms, size_t max_idle);
   size_t idle_count(const std::string& key) const;
   void clear() { idle_.clear(); }
 

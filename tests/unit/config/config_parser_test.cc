@@ -694,8 +694,8 @@ TEST(ConfigErrors, UnknownDirective) {
 }
 
 TEST(ConfigErrors, UnknownSection) {
-  EXPECT_EQ(parse_err(kBase + "<Proxy *>\nRequire all granted\n</Proxy>\nListen 81\n"),
-            "t.conf:3: unknown directive <Proxy> (perhaps a misspelling, or a module itkd does not provide)");
+  EXPECT_EQ(parse_err(kBase + "<Frobnicate *>\nRequire all granted\n</Frobnicate>\nListen 81\n"),
+            "t.conf:3: unknown directive <Frobnicate> (perhaps a misspelling, or a module itkd does not provide)");
 }
 
 TEST(ConfigErrors, WrongContext) {

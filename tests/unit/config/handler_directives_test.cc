@@ -128,6 +128,64 @@ TEST(HandlerDirectives, ProxyPassMatchReuseIsOptIn) {
             std::string::npos);
 }
 
+// Apache's documented way to reuse php-fpm connections behind SetHandler: a <Proxy> block
+// for the URL after the '|'.
+TEST(HandlerDirectives, ProxyBlockEnablesReuseForSetHandler) {
+  auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n"
+                            "<FilesMatch \\.php$>\n"
+                            "SetHandler \"proxy:unix:/run/php/a.sock|fcgi://localhost/\"\n"
+                            "</FilesMatch>\n"
+                            "<Proxy \"fcgi://localhost/\" enablereuse=on max=2>\n</Proxy>\n"
+                            "</VirtualHost>\n"
+                            "<VirtualHost *:80>\nServerName b\n"
+                            "AddHandler \"proxy:unix:/run/php/b.sock|fcgi://localhost\" .php\n"
+                            "</VirtualHost>\n");
+  ASSERT_EQ(c.vhosts.size(), 3u);
+  const FcgiBackend& a = c.vhosts[1].files_blocks.at(0).set_handler->backend;
+  EXPECT_TRUE(a.reuse);
+  EXPECT_EQ(a.max_idle, 2u);
+  EXPECT_EQ(a.worker_url, "fcgi://localhost");
+  // Another vhost's <Proxy> does not apply: b keeps Apache's default.
+  const FcgiBackend& b = c.vhosts[2].add_handlers.at(".php").backend;
+  EXPECT_FALSE(b.reuse);
+  EXPECT_EQ(b.max_idle, 4u);
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+}
+
+TEST(HandlerDirectives, ProxySetAndTheMostSpecificWorker) {
+  // Main-server blocks reach every vhost; one naming the socket wins over one naming the URL.
+  auto c = parse_ok(kBase + "<Proxy fcgi://localhost>\nProxySet enablereuse=on\n</Proxy>\n"
+                            "ProxySet unix:/run/php/b.sock|fcgi://localhost enablereuse=off\n"
+                            "<VirtualHost *:80>\nServerName a\n"
+                            "SetHandler \"proxy:unix:/run/php/a.sock|fcgi://localhost\"\n"
+                            "</VirtualHost>\n"
+                            "<VirtualHost *:80>\nServerName b\n"
+                            "SetHandler \"proxy:unix:/run/php/b.sock|fcgi://localhost\"\n"
+                            "</VirtualHost>\n");
+  EXPECT_TRUE(c.vhosts[1].set_handler->backend.reuse);
+  EXPECT_FALSE(c.vhosts[2].set_handler->backend.reuse);
+}
+
+TEST(HandlerDirectives, ProxyBlockMistakesAreReportedWithTheirLine) {
+  EXPECT_NE(parse_err(kBase + "<Proxy fcgi://localhost timeout=5>\n</Proxy>\n")
+                .find("t.conf:3: <Proxy>: parameter 'timeout=5' is not supported"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Proxy *>\nRequire all granted\n</Proxy>\n")
+                .find("t.conf:3: <Proxy *>:"),
+            std::string::npos);
+  // What guards access is refused inside <Proxy>, not silently dropped.
+  EXPECT_NE(parse_err(kBase + "<Proxy fcgi://localhost>\nRequire all denied\n</Proxy>\n")
+                .find("t.conf:4: Require not allowed in <Proxy>"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "ProxySet enablereuse=on\n").find("needs the backend URL first"),
+            std::string::npos);
+  auto c = parse_ok(kBase + "<Proxy fcgi://localhost/>\n</Proxy>\n");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("t.conf:3: <Proxy>/ProxySet for fcgi://localhost matches no"),
+            std::string::npos)
+      << c.warnings[0];
+}
+
 TEST(HandlerDirectives, ResourceLimits) {
   auto c = parse_ok(kBase + "RLimitCPU 10 20\nRLimitNPROC 50\n<VirtualHost *:80>\nServerName a\n"
                             "RLimitMEM 268435456 max\nRLimitNPROC max\n</VirtualHost>\n");

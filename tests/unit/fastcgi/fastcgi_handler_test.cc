@@ -92,6 +92,18 @@ TEST_F(FastCgiHandlerTest, KeepConnReuse) {
   EXPECT_EQ(BackendPool::instance().idle_count(b.describe()), 1u);
 }
 
+TEST(BackendPool, KeepsAtMostMaxIdleConnections) {
+  BackendPool pool;
+  for (int i = 0; i < 3; ++i) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pool.put("k", UniqueFd(sv[0]), 0, 2);  // <Proxy ... max=2>
+    ::close(sv[1]);
+  }
+  EXPECT_EQ(pool.idle_count("k"), 2u);
+  pool.clear();
+}
+
 TEST_F(FastCgiHandlerTest, StaleIdleConnectionIsRetriedOnAFreshOne) {
   auto b = unix_backend(test::ResponderMode::Normal);
   b.reuse = true;
@@ -105,7 +117,7 @@ TEST_F(FastCgiHandlerTest, StaleIdleConnectionIsRetriedOnAFreshOne) {
     ::_exit(0);
   }
   ::close(sv[1]);
-  BackendPool::instance().put(b.describe(), UniqueFd(sv[0]), f.loop.now_ms());
+  BackendPool::instance().put(b.describe(), UniqueFd(sv[0]), f.loop.now_ms(), b.max_idle);
   auto sink = run(b);
   ::waitpid(peer, nullptr, 0);
   EXPECT_TRUE(sink->ended) << sink->fail_reason;
