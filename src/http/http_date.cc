@@ -1,5 +1,6 @@
 // HTTP dates (RFC 9110 5.6.7). Formatted and parsed by hand: strftime/strptime follow
 // the process locale, and HTTP dates are always English and GMT.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -20,6 +21,34 @@ constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun"
 size_t format_date(time_t t, char* buffer, size_t size) {
   tm parts{};
   if (gmtime_r(&t, &parts) == nullptr) return 0;
+  const int year = parts.tm_year + 1900;
+  if (year >= 0 && year <= 9999 && size >= 30) {
+    // IMF-fixdate by hand: snprintf was 1.6% of a keep-alive static request's CPU, as
+    // Last-Modified is formatted on every response.
+    char* p = buffer;
+    auto text = [&](std::string_view s) { p = std::copy(s.begin(), s.begin() + 3, p); };
+    auto two = [&](int v) {
+      *p++ = static_cast<char>('0' + v / 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    };
+    text(kDays[parts.tm_wday]);
+    *p++ = ',';
+    *p++ = ' ';
+    two(parts.tm_mday);
+    *p++ = ' ';
+    text(kMonths[parts.tm_mon]);
+    *p++ = ' ';
+    two(year / 100);
+    two(year % 100);
+    *p++ = ' ';
+    two(parts.tm_hour);
+    *p++ = ':';
+    two(parts.tm_min);
+    *p++ = ':';
+    two(parts.tm_sec);
+    p = std::copy_n(" GMT", 4, p);
+    return static_cast<size_t>(p - buffer);
+  }
   const int n = std::snprintf(buffer, size, "%s, %02d %s %04d %02d:%02d:%02d GMT",
                               kDays[parts.tm_wday].data(), parts.tm_mday,
                               kMonths[parts.tm_mon].data(), parts.tm_year + 1900,

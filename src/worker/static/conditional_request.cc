@@ -44,10 +44,25 @@ bool iequals(std::string_view a, std::string_view b) {
 std::string make_etag(const struct stat& st) {
   uint64_t usec = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u +
                   static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u;
-  char buf[48];
-  snprintf(buf, sizeof buf, "\"%" PRIx64 "-%" PRIx64 "\"", static_cast<uint64_t>(st.st_size),
-           usec);
-  return buf;
+  // "size-mtime_usec" in hex, as Apache's default FileETag MTime Size. By hand: snprintf
+  // was a visible share of a keep-alive static request's CPU.
+  std::string etag;
+  etag.reserve(36);
+  auto hex = [&etag](uint64_t v) {
+    char digits[16];
+    int n = 0;
+    do {
+      digits[n++] = "0123456789abcdef"[v & 15];
+      v >>= 4;
+    } while (v);
+    while (n) etag.push_back(digits[--n]);
+  };
+  etag.push_back('"');
+  hex(static_cast<uint64_t>(st.st_size));
+  etag.push_back('-');
+  hex(usec);
+  etag.push_back('"');
+  return etag;
 }
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool weak) {

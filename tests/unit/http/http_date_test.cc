@@ -11,6 +11,9 @@ constexpr time_t kRfcExample = 784111777;  // Sun, 06 Nov 1994 08:49:37 GMT
 TEST(HttpDate, FormatsImfFixdate) {
   EXPECT_EQ(http_date(kRfcExample), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+  EXPECT_EQ(http_date(951782400), "Tue, 29 Feb 2000 00:00:00 GMT");
+  EXPECT_EQ(http_date(253402300799), "Fri, 31 Dec 9999 23:59:59 GMT");
+  EXPECT_EQ(http_date(253402300800), "Sat, 01 Jan 10000 00:00:00 GMT");  // past the fast path
 }
 
 TEST(HttpDate, ParsesAllThreeFormats) {

@@ -28,6 +28,11 @@ TEST(ETag, ApacheDefaultFormat) {
   st.st_mtim.tv_sec = 1;
   st.st_mtim.tv_nsec = 500000000;
   EXPECT_EQ(make_etag(st), "\"400-16e360\"");  // 1.5 s = 1500000 us
+  struct stat empty {};
+  EXPECT_EQ(make_etag(empty), "\"0-0\"");
+  empty.st_size = 0x7fffffffffffffff;
+  empty.st_mtim.tv_sec = 1800000000;
+  EXPECT_EQ(make_etag(empty), "\"7fffffffffffffff-6651728988000\"");
 }
 
 TEST(ETagList, WeakAndStrongComparison) {
