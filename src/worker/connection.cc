@@ -351,8 +351,14 @@ void Connection::process_buffer() {
 }
 
 void Connection::handle_request() {
-  // Route again: the worker must not trust the front's choice.
-  size_t vhost = worker_.router().route(local_, head_.host);
+  // Route again: the worker must not trust the front's choice. A keep-alive client sends
+  // the same Host each time, and the local address is the connection's: reuse the answer.
+  if (!routed_ || head_.host != routed_host_) {
+    routed_vhost_ = worker_.router().route(local_, head_.host);
+    routed_host_ = head_.host;
+    routed_ = true;
+  }
+  size_t vhost = routed_vhost_;
   const ServerConfig& config = worker_.config();
   if (tls_ && config.vhosts[vhost].pool != worker_.pool()) {
     // The TLS session carries this owner's certificate: another owner's site can't be

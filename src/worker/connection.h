@@ -177,6 +177,10 @@ class Connection : public ResponseSink {
   http::RequestHead redirect_head_;
   bool tls_requested_ = false;
   size_t handoff_vhost_ = 0;
+  // The last Host routed on this connection and its vhost.
+  bool routed_ = false;
+  std::string routed_host_;
+  size_t routed_vhost_ = 0;
   std::unique_ptr<tls::TlsSession> tls_;
   std::string tls_sni_;
   // Expires with the connection, for callbacks scheduled on the loop.
