@@ -414,7 +414,6 @@ void Connection::handle_request() {
   body_pos_ = head_.head_length;
   leftover_.clear();
   redirected_ = false;
-  worker_.open_files().begin_request();
   if (worker_.has_dynamic(vhost_)) {
     if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), worker_.loop().now_ms())) {
       start_dynamic(std::move(*target));

@@ -288,6 +288,7 @@ void Worker::on_control() {
 }
 
 void Worker::end_of_turn() {
+  open_files_.begin_turn();
   // A program's head and body parts from one turn go out in one send.
   std::vector<uint64_t> flush;
   flush.swap(to_flush_);

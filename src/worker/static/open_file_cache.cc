@@ -16,13 +16,13 @@ bool unchanged(const struct stat& a, const struct stat& b) {
 std::optional<OpenFileCache::Hit> OpenFileCache::find(const std::string& path, uint64_t now_ms) {
   auto it = entries_.find(path);
   if (it == entries_.end()) return std::nullopt;
-  if (request_ == 0 || it->second.checked_in != request_) {
+  if (turn_ == 0 || it->second.checked_in != turn_) {
     struct stat now {};
     if (::stat(path.c_str(), &now) != 0 || !unchanged(now, it->second.st)) {
       entries_.erase(it);
       return std::nullopt;
     }
-    it->second.checked_in = request_;
+    it->second.checked_in = turn_;
   }
   it->second.used_ms = now_ms;
   return Hit{it->second.fd, it->second.st};
@@ -32,7 +32,7 @@ void OpenFileCache::insert(const std::string& path, const SharedFd& fd, const st
                            uint64_t now_ms) {
   if (!fd || !S_ISREG(st.st_mode)) return;
   if (entries_.size() >= kMaxEntries && !entries_.count(path)) entries_.clear();
-  entries_[path] = Entry{fd, st, now_ms, request_};
+  entries_[path] = Entry{fd, st, now_ms, turn_};
 }
 
 void OpenFileCache::expire(uint64_t now_ms) {

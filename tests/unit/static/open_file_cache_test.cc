@@ -82,18 +82,18 @@ TEST_F(OpenFileCacheTest, IdleEntriesAreClosed) {
   EXPECT_EQ(cache_.size(), 0u);
 }
 
-TEST_F(OpenFileCacheTest, OneStatPerRequestIsTrustedOnlyWithinThatRequest) {
+TEST_F(OpenFileCacheTest, OneStatPerTurnIsTrustedOnlyWithinThatTurn) {
   write_file("www/a.txt", "first\n");
-  cache_.begin_request();
+  cache_.begin_turn();
   StaticResponse r1 = get("/a.txt");
   ASSERT_EQ(cache_.size(), 1u);
-  // Later in the same request (the script check, then the handler): no second stat.
+  // Later in the same turn (a request that had arrived before the edit): no second stat.
   write_file("www/a.txt", "second, longer\n");
-  auto same_request = cache_.find(abs("www/a.txt"), 0);
-  ASSERT_TRUE(same_request);
-  EXPECT_EQ(same_request->fd.get(), r1.file.get());
-  // The next request checks again and sees the edit.
-  cache_.begin_request();
+  auto same_turn = cache_.find(abs("www/a.txt"), 0);
+  ASSERT_TRUE(same_turn);
+  EXPECT_EQ(same_turn->fd.get(), r1.file.get());
+  // The next turn checks again and sees the edit.
+  cache_.begin_turn();
   EXPECT_FALSE(cache_.find(abs("www/a.txt"), 0));
   EXPECT_EQ(body_of(get("/a.txt")), "second, longer\n");
 }
