@@ -79,6 +79,7 @@ class Connection : public ResponseSink {
   void discard_body();
   void after_request();
   void arm_timer(uint64_t ms, bool idle);
+  void start_timer(uint64_t ms);
   bool watch();  // registers the socket with the loop if it isn't yet
   void close(bool handed_back = false);
   void linger();
@@ -126,6 +127,9 @@ class Connection : public ResponseSink {
   bool write_interest_ = false;
   bool nodelay_ = false;
   EventLoop::TimerId timer_ = 0;
+  uint64_t timer_fires_ms_ = 0;  // when timer_ fires
+  uint64_t deadline_ms_ = 0;     // when the wait it guards ends (arm_timer)
+  bool deadline_idle_ = false;   // an idle wait: close quietly when it ends
 
   std::string in_;
   http::RequestHead head_;

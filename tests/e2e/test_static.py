@@ -393,6 +393,19 @@ class KeepAliveLimits(h.ServerTestCase):
             time.sleep(0.4)
             self.assertStatus(c.request("GET", "/", host="alice.test"), 200)
 
+    def test_each_request_restarts_the_keep_alive_timeout(self):
+        # The timer armed after the first request fires 1 s later; by then the second
+        # request has moved the deadline, so the connection lives ~1 s past the second.
+        with h.Conn(self.port) as c:
+            self.assertStatus(c.request("GET", "/", host="alice.test"), 200)
+            time.sleep(0.7)
+            self.assertStatus(c.request("GET", "/", host="alice.test"), 200)
+            t0 = time.monotonic()
+            self.assertTrue(c.closed_by_peer(4), "idle keep-alive connection not closed")
+            elapsed = time.monotonic() - t0
+            self.assertGreater(elapsed, 0.6, "closed by the first request's deadline")
+            self.assertLess(elapsed, 3.0, "KeepAliveTimeout 1 not applied")
+
 
 if __name__ == "__main__":
     h.main()
