@@ -11,8 +11,7 @@ EventLoop::EventLoop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) { update_now(); 
 void EventLoop::update_now() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  now_ns_ = static_cast<uint64_t>(ts.tv_sec) * 1000000000 + static_cast<uint64_t>(ts.tv_nsec);
-  now_ms_ = now_ns_ / 1000000;
+  now_ms_ = static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
 Result<void> EventLoop::add(int fd, uint32_t events, Handler handler) {
@@ -92,12 +91,8 @@ Result<void> EventLoop::run() {
   running_ = true;
   epoll_event events[128];
   while (running_) {
-    // The loop's own work ends here: the clock read before the wait closes it.
-    update_now();
-    const uint64_t wait_start = now_ns_;
     int n = ::epoll_wait(epoll_.get(), events, 128, next_timeout_ms());
     update_now();
-    waited_ns_ += now_ns_ - wait_start;
     if (n < 0) {
       if (errno == EINTR) continue;
       return Error{errno_message("epoll_wait")};

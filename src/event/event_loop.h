@@ -35,10 +35,6 @@ class EventLoop {
 
   // Monotonic milliseconds, read once per loop iteration.
   uint64_t now_ms() const { return now_ms_; }
-  // Monotonic nanoseconds at the same reading, and the total time spent waiting in
-  // epoll_wait so far: how busy the loop is (WorkerLoad).
-  uint64_t now_ns() const { return now_ns_; }
-  uint64_t waited_ns() const { return waited_ns_; }
   TimerId add_timer(uint64_t delay_ms, std::function<void()> callback);
   void cancel_timer(TimerId id);
 
@@ -66,8 +62,6 @@ class EventLoop {
   std::map<TimerId, uint64_t> timer_deadlines_;
   TimerId next_timer_ = 1;
   uint64_t now_ms_ = 0;
-  uint64_t now_ns_ = 0;
-  uint64_t waited_ns_ = 0;
   bool running_ = false;
   std::function<void()> batch_end_;
 };

@@ -59,7 +59,6 @@ struct WorkerLink {
   UniqueFd channel;
   unsigned active = 0;
   bool retiring = false;
-  bool saturated = false;  // its loop said it is saturated (WorkerSaturated)
 };
 
 struct PoolLinks {
@@ -130,6 +129,7 @@ class Front {
   uint64_t next_id_ = 1;
   bool stopping_ = false;
   bool accept_paused_ = false;
+  uint32_t pool_grow_threshold_ = kPoolGrowThreshold;
   unsigned pool_max_workers_ = 1;
 };
 
@@ -422,24 +422,21 @@ void Front::dispatch_pool(size_t pool) {
 bool Front::hand_off(PendingConnection& conn, size_t pool) {
   PoolLinks& links = pools_[pool];
   for (;;) {
-    // Fill workers in order while their loops have room, then the least busy: an owner's
+    // Fill workers in order up to the grow threshold, then the least busy: an owner's
     // traffic stays on one warm worker (its PHP processes and opcache live there) until
-    // that worker is saturated, and the others stay idle long enough to retire. Open
-    // connections are not load: idle keep-alive clients cost nothing, and on 2 cores
-    // shared with the client a second worker for 32 keep-alive connections cut
-    // throughput by a quarter (context switches).
+    // it needs more, and the others stay idle long enough to retire.
     WorkerLink* best = nullptr;
     WorkerLink* first_free = nullptr;
     size_t usable = 0;
     for (auto& w : links.workers) {
       if (w->retiring || !w->channel) continue;
       ++usable;
-      if (!first_free && !w->saturated) first_free = w.get();
+      if (!first_free && w->active < pool_grow_threshold_) first_free = w.get();
       if (!best || w->active < best->active) best = w.get();
     }
     if (first_free) best = first_free;
     if (!best) return false;
-    // Grow the pool while every worker is saturated, so all cores get used.
+    // Grow the pool while every worker is busy, so all cores get used.
     if (!first_free && usable < pool_max_workers_) request_pool(pool);
     uint32_t flags = (conn.tls ? ipc::kHandoffTls : 0u) | (conn.nodelay ? ipc::kHandoffNoDelay : 0u);
     ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), flags, conn.local, conn.peer};
@@ -566,9 +563,6 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
       process(conn);
       worker = find_worker(pool, worker_id);
       if (!worker) return;
-    } else if ((type == ipc::MessageType::WorkerSaturated || type == ipc::MessageType::WorkerHasRoom) &&
-               ipc::is_empty_message(msg.bytes) && !msg.fd) {
-      worker->saturated = type == ipc::MessageType::WorkerSaturated;
     } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && !msg.fd) {
       worker->retiring = true;
       send_message(worker->channel.get(), ipc::encode_empty(ipc::MessageType::RetireAck), -1, &error);

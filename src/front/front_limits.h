@@ -11,5 +11,7 @@ namespace itkd {
 inline constexpr size_t kMaxHeadBytes = 64 * 1024;
 // Connections a front holds while their heads are being read.
 inline constexpr size_t kMaxPendingPerFront = 8192;
+// A pool gets another worker when its least busy one already has this many connections.
+inline constexpr uint32_t kPoolGrowThreshold = 4;
 
 }  // namespace itkd

@@ -49,10 +49,7 @@ enum class MessageType : uint32_t {
   PoolSecrets = 11,
   ForkWorker = 12,
   WorkerForked = 13,
-  ZygoteReady = 14,
-  // Worker -> front: its event loop is saturated / has room again (worker/worker_load.h).
-  WorkerSaturated = 15,
-  WorkerHasRoom = 16,  // the last: message_type() refuses anything above
+  ZygoteReady = 14,  // the last: message_type() refuses anything above
 };
 
 struct MsgHeader {

@@ -19,7 +19,6 @@
 #include "worker/static/open_file_cache.h"
 #include "worker/dynamic_target.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
-#include "worker/worker_load.h"
 #include "tls/tls_context.h"
 #include "worker/worker_context.h"
 
@@ -69,7 +68,6 @@ class Worker : public WorkerContext {
   void on_front_message(size_t front);
   void load_tls();
   void flush_done();
-  void track_load();
   void end_of_turn();
   void on_control();
   Result<void> offer_channel(unsigned front);
@@ -93,8 +91,6 @@ class Worker : public WorkerContext {
   std::vector<uint64_t> to_flush_;  // connections with queued dynamic output
   bool done_timer_ = false;  // a report of ended connections is scheduled
   uint64_t last_done_flush_ms_ = 0;
-  WorkerLoad load_;
-  bool load_timer_ = false;  // a re-check while saturated is scheduled
   std::vector<FrontLink> fronts_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // destroyed on the next turn of the loop
@@ -293,7 +289,6 @@ void Worker::on_control() {
 
 void Worker::end_of_turn() {
   open_files_.begin_turn();
-  track_load();
   // A program's head and body parts from one turn go out in one send.
   std::vector<uint64_t> flush;
   flush.swap(to_flush_);
@@ -320,23 +315,6 @@ void Worker::end_of_turn() {
     done_timer_ = false;
     flush_done();
   });
-}
-
-// Tells the fronts when the loop becomes saturated or has room again; while saturated a
-// timer makes sure a worker that falls idle gets a turn to say so.
-void Worker::track_load() {
-  if (auto changed = load_.update(loop_.now_ns(), loop_.waited_ns())) {
-    auto type = *changed ? ipc::MessageType::WorkerSaturated : ipc::MessageType::WorkerHasRoom;
-    for (auto& f : fronts_) {
-      if (!f.channel) continue;
-      std::string error;
-      send_message(f.channel.get(), ipc::encode_empty(type), -1, &error);
-    }
-  }
-  if (load_.saturated() && !load_timer_) {
-    load_timer_ = true;
-    loop_.add_timer(WorkerLoad::kWindowNs / 1'000'000, [this] { load_timer_ = false; });
-  }
 }
 
 void Worker::flush_done() {
