@@ -573,22 +573,23 @@ void Connection::inline_small_file() {
   file_.reset();
 }
 
+// The socket is full: continue on EPOLLOUT, within Timeout.
+void Connection::wait_writable() {
+  if (!write_interest_) {
+    worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
+    write_interest_ = true;
+  }
+  arm_timer(static_cast<uint64_t>(worker_.config().vhosts[vhost_].limits.timeout_s) * 1000, false);
+}
+
 void Connection::continue_writing() {
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
   while (out_sent_ < out_.size()) {
     // MSG_MORE keeps the head and the first file bytes in one segment.
     int flags = MSG_NOSIGNAL | (file_remaining_ ? MSG_MORE : 0);
     ssize_t n = io_send(out_.data() + out_sent_, out_.size() - out_sent_, (flags & MSG_MORE) != 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!write_interest_) {
-          worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
-          write_interest_ = true;
-        }
-        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
-        return;
-      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
       close();
       return;
     }
@@ -598,14 +599,7 @@ void Connection::continue_writing() {
     ssize_t n = io_sendfile(file_.get(), &file_offset_, &file_remaining_);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!write_interest_) {
-          worker_.loop().modify(fd_.get(), EPOLLOUT | EPOLLRDHUP);
-          write_interest_ = true;
-        }
-        arm_timer(static_cast<uint64_t>(vh.limits.timeout_s) * 1000, false);
-        return;
-      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
       log_error(LogLevel::Info, errno_message("sendfile"));
       close();
       return;

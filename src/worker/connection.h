@@ -80,6 +80,7 @@ class Connection : public ResponseSink {
   void after_request();
   void arm_timer(uint64_t ms, bool idle);
   void start_timer(uint64_t ms);
+  void wait_writable();
   bool watch();  // registers the socket with the loop if it isn't yet
   void close(bool handed_back = false);
   void linger();
