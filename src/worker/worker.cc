@@ -10,6 +10,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/batch_scheduling.h"
 #include "ipc/channel.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
@@ -458,6 +459,7 @@ int Worker::run() {
     boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);
     return 1;
   }
+  if (auto r = use_batch_scheduling(); !r) boot.log(LogLevel::Warn, "mpm_itkd", {}, "worker: " + r.error().message);
   if (pool.nice_value != 0 && ::setpriority(PRIO_PROCESS, 0, pool.nice_value) != 0)
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();

@@ -45,8 +45,9 @@ class Identities(h.ServerTestCase):
                 self.assertEqual(st["NoNewPrivs"], "1")
                 self.assertEqual(st["Seccomp"], "2")
 
-    def test_fronts_yield_to_workers(self):
-        # SCHED_BATCH: a front waking for a new connection must not preempt a worker.
+    def test_fronts_run_sched_batch(self):
+        # SCHED_BATCH (common/batch_scheduling.h): a front waking for a new connection
+        # must not preempt a worker mid-request. The master keeps the default policy.
         self.assertTrue(self.srv.fronts())
         for pid in self.srv.fronts():
             with self.subTest(front=pid):
@@ -116,7 +117,7 @@ class Identities(h.ServerTestCase):
         self.assertEqual(st["NoNewPrivs"], "1", f"worker {pid}")
         self.assertEqual(st["Seccomp"], "2", f"worker {pid}")
         self.assertTrue(h.non_dumpable(pid), f"worker {pid} is dumpable")
-        self.assertEqual(os.sched_getscheduler(pid), os.SCHED_OTHER, f"worker {pid} policy")
+        self.assertEqual(os.sched_getscheduler(pid), os.SCHED_BATCH, f"worker {pid} policy")
 
     def test_alice_pool_runs_as_alice(self):
         self.assertEqual(len(self.alice_pools), 1,

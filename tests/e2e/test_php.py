@@ -331,6 +331,10 @@ class ManagedPhpCgi(PhpBase):
             self.assertEqual(int(self.php("/php/opcache.php").body.split()[0]), pid)
             self.assertEqual(connections(pid), first, "a new connection per request")
 
+    def test_php_cgi_inherits_the_workers_batch_scheduling(self):
+        pid = int(self.php("/php/opcache.php").body.split()[0])
+        self.assertEqual(os.sched_getscheduler(pid), os.SCHED_BATCH, f"php-cgi {pid}")
+
     def test_max_processes_per_class(self):
         self.php("/php/sleep.php")
         results = []
