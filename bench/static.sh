@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static-file throughput of itkd next to nginx (Debian package), same machine, same
-# fixture, one run: 1 KiB keep-alive, 1 KiB Connection: close, 100 KiB keep-alive.
+# fixture, one run: 1 KiB keep-alive, 1 KiB Connection: close, 100 KiB keep-alive, and
+# HTTPS (keep-alive, a new TLS connection per request), there also next to Apache mpm-itk.
 # Loopback only. Every server shares the machine's cores with wrk; compare ratios.
 # Usage (root): bench/static.sh [seconds per run, default 10] [runs, default 3]
 set -euo pipefail
@@ -9,7 +10,7 @@ secs=${1:-10}
 runs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
 "$top/scripts/install-deps.sh"
-for p in wrk nginx-light; do
+for p in wrk nginx-light apache2 libapache2-mpm-itk; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
 done
@@ -114,6 +115,62 @@ CONF
 nginx -c "$work/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
+# Apache mpm-itk with mod_ssl for the HTTPS rows: alice's vhost as alice (AssignUserID),
+# the key read by the root parent, a fork per connection, as an mpm-itk host runs it.
+getent passwd 61001 >/dev/null || useradd -r -u 61001 -g 61001 -M -s /usr/sbin/nologin itkdbench-alice
+alice_user=$(getent passwd 61001 | cut -d: -f1)
+apache_tls_port=$(free_port)
+mkdir -p "$work/apache/run"
+cat > "$work/apache/apache2.conf" <<CONF
+ServerName localhost
+ServerRoot $work/apache
+PidFile $work/apache/httpd.pid
+DefaultRuntimeDir $work/apache/run
+Mutex file:$work/apache/run default
+ErrorLog $work/logs/apache-itk-error.log
+LogLevel warn
+LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so
+LoadModule mpm_itk_module /usr/lib/apache2/modules/mpm_itk.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+LoadModule mime_module /usr/lib/apache2/modules/mod_mime.so
+LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so
+TypesConfig /etc/mime.types
+User itkdbenchnginx
+Group itkdbenchnginx
+Listen 127.0.0.1:$apache_tls_port https
+StartServers 34
+MinSpareServers 34
+MaxSpareServers 64
+ServerLimit 64
+MaxRequestWorkers 64
+MaxConnectionsPerChild 0
+KeepAlive On
+MaxKeepAliveRequests 0
+KeepAliveTimeout 5
+SSLSessionCache shmcb:$work/apache/run/ssl_scache(512000)
+SSLProtocol -all +TLSv1.2 +TLSv1.3
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
+<Directory />
+  AllowOverride None
+  Require all denied
+</Directory>
+<VirtualHost 127.0.0.1:$apache_tls_port>
+  ServerName alice.test
+  DocumentRoot $work/alice/www
+  <Directory $work/alice/www>
+    Require all granted
+  </Directory>
+  SSLEngine on
+  SSLCertificateFile $work/tls/alice.pem
+  SSLCertificateKeyFile $work/alice/alice.key
+  AssignUserID $alice_user $(id -gn "$alice_user")
+  CustomLog $work/logs/apache-itk-access.log combined
+</VirtualHost>
+CONF
+setsid apache2 -f "$work/apache/apache2.conf" -DFOREGROUND > "$work/logs/apache-itk.stderr" 2>&1 &
+pids+=($!)
+
 for i in $(seq 50); do
   grep -q "resuming normal operations" "$work/logs/itkd-error.log" 2>/dev/null && break
   sleep 0.1
@@ -139,8 +196,10 @@ run_wrk() {  # port path extra-header [scheme] -> median req/s of $runs runs
   echo
   echo "wrk -t1 -c32 -d${secs}s, median of $runs (min-max), loopback; servers and wrk share $(nproc) cores."
   echo
-  echo "| workload | itkd req/s | nginx req/s | itkd/nginx |"
-  echo "|---|---:|---:|---:|"
+  echo "Apache mpm-itk (mod_ssl, \`AssignUserID\`, a fork per connection) runs the HTTPS rows only."
+  echo
+  echo "| workload | itkd req/s | nginx req/s | itkd/nginx | Apache mpm-itk req/s | itkd/mpm-itk |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for w in "1 KiB keep-alive|/1k.html||http" "1 KiB Connection: close|/1k.html|Connection: close|http" \
            "100 KiB keep-alive|/100k.bin||http" "HTTPS 1 KiB keep-alive|/1k.html||https" \
            "HTTPS new TLS connection per request|/1k.html|Connection: close|https"; do
@@ -150,6 +209,12 @@ run_wrk() {  # port path extra-header [scheme] -> median req/s of $runs runs
     read -r i_med i_min i_max <<<"$(run_wrk "$ip" "$path" "$header" "$scheme")"
     read -r n_med n_min n_max <<<"$(run_wrk "$np" "$path" "$header" "$scheme")"
     ratio=$(awk -v a="$i_med" -v b="$n_med" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    echo "| $name | $i_med ($i_min-$i_max) | $n_med ($n_min-$n_max) | $ratio |"
+    a_cell="—" a_ratio="—"
+    if [ "$scheme" = https ]; then
+      read -r a_med a_min a_max <<<"$(run_wrk "$apache_tls_port" "$path" "$header" "$scheme")"
+      a_cell="$a_med ($a_min-$a_max)"
+      a_ratio=$(awk -v a="$i_med" -v b="$a_med" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    fi
+    echo "| $name | $i_med ($i_min-$i_max) | $n_med ($n_min-$n_max) | $ratio | $a_cell | $a_ratio |"
   done
 } | tee "$out/static.md"
