@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of itkd against what a shared host would pick instead: Apache
 # prefork + mod_php (no isolation), Apache mpm-itk + mod_php, nginx + one php-fpm pool per
-# owner, h2o (static). Same two-owner fixture for all, one server running at a time, all
-# on 127.0.0.1 and on the same cores as wrk: compare the ratios, not the absolute numbers.
+# owner, h2o (static). Same two-owner fixture for all, all on 127.0.0.1 and on the same
+# cores as wrk: compare the ratios, not the absolute numbers. Every server runs for the
+# whole benchmark and the runs of a workload take turns between them (one wrk at a time).
 # Usage (root): [SECS=10] [RUNS=3] [SCALE=1] bench/run.sh
 #   ITKD_BUILD_DIR=dir  use an existing build instead of scripts/build.sh release
 #   ONLY="itkd nginx h2o apache-prefork apache-itk"  run only these servers (default all)
@@ -129,32 +130,38 @@ request = function()
 end
 LUA
 
-# measure WORKLOAD SERVER PORT HOST PATH [HEADER] [MIX-SUFFIX] -> raw files + a results.tsv line
-measure() {
-  local wl=$1 srv=$2 port=$3 host=$4 path=$5 header=${6:-} mix=${7:-}
+# Servers are measured in turn, not one after the other: for each workload, run 1 of every
+# server, then run 2 of every server, ... The machine is shared, and its load drifts over
+# minutes; interleaved, a slow minute hits every server of a row alike instead of one.
+declare -A port_of pss_of  # server label -> its port; -> the pids whose trees make its PSS
+# run_once WORKLOAD SERVER PORT HOST PATH HEADER MIX-SUFFIX RUN -> raw/<server>.<workload>.run<RUN>
+run_once() {
+  local wl=$1 srv=$2 port=$3 host=$4 path=$5 header=$6 mix=$7 r=$8
   local raw="$out/raw/${srv}.${wl}" args=(-t1 -c32 --latency --timeout 10s -H "Host: $host")
   [ -n "$header" ] && args+=(-H "$header")
   [ -n "$mix" ] && args+=(-s "$work/mix.lua" -H "X-Bench-Suffix: $mix")
-  timeout 30 wrk "${args[@]}" -d2s "http://127.0.0.1:$port$path" > "$raw.warmup" 2>&1 || true
+  # The warm-up comes right before a server's first run, not minutes earlier.
+  [ "$r" = 1 ] && { timeout 30 wrk "${args[@]}" -d2s "http://127.0.0.1:$port$path" > "$raw.warmup" 2>&1 || true; }
+  timeout $((secs + 30)) wrk "${args[@]}" -d"${secs}s" "http://127.0.0.1:$port$path" > "$raw.run$r" 2>&1 || true
+  if [ "$r" = "$runs" ]; then
+    # shellcheck disable=SC2086  # pss_of holds a list of pids
+    printf '%s\t%s\t%s\t%s\n' "$wl" "$srv" "$raw" "$(pss_kib ${pss_of[$srv]})" >> "$out/results.tsv"
+  fi
+  echo "  run $r $srv $wl: $(awk '/Requests\/sec/ {print $2}' "$raw.run$r") req/s" >&2
+}
+# row WORKLOAD PATH HEADER MIX(0|1) SERVER/HOST-SUFFIX... -> every run of every server
+row() {
+  local wl=$1 path=$2 header=$3 mix=$4 r s srv suffix; shift 4
   for r in $(seq "$runs"); do
-    timeout $((secs + 30)) wrk "${args[@]}" -d"${secs}s" "http://127.0.0.1:$port$path" > "$raw.run$r" 2>&1 || true
+    for s in "$@"; do
+      srv=${s%%/*}; suffix=${s#*/}
+      run_once "$wl" "$srv" "${port_of[$srv]}" "alice$suffix" "$path" "$header" "$([ "$mix" = 1 ] && echo "$suffix")" "$r"
+    done
   done
-  printf '%s\t%s\t%s\t%s\n' "$wl" "$srv" "$raw" "$(pss_kib "${server_pids[@]}")" >> "$out/results.tsv"
-  echo "  $srv $wl: $(awk '/Requests\/sec/ {print $2}' "$raw.run$runs") req/s" >&2
 }
-memory() {  # SERVER STATE -> memory.tsv line
-  printf '%s\t%s\t%s\n' "$1" "$2" "$(pss_kib "${server_pids[@]}")" >> "$out/memory.tsv"
-}
-static_rows() {  # SERVER PORT
-  measure static-1k-ka "$1" "$2" alice.test /1k.html
-  measure static-1k-close "$1" "$2" alice.test /1k.html "Connection: close"
-  measure static-100k-ka "$1" "$2" alice.test /100k.bin
-  measure mix-static-1k-ka "$1" "$2" alice.test /1k.html "" .test
-}
-php_rows() {  # SERVER PORT HOST-SUFFIX
-  measure php-ka "$1" "$2" "alice$3" /hello.php
-  measure php-close "$1" "$2" "alice$3" /hello.php "Connection: close"
-  measure mix-php-ka "$1" "$2" "alice$3" /hello.php "" "$3"
+memory() {  # SERVER STATE PIDS... -> memory.tsv line
+  local srv=$1 state=$2; shift 2
+  printf '%s\t%s\t%s\n' "$srv" "$state" "$(pss_kib "$@")" >> "$out/memory.tsv"
 }
 check_php() {  # PORT HOST EXPECTED-UID -> note if hello.php doesn't answer with the owner's uid
   local got
@@ -187,8 +194,11 @@ pids+=("$fpm_pid")
 for _ in $(seq 100); do [ -S "$work/run-php/bob.sock" ] && [ -S "$work/run-php/alice.sock" ] && break; sleep 0.1; done
 
 want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+# Every server is started first and keeps running to the end; rows list the servers (with
+# the host suffix their PHP vhosts use) that serve them.
+static_servers=(); php_servers=()
 if want itkd; then
-echo "itkd" >&2
+echo "starting itkd" >&2
 port=$(free_port)
 cat > "$work/itkd.conf" <<CONF
 Listen 127.0.0.1:$port
@@ -232,32 +242,17 @@ done
 setsid "$itkd" -f "$work/itkd.conf" > "$work/logs/itkd.stderr" 2>&1 &
 itkd_pid=$!
 pids+=("$itkd_pid")
-server_pids=("$itkd_pid")
 wait_http "$port" alice.test
 check_php "$port" alice.test 61001; check_php "$port" bob.fpm 61002
 curl -s -o /dev/null -H "Host: bob.test" "http://127.0.0.1:$port/hello.php" || true
-memory itkd idle
-static_rows itkd "$port"
-memory itkd after-static
-# One warm static-only worker (it has served only static files so far): the largest PSS
-# among them, what one more active owner costs.
-worker_max=0
-for p in $(tree "$itkd_pid"); do
-  grep -qa -- "--role=worker" "/proc/$p/cmdline" 2>/dev/null || continue
-  v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
-  [ "${v:-0}" -gt "$worker_max" ] && worker_max=$v
-done
-printf '%s\t%s\t%s\n' itkd one-static-worker "$worker_max" >> "$out/memory.tsv"
-php_rows itkd-fcgid "$port" .test
-memory itkd after-fcgid
-server_pids=("$itkd_pid" "$fpm_pid")
-php_rows itkd-fpm "$port" .fpm
-memory itkd+fpm after-fpm
-stop "$itkd_pid"
+memory itkd idle "$itkd_pid"
+port_of[itkd]=$port; port_of[itkd-fcgid]=$port; port_of[itkd-fpm]=$port
+pss_of[itkd]=$itkd_pid; pss_of[itkd-fcgid]=$itkd_pid; pss_of[itkd-fpm]="$itkd_pid $fpm_pid"
+static_servers+=(itkd/.test); php_servers+=(itkd-fcgid/.test itkd-fpm/.fpm)
 fi
 
 if want nginx; then
-echo "nginx" >&2
+echo "starting nginx" >&2
 port=$(free_port)
 {
   cat <<CONF
@@ -291,18 +286,16 @@ mkdir -p "$work/nginx-tmp"
 setsid nginx -c "$work/nginx.conf" -g 'daemon off;' > "$work/logs/nginx.stderr" 2>&1 &
 nginx_pid=$!
 pids+=("$nginx_pid")
-server_pids=("$nginx_pid" "$fpm_pid")
 wait_http "$port" alice.test
 check_php "$port" alice.test 61001; check_php "$port" bob.test 61002
-memory nginx+fpm idle
-static_rows nginx "$port"
-php_rows nginx-fpm "$port" .test
-memory nginx+fpm after-load
-stop "$nginx_pid"
+memory nginx+fpm idle "$nginx_pid" "$fpm_pid"
+port_of[nginx]=$port; port_of[nginx-fpm]=$port
+pss_of[nginx]="$nginx_pid $fpm_pid"; pss_of[nginx-fpm]="$nginx_pid $fpm_pid"
+static_servers+=(nginx/.test); php_servers+=(nginx-fpm/.test)
 fi
 
 if [ "$have_h2o" = 1 ] && want h2o; then
-  echo "h2o" >&2
+  echo "starting h2o" >&2
   port=$(free_port)
   cat > "$work/h2o.conf" <<CONF
 user: $web
@@ -327,12 +320,10 @@ CONF
   setsid h2o -c "$work/h2o.conf" > "$work/logs/h2o.stderr" 2>&1 &
   h2o_pid=$!
   pids+=("$h2o_pid")
-  server_pids=("$h2o_pid")
   wait_http "$port" alice.test
-  memory h2o idle
-  static_rows h2o "$port"
-  memory h2o after-load
-  stop "$h2o_pid"
+  memory h2o idle "$h2o_pid"
+  port_of[h2o]=$port; pss_of[h2o]=$h2o_pid
+  static_servers+=(h2o/.test)
 fi
 
 # Apache with only the modules this needs; mpm_itk is loaded on top of mpm_prefork as
@@ -399,18 +390,47 @@ CONF
   apache_pid=$!
   pids+=("$apache_pid")
 }
+declare -A apache_pid_of
 for kind in prefork itk; do
   want "apache-$kind" || continue
-  echo "apache $kind" >&2
+  echo "starting apache $kind" >&2
   apache "$kind"
-  server_pids=("$apache_pid")
+  apache_pid_of[$kind]=$apache_pid
   wait_http "$port" alice.test
   if [ "$kind" = itk ]; then check_php "$port" alice.test 61001; check_php "$port" bob.test 61002; fi
-  memory "apache-$kind" idle
-  static_rows "apache-$kind" "$port"
-  php_rows "apache-$kind" "$port" .test
-  memory "apache-$kind" after-load
-  stop "$apache_pid"
+  memory "apache-$kind" idle "$apache_pid"
+  port_of[apache-$kind]=$port; pss_of[apache-$kind]=$apache_pid
+  static_servers+=("apache-$kind/.test"); php_servers+=("apache-$kind/.test")
+done
+
+echo "static rows: ${static_servers[*]}" >&2
+row static-1k-ka /1k.html "" 0 "${static_servers[@]}"
+row static-1k-close /1k.html "Connection: close" 0 "${static_servers[@]}"
+row static-100k-ka /100k.bin "" 0 "${static_servers[@]}"
+row mix-static-1k-ka /1k.html "" 1 "${static_servers[@]}"
+if want itkd; then
+  memory itkd after-static "$itkd_pid"
+  # One warm static-only worker (it has served only static files so far): the largest PSS
+  # among them, what one more active owner costs.
+  worker_max=0
+  for p in $(tree "$itkd_pid"); do
+    grep -qa -- "--role=worker" "/proc/$p/cmdline" 2>/dev/null || continue
+    v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+    [ "${v:-0}" -gt "$worker_max" ] && worker_max=$v
+  done
+  printf '%s\t%s\t%s\n' itkd one-static-worker "$worker_max" >> "$out/memory.tsv"
+fi
+echo "PHP rows: ${php_servers[*]}" >&2
+row php-ka /hello.php "" 0 "${php_servers[@]}"
+row php-close /hello.php "Connection: close" 0 "${php_servers[@]}"
+row mix-php-ka /hello.php "" 1 "${php_servers[@]}"
+
+want itkd && { memory itkd after-load "$itkd_pid"; memory itkd+fpm after-load "$itkd_pid" "$fpm_pid"; stop "$itkd_pid"; }
+want nginx && { memory nginx+fpm after-load "$nginx_pid" "$fpm_pid"; stop "$nginx_pid"; }
+[ "$have_h2o" = 1 ] && want h2o && { memory h2o after-load "$h2o_pid"; stop "$h2o_pid"; }
+for kind in "${!apache_pid_of[@]}"; do
+  memory "apache-$kind" after-load "${apache_pid_of[$kind]}"
+  stop "${apache_pid_of[$kind]}"
 done
 
 stop "$fpm_pid"

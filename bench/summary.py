@@ -102,7 +102,9 @@ p()
 p(f"wrk `-t1 -c32 -d{secs}s --latency` after a 2 s warm-up, median of {runs} run(s)"
   + (" (min–max)" if runs > 1 else "") + ", 127.0.0.1. **Every server shares the machine's "
   f"{cores} cores with wrk** (and with whatever else runs here): absolute numbers are context, "
-  "compare the ratios of one run. One server runs at a time.")
+  "compare the ratios of one run. All servers run for the whole benchmark and the runs of "
+  "a workload take turns (run 1 of each server, then run 2 of each, ...), one wrk at a time, "
+  "so a drift in the machine's load hits all servers of a row alike.")
 p()
 p("## Ratios itkd / peer (req/s, median)")
 p()
