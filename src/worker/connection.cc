@@ -57,12 +57,12 @@ Connection::Connection(WorkerContext& worker, uint64_t id, UniqueFd fd, std::str
       front_connection_id_(front_connection_id),
       local_(local),
       peer_(peer),
+      timer_(worker.loop(), [this] { timed_out(); }),
       in_(std::move(initial_bytes)),
       tls_requested_(tls),
       handoff_vhost_(handoff_vhost) {}
 
 Connection::~Connection() {
-  if (timer_) worker_.loop().cancel_timer(timer_);
   if (in_loop_ && fd_) worker_.loop().remove(fd_.get());
 }
 
@@ -117,10 +117,7 @@ bool Connection::watch() {
 void Connection::handshake() {
   switch (tls_->handshake()) {
     case tls::IoStatus::Ok:
-      if (timer_) {
-        worker_.loop().cancel_timer(timer_);
-        timer_ = 0;
-      }
+      timer_.disarm();
       state_ = State::ReadingHead;
       if (write_interest_) {
         worker_.loop().modify(fd_.get(), EPOLLIN | EPOLLRDHUP);
@@ -240,38 +237,22 @@ void Connection::log_error(LogLevel level, const std::string& message) {
 void Connection::arm_timer(uint64_t ms, bool idle) {
   // If the socket can't be watched (logged), the timer below still ends the wait.
   watch();
-  // Keep-alive re-arms the same timeout on every request: move the deadline and leave a
-  // timer that fires no later in place; it re-arms itself for the rest when it fires.
-  // (A cancel + add per request was 2.5% of a keep-alive request's CPU.)
-  const uint64_t now = worker_.loop().now_ms();
-  deadline_ms_ = now + ms;
   deadline_idle_ = idle;
-  if (timer_ && timer_fires_ms_ <= deadline_ms_) return;
-  if (timer_) worker_.loop().cancel_timer(timer_);
-  start_timer(ms);
+  timer_.arm(ms);
 }
 
-void Connection::start_timer(uint64_t ms) {
-  timer_fires_ms_ = worker_.loop().now_ms() + ms;
-  timer_ = worker_.loop().add_timer(ms, [this] {
-    timer_ = 0;
-    const uint64_t now = worker_.loop().now_ms();
-    if (now < deadline_ms_) {
-      start_timer(deadline_ms_ - now);
-      return;
-    }
-    if (state_ == State::Lingering || deadline_idle_) {
-      close();
-      return;
-    }
-    if (state_ == State::ReadingHead && !in_.empty()) {
-      respond_error(408, "request header read timeout", true);
-      return;
-    }
-    log_error(LogLevel::Info, "connection timed out (Timeout) while " +
-                                  std::string(state_ == State::Writing ? "writing the response" : "reading the request body"));
+void Connection::timed_out() {
+  if (state_ == State::Lingering || deadline_idle_) {
     close();
-  });
+    return;
+  }
+  if (state_ == State::ReadingHead && !in_.empty()) {
+    respond_error(408, "request header read timeout", true);
+    return;
+  }
+  log_error(LogLevel::Info, "connection timed out (Timeout) while " +
+                                std::string(state_ == State::Writing ? "writing the response" : "reading the request body"));
+  close();
 }
 
 void Connection::on_event(uint32_t events) {
@@ -387,10 +368,7 @@ void Connection::handle_request() {
   }
   if (config.vhosts[vhost].pool != worker_.pool()) {
     // Another owner's site: give the socket and everything unread back to the front.
-    if (timer_) {
-      worker_.loop().cancel_timer(timer_);
-      timer_ = 0;
-    }
+    timer_.disarm();
     if (in_loop_) {
       worker_.loop().remove(fd_.get());
       in_loop_ = false;
@@ -668,10 +646,7 @@ void Connection::write_access_log() {
 }
 
 void Connection::finish_response() {
-  if (timer_) {
-    worker_.loop().cancel_timer(timer_);
-    timer_ = 0;
-  }
+  timer_.disarm();
   file_.reset();
   out_.clear();
   out_sent_ = 0;
@@ -734,10 +709,7 @@ void Connection::discard_body() {
       leftover_.assign(data.substr(consumed));
     }
     if (done) {
-      if (timer_) {
-        worker_.loop().cancel_timer(timer_);
-        timer_ = 0;
-      }
+      timer_.disarm();
       body_framing_ = http::BodyFraming::None;
       chunked_.reset();
       state_ = State::Writing;
@@ -753,10 +725,7 @@ void Connection::discard_body() {
 }
 
 void Connection::after_request() {
-  if (timer_) {
-    worker_.loop().cancel_timer(timer_);
-    timer_ = 0;
-  }
+  timer_.disarm();
   if (worker_.stopping()) {
     linger();
     return;
@@ -822,10 +791,7 @@ void Connection::close(bool handed_back) {
   }
   state_ = State::Closed;
   release_handler();
-  if (timer_) {
-    worker_.loop().cancel_timer(timer_);
-    timer_ = 0;
-  }
+  timer_.disarm();
   if (in_loop_) {
     worker_.loop().remove(fd_.get());
     in_loop_ = false;

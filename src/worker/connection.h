@@ -14,6 +14,7 @@
 
 #include "common/shared_fd.h"
 #include "common/unique_fd.h"
+#include "event/deadline_timer.h"
 #include "http/request_head.h"
 #include "tls/tls_session.h"
 #include "worker/dynamic_target.h"
@@ -79,7 +80,7 @@ class Connection : public ResponseSink {
   void discard_body();
   void after_request();
   void arm_timer(uint64_t ms, bool idle);
-  void start_timer(uint64_t ms);
+  void timed_out();
   void wait_writable();
   bool watch();  // registers the socket with the loop if it isn't yet
   void close(bool handed_back = false);
@@ -127,9 +128,7 @@ class Connection : public ResponseSink {
   bool in_loop_ = false;
   bool write_interest_ = false;
   bool nodelay_ = false;
-  EventLoop::TimerId timer_ = 0;
-  uint64_t timer_fires_ms_ = 0;  // when timer_ fires
-  uint64_t deadline_ms_ = 0;     // when the wait it guards ends (arm_timer)
+  DeadlineTimer timer_;          // the wait arm_timer() set up
   bool deadline_idle_ = false;   // an idle wait: close quietly when it ends
 
   std::string in_;

@@ -97,10 +97,7 @@ void Connection::collect_chunked_body() {
     }
     from_buffer = false;
     if (step.done) {
-      if (timer_) {
-        worker_.loop().cancel_timer(timer_);
-        timer_ = 0;
-      }
+      timer_.disarm();
       collecting_body_ = false;
       body_framing_ = http::BodyFraming::None;
       chunked_.reset();
@@ -190,10 +187,7 @@ void Connection::feed_body() {
     body_framing_ = http::BodyFraming::None;
     keep->on_request_body({}, true);
   }
-  if (timer_ && body_delivered_) {
-    worker_.loop().cancel_timer(timer_);
-    timer_ = 0;
-  }
+  if (body_delivered_) timer_.disarm();
   update_interest();
 }
 
@@ -316,10 +310,7 @@ void Connection::flush_dynamic() {
   }
   out_.clear();
   out_sent_ = 0;
-  if (timer_ && body_delivered_) {
-    worker_.loop().cancel_timer(timer_);
-    timer_ = 0;
-  }
+  if (body_delivered_) timer_.disarm();
   if (response_ended_) {
     dynamic_done();
     return;

@@ -31,7 +31,8 @@ FastCgiHandler::FastCgiHandler(const HandlerRequest& request, FcgiBackend backen
       content_length_(content_length),
       sink_(sink),
       relay_(sink, script_.filename),
-      stderr_log_(request.error_log, "proxy_fcgi", address_text(request.peer), script_.filename) {
+      stderr_log_(request.error_log, "proxy_fcgi", address_text(request.peer), script_.filename),
+      timer_(request_.loop, [this] { timed_out(); }) {
   timeout_s_ = request.vhost.proxy_timeout_s ? request.vhost.proxy_timeout_s : request.vhost.limits.timeout_s;
   keep_conn_ = backend_.reuse;
 }
@@ -46,7 +47,8 @@ FastCgiHandler::FastCgiHandler(const HandlerRequest& request, FcgidProcessManage
       content_length_(content_length),
       sink_(sink),
       relay_(sink, script_.filename),
-      stderr_log_(request.error_log, "fcgid", address_text(request.peer), script_.filename) {
+      stderr_log_(request.error_log, "fcgid", address_text(request.peer), script_.filename),
+      timer_(request_.loop, [this] { timed_out(); }) {
   timeout_s_ = request.vhost.fcgid.io_timeout_s;
   // One connection per managed process, kept across its requests (php-cgi honours
   // FCGI_KEEP_CONN): saves socket, connect and close here and accept and close there.
@@ -236,8 +238,7 @@ void FastCgiHandler::read_in() {
     if (sink_.backlogged()) {
       // The client is slow; the backend waits on its socket buffer meanwhile.
       reading_ = false;
-      if (timer_armed_) request_.loop.cancel_timer(timer_);
-      timer_armed_ = false;
+      timer_.disarm();
       update_interest();
       return;
     }
@@ -344,16 +345,14 @@ bool FastCgiHandler::retry_fresh() {
 }
 
 void FastCgiHandler::arm_timer() {
-  if (stopped_) return;
-  if (timer_armed_) request_.loop.cancel_timer(timer_);
-  timer_ = request_.loop.add_timer(uint64_t{timeout_s_} * 1000, [this] {
-    timer_armed_ = false;
-    fail(504, "FastCGI backend " + (backend_.unix_path.empty() && backend_.host.empty()
-                                        ? std::string("process for ") + script_.filename
-                                        : backend_.describe()) +
-                  ": no answer within " + std::to_string(timeout_s_) + "s");
-  });
-  timer_armed_ = true;
+  if (!stopped_) timer_.arm(uint64_t{timeout_s_} * 1000);
+}
+
+void FastCgiHandler::timed_out() {
+  fail(504, "FastCGI backend " + (backend_.unix_path.empty() && backend_.host.empty()
+                                      ? std::string("process for ") + script_.filename
+                                      : backend_.describe()) +
+                ": no answer within " + std::to_string(timeout_s_) + "s");
 }
 
 void FastCgiHandler::fail(int status, const std::string& reason) {
@@ -366,8 +365,7 @@ void FastCgiHandler::fail(int status, const std::string& reason) {
 void FastCgiHandler::stop() {
   if (stopped_) return;
   stopped_ = true;
-  if (timer_armed_) request_.loop.cancel_timer(timer_);
-  timer_armed_ = false;
+  timer_.disarm();
   if (ticket_ && manager_) manager_->cancel(ticket_);
   ticket_ = 0;
   if (registered_) request_.loop.remove_before_close(fd_.get());  // ours alone, closed now

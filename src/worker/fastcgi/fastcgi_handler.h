@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/unique_fd.h"
+#include "event/deadline_timer.h"
 #include "event/event_loop.h"
 #include "worker/cgi/cgi_environment.h"
 #include "worker/cgi/response_relay.h"
@@ -53,6 +54,7 @@ class FastCgiHandler : public AsyncHandler {
   bool retry_fresh();  // a reused connection failed before any answer: reconnect once
   void update_interest();
   void arm_timer();
+  void timed_out();
   void fail(int status, const std::string& reason);
   void stop();
 
@@ -85,8 +87,7 @@ class FastCgiHandler : public AsyncHandler {
   std::string replay_;         // bytes sent on a reused connection before any answer
   bool stopped_ = false;
   fcgi::RecordDecoder decoder_;
-  bool timer_armed_ = false;
-  EventLoop::TimerId timer_ = 0;
+  DeadlineTimer timer_;  // FcgidIOTimeout / ProxyTimeout since the backend's last sign of life
   LifeGuard guard_;
 };
 
