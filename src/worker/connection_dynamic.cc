@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "http/response_head.h"
@@ -255,9 +256,10 @@ void Connection::send_head(int status, std::string headers) {
 void Connection::send_body(std::string_view data) {
   if (state_ != State::Handling || !response_started_ || response_ended_ || response_no_body_ || data.empty()) return;
   if (response_chunked_) {
-    char size[24];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    out_.append(size, static_cast<size_t>(n));
+    char size[20];  // to_chars, not snprintf: 0.7 % of a PHP request's worker CPU
+    char* end = std::to_chars(size, size + sizeof size, data.size(), 16).ptr;
+    out_.append(size, static_cast<size_t>(end - size));
+    out_ += "\r\n";
     out_.append(data);
     out_ += "\r\n";
   } else {
