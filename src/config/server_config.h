@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <map>
@@ -274,5 +275,12 @@ struct ServerConfig {
   std::vector<Pool> pools;
   std::vector<std::string> warnings;   // "file:line: message" for known-harmless directives
 };
+
+// The most workers a pool runs: PoolMaxWorkers, or one per core.
+inline unsigned pool_worker_limit(const ServerConfig& config) {
+  if (config.pool_max_workers) return config.pool_max_workers;
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 0 ? static_cast<unsigned>(cpus) : 1;
+}
 
 }  // namespace itkd

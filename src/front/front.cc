@@ -698,8 +698,7 @@ int Front::run() {
     return 1;
   }
   counters_ = std::move(*counters);
-  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
-  pool_max_workers_ = config_.pool_max_workers ? config_.pool_max_workers : static_cast<unsigned>(cpus > 0 ? cpus : 1);
+  pool_max_workers_ = pool_worker_limit(config_);
 
   ::fcntl(kControlFd, F_SETFL, O_NONBLOCK);
   if (!enable_credentials(kControlFd)) return 1;

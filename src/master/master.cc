@@ -363,7 +363,7 @@ Result<pid_t> Master::fork_via_zygote(Generation& gen, size_t pool_index, uint32
 void Master::start_worker(Generation& gen, size_t pool_index) {
   const Pool& pool = gen.config.pools[pool_index];
   PoolState& state = gen.pools[pool_index];
-  unsigned max = gen.config.pool_max_workers ? gen.config.pool_max_workers : cores();
+  unsigned max = pool_worker_limit(gen.config);
   if (state.workers.size() >= max) return;
   if (state.refused_until_ms > loop_.now_ms()) return;
   if (!gen.zygote.pid && !gen.retiring && !stopping_ && gen.zygote.refused_until_ms <= loop_.now_ms()) start_zygote(gen);

@@ -43,6 +43,7 @@ PHP = {
                    b' $s ? $s["opcache_statistics"]["hits"] : -1, " ",'
                    b' (int)opcache_is_script_cached(__FILE__), " ", posix_geteuid(), "\\n";',
     "sleep.php": b'<?php usleep(700000); echo getmypid(), "\\n";',
+    "parent.php": b'<?php usleep((int)($_GET["us"] ?? 0)); echo getmypid(), " ", posix_getppid(), "\\n";',
     "slow.php": b'<?php sleep(5); echo "late\\n";',
     "busy.php": b'<?php usleep(20000); echo "ok\\n";',
 }
@@ -362,6 +363,57 @@ class ManagedPhpCgi(PhpBase):
         pids = {int(r.body) for r in results}
         self.assertLessEqual(len(pids), 2, f"FcgidMaxProcessesPerClass 2, used {pids}")
         self.assertLessEqual(peak, 2, "more than 2 php-cgi processes of alice at once")
+
+    def test_max_processes_per_class_holds_across_the_pools_workers(self):
+        # mod_fcgid counts a class's processes server-wide. alice's pool grows to two
+        # workers (PoolMaxWorkers 2) that both run PHP at once: together they must not
+        # start more than FcgidMaxProcessesPerClass 2.
+        conns, by_worker = [], {}
+        try:
+            # Keep opening connections until some are served by each of two workers
+            # (php-cgi's parent is the worker); the front grows the pool once the first
+            # worker holds enough of them.
+            for _ in range(40):
+                c = h.Conn(self.port, timeout=20)
+                conns.append(c)
+                r = c.request("GET", "/php/parent.php", host="alice.test")
+                self.assertStatus(r, 200)
+                by_worker.setdefault(int(r.body.split()[1]), []).append(c)
+                if len(by_worker) >= 2 and all(len(v) >= 2 for v in list(by_worker.values())[:2]):
+                    break
+            workers = [w for w, cs in by_worker.items() if len(cs) >= 2][:2]
+            self.assertEqual(len(workers), 2, f"connections per worker: "
+                             f"{ {w: len(cs) for w, cs in by_worker.items()} }")
+            busy = by_worker[workers[0]][:2] + by_worker[workers[1]][:2]
+            results = []
+
+            def hit(c):
+                try:
+                    results.append(c.request("GET", "/php/parent.php?us=700000", host="alice.test"))
+                except Exception as e:  # noqa: BLE001 - reported below
+                    results.append(e)
+
+            threads = [threading.Thread(target=hit, args=(c,)) for c in busy]
+            for t in threads:
+                t.start()
+            peak = 0
+            while any(t.is_alive() for t in threads):
+                php = [p for p in h.pids_of_uid(h.ALICE_UID)
+                       if any("php-cgi" in a for a in h.cmdline(p))]
+                peak = max(peak, len(php))
+                time.sleep(0.05)
+            for t in threads:
+                t.join()
+            for r in results:
+                self.assertIsInstance(r, h.Response, r)
+                self.assertStatus(r, 200)
+            parents = {int(r.body.split()[1]) for r in results}
+            self.assertEqual(parents, set(workers), "both workers served the concurrent requests")
+            self.assertLessEqual(len({int(r.body.split()[0]) for r in results}), 2)
+            self.assertLessEqual(peak, 2, "more than 2 php-cgi processes of alice at once")
+        finally:
+            for c in conns:
+                c.close()
 
     def test_dead_php_process_is_replaced(self):
         _, _, pid = self.ids("/php/euid.php", "bob.test")

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -100,7 +101,17 @@ void FcgidLease::keep_connection(UniqueFd fd) {
 
 // --- FcgidProcessManager ---
 
-FcgidProcessManager::FcgidProcessManager(EventLoop& loop) : loop_(loop) {}
+FcgidProcessManager::FcgidProcessManager(EventLoop& loop, unsigned pool_workers)
+    : loop_(loop), pool_workers_(pool_workers ? pool_workers : 1) {}
+
+unsigned FcgidProcessManager::max_processes(const FcgidSettings& s) const {
+  unsigned max = s.max_processes_per_class ? s.max_processes_per_class : 1;
+  return std::max(1u, max / pool_workers_);
+}
+
+unsigned FcgidProcessManager::min_processes(const FcgidSettings& s) const {
+  return s.min_processes_per_class / pool_workers_;
+}
 
 FcgidProcessManager::~FcgidProcessManager() {
   if (dispatch_scheduled_) loop_.cancel_timer(dispatch_timer_);
@@ -209,8 +220,7 @@ uint64_t FcgidProcessManager::acquire(const FcgidClass& cls, Ready ready) {
       return 0;
     }
   }
-  unsigned max = cls.settings.max_processes_per_class ? cls.settings.max_processes_per_class : 1;
-  if (process_count(key) < max) {
+  if (process_count(key) < max_processes(cls.settings)) {
     auto p = spawn(cls);
     if (!p) ready(p.error());
     else ready(lease(**p));
@@ -326,10 +336,9 @@ void FcgidProcessManager::dispatch_waiters() {
           break;
         }
       }
-      unsigned max = info.cls.settings.max_processes_per_class ? info.cls.settings.max_processes_per_class : 1;
       Result<Process*> got = free ? Result<Process*>(free) : Result<Process*>(Error{});
       if (!free) {
-        if (process_count(key) >= max) continue;
+        if (process_count(key) >= max_processes(info.cls.settings)) continue;
         got = spawn(info.waiters.front().cls);
       }
       Waiter w = std::move(info.waiters.front());
@@ -361,7 +370,7 @@ void FcgidProcessManager::idle_check() {
     if (p->busy) continue;
     const FcgidSettings& s = classes_[p->class_key].cls.settings;
     if (s.idle_timeout_s == 0 || now - p->idle_since_ms < uint64_t{s.idle_timeout_s} * 1000) continue;
-    if (remaining[p->class_key] <= s.min_processes_per_class) continue;
+    if (remaining[p->class_key] <= min_processes(s)) continue;
     remaining[p->class_key]--;
     doomed.push_back(id);
   }

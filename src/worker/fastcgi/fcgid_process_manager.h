@@ -80,7 +80,11 @@ class FcgidProcessManager {
  public:
   using Ready = std::function<void(Result<FcgidLease>)>;
 
-  explicit FcgidProcessManager(EventLoop& loop);
+  // `pool_workers`: how many workers of the pool may run a manager like this one. Each
+  // gets its share of FcgidMaxProcessesPerClass (at least one process) and of
+  // FcgidMinProcessesPerClass, so the owner's processes of a class stay within the limit
+  // the admin set, as with mod_fcgid's server-wide count.
+  explicit FcgidProcessManager(EventLoop& loop, unsigned pool_workers = 1);
   ~FcgidProcessManager();  // kills every process, removes the sockets and the directory
   FcgidProcessManager(const FcgidProcessManager&) = delete;
   FcgidProcessManager& operator=(const FcgidProcessManager&) = delete;
@@ -93,6 +97,9 @@ class FcgidProcessManager {
   void cancel(uint64_t ticket);
 
   size_t process_count(const std::string& class_key) const;
+  // This worker's share of the class's FcgidMaxProcessesPerClass / FcgidMinProcessesPerClass.
+  unsigned max_processes(const FcgidSettings& settings) const;
+  unsigned min_processes(const FcgidSettings& settings) const;
   const std::string& directory() const { return directory_; }
 
  private:
@@ -132,6 +139,7 @@ class FcgidProcessManager {
   Process* find(uint64_t process_id);
 
   EventLoop& loop_;
+  unsigned pool_workers_;
   std::string directory_;
   std::map<uint64_t, std::unique_ptr<Process>> processes_;
   std::map<std::string, ClassInfo> classes_;

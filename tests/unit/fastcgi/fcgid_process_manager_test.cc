@@ -48,12 +48,13 @@ class FcgidTest : public ::testing::Test {
   }
 
   // Runs requests to completion, all started together.
-  std::vector<std::unique_ptr<test::FakeSink>> run(size_t n, const CgiScript& s) {
+  std::vector<std::unique_ptr<test::FakeSink>> run(size_t n, const CgiScript& s) { return run(n, s, manager); }
+  std::vector<std::unique_ptr<test::FakeSink>> run(size_t n, const CgiScript& s, FcgidProcessManager& m) {
     std::vector<std::unique_ptr<test::FakeSink>> sinks;
     std::vector<std::unique_ptr<FastCgiHandler>> handlers;
     for (size_t i = 0; i < n; ++i) {
       sinks.push_back(std::make_unique<test::FakeSink>(f.loop));
-      handlers.push_back(std::make_unique<FastCgiHandler>(f.request(), manager, cls, s, std::nullopt, *sinks.back()));
+      handlers.push_back(std::make_unique<FastCgiHandler>(f.request(), m, cls, s, std::nullopt, *sinks.back()));
     }
     for (auto& h : handlers) h->start();
     for (auto& h : handlers) h->on_request_body({}, true);
@@ -94,6 +95,32 @@ TEST_F(FcgidTest, TwoProcessesWhenAllowed) {
   auto sinks = run(2, script());
   EXPECT_NE(header(sinks[0]->headers, "X-Pid"), header(sinks[1]->headers, "X-Pid"));
   EXPECT_EQ(manager.process_count(cls.key()), 2u);
+}
+
+// A pool of two workers: each may start half of FcgidMaxProcessesPerClass, so the owner
+// never runs more than the admin allowed however the pool grows.
+TEST_F(FcgidTest, EachWorkerOfAPoolStartsItsShareOfTheLimit) {
+  FcgidProcessManager one_of_two{f.loop, 2};
+  cls.settings.max_processes_per_class = 4;
+  auto sinks = run(4, script(), one_of_two);
+  for (auto& s : sinks) EXPECT_TRUE(s->ended) << s->fail_reason;
+  EXPECT_EQ(one_of_two.process_count(cls.key()), 2u);
+}
+
+TEST(FcgidShare, SplitsMaxAndMinAcrossThePoolsWorkers) {
+  EventLoop loop;
+  FcgidSettings s;
+  s.max_processes_per_class = 4;
+  s.min_processes_per_class = 3;
+  EXPECT_EQ(FcgidProcessManager(loop, 1).max_processes(s), 4u);
+  EXPECT_EQ(FcgidProcessManager(loop, 2).max_processes(s), 2u);
+  EXPECT_EQ(FcgidProcessManager(loop, 3).max_processes(s), 1u);  // 3 x 1 <= 4: rounded down
+  EXPECT_EQ(FcgidProcessManager(loop, 8).max_processes(s), 1u);  // a worker needs one to serve
+  EXPECT_EQ(FcgidProcessManager(loop, 1).min_processes(s), 3u);
+  EXPECT_EQ(FcgidProcessManager(loop, 2).min_processes(s), 1u);
+  EXPECT_EQ(FcgidProcessManager(loop, 4).min_processes(s), 0u);
+  s.max_processes_per_class = 0;  // unset: one
+  EXPECT_EQ(FcgidProcessManager(loop, 2).max_processes(s), 1u);
 }
 
 TEST_F(FcgidTest, RetiredAfterMaxRequests) {
