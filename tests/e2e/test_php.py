@@ -336,17 +336,18 @@ class ManagedPhpCgi(PhpBase):
         pid = int(self.php("/php/opcache.php").body.split()[0])
         self.assertEqual(os.sched_getscheduler(pid), os.SCHED_BATCH, f"php-cgi {pid}")
 
-    def test_max_processes_per_class(self):
-        self.php("/php/sleep.php")
+    def run_concurrently_counting_php(self, calls):
+        """Runs the calls (each returns a Response) in threads, all answered 200; returns
+        their responses and the most php-cgi processes of alice seen at once meanwhile."""
         results = []
 
-        def hit():
+        def hit(call):
             try:
-                results.append(self.php("/php/sleep.php"))
+                results.append(call())
             except Exception as e:  # noqa: BLE001 - reported below
                 results.append(e)
 
-        threads = [threading.Thread(target=hit) for _ in range(5)]
+        threads = [threading.Thread(target=hit, args=(call,)) for call in calls]
         for t in threads:
             t.start()
         peak = 0
@@ -360,6 +361,11 @@ class ManagedPhpCgi(PhpBase):
         for r in results:
             self.assertIsInstance(r, h.Response, r)
             self.assertStatus(r, 200)
+        return results, peak
+
+    def test_max_processes_per_class(self):
+        self.php("/php/sleep.php")
+        results, peak = self.run_concurrently_counting_php([lambda: self.php("/php/sleep.php")] * 5)
         pids = {int(r.body) for r in results}
         self.assertLessEqual(len(pids), 2, f"FcgidMaxProcessesPerClass 2, used {pids}")
         self.assertLessEqual(peak, 2, "more than 2 php-cgi processes of alice at once")
@@ -385,28 +391,9 @@ class ManagedPhpCgi(PhpBase):
             self.assertEqual(len(workers), 2, f"connections per worker: "
                              f"{ {w: len(cs) for w, cs in by_worker.items()} }")
             busy = by_worker[workers[0]][:2] + by_worker[workers[1]][:2]
-            results = []
-
-            def hit(c):
-                try:
-                    results.append(c.request("GET", "/php/parent.php?us=700000", host="alice.test"))
-                except Exception as e:  # noqa: BLE001 - reported below
-                    results.append(e)
-
-            threads = [threading.Thread(target=hit, args=(c,)) for c in busy]
-            for t in threads:
-                t.start()
-            peak = 0
-            while any(t.is_alive() for t in threads):
-                php = [p for p in h.pids_of_uid(h.ALICE_UID)
-                       if any("php-cgi" in a for a in h.cmdline(p))]
-                peak = max(peak, len(php))
-                time.sleep(0.05)
-            for t in threads:
-                t.join()
-            for r in results:
-                self.assertIsInstance(r, h.Response, r)
-                self.assertStatus(r, 200)
+            results, peak = self.run_concurrently_counting_php(
+                [lambda c=c: c.request("GET", "/php/parent.php?us=700000", host="alice.test")
+                 for c in busy])
             parents = {int(r.body.split()[1]) for r in results}
             self.assertEqual(parents, set(workers), "both workers served the concurrent requests")
             self.assertLessEqual(len({int(r.body.split()[0]) for r in results}), 2)
