@@ -11,6 +11,8 @@
 # Writes bench/results/<date>/summary.md and the raw wrk outputs next to it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/apache_mpm.sh
+. "$top/bench/apache_mpm.sh"
 secs=${SECS:-10}
 runs=${RUNS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (it installs packages and starts servers as other users)" >&2; exit 1; }
@@ -353,15 +355,7 @@ TypesConfig /etc/mime.types
 User $web
 Group $web
 Listen 127.0.0.1:$port
-StartServers 34
-MinSpareServers 34
-MaxSpareServers 64
-ServerLimit 64
-MaxRequestWorkers 64
-MaxConnectionsPerChild 0
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 5
+$(apache_mpm_lines)
 LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
 <Directory />
   AllowOverride None

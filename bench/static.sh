@@ -6,6 +6,8 @@
 # Usage (root): bench/static.sh [seconds per run, default 10] [runs, default 3]
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/apache_mpm.sh
+. "$top/bench/apache_mpm.sh"
 secs=${1:-10}
 runs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 1; }
@@ -139,15 +141,7 @@ TypesConfig /etc/mime.types
 User itkdbenchnginx
 Group itkdbenchnginx
 Listen 127.0.0.1:$apache_tls_port https
-StartServers 34
-MinSpareServers 34
-MaxSpareServers 64
-ServerLimit 64
-MaxRequestWorkers 64
-MaxConnectionsPerChild 0
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 5
+$(apache_mpm_lines)
 SSLSessionCache shmcb:$work/apache/run/ssl_scache(512000)
 SSLProtocol -all +TLSv1.2 +TLSv1.3
 LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
