@@ -410,7 +410,8 @@ void Connection::handle_request() {
   leftover_.clear();
   redirected_ = false;
   if (worker_.has_dynamic(vhost_)) {
-    if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), worker_.loop().now_ms())) {
+    if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), &worker_.handler_memo(),
+                                              worker_.loop().now_ms())) {
       start_dynamic(std::move(*target));
       return;
     }

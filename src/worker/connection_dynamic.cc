@@ -384,7 +384,8 @@ void Connection::internal_redirect(const std::string& url) {
   body_framing_ = http::BodyFraming::None;
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
   if (worker_.has_dynamic(vhost_)) {
-    if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(), worker_.loop().now_ms())) {
+    if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(), &worker_.handler_memo(),
+                                              worker_.loop().now_ms())) {
       body_delivered_ = false;
       start_dynamic(std::move(*target));
       return;

@@ -31,15 +31,21 @@ void set_context(const VirtualHost& vhost, const std::string& path, CgiScript& s
 std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std::string& url_path,
                                              const std::string& base, const std::string& relative,
                                              const std::string& path_info, bool via_script_alias,
-                                             OpenFileCache* files, uint64_t now_ms) {
+                                             OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms) {
   // Most requests of a PHP site are for static files: when the name alone says no
   // handler applies, leave the file to the static handler instead of opening it twice.
+  std::string fs;
+  std::optional<HandlerMemo::Decision> by_name;
   if (!via_script_alias && !relative.empty()) {
-    std::string fs = (base == "/" ? "" : base) + "/" + relative;
-    std::string parent = fs.substr(0, fs.rfind('/'));
-    DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
-    if (!dir.denied && choose_handler(vhost, fs, false, dir).kind == HandlerChoice::Kind::Static)
-      return std::nullopt;
+    fs = (base == "/" ? "" : base) + "/" + relative;
+    if (memo) {
+      by_name = memo->by_name(vhost, fs);
+    } else {
+      std::string parent = fs.substr(0, fs.rfind('/'));
+      DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
+      by_name = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), dir.denied};
+    }
+    if (!by_name->denied && by_name->choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
   }
   OpenedPath opened = open_beneath(vhost, base, -1, relative, files, now_ms);
   // The next request for this script costs one stat instead of openat, fstat and close.
@@ -64,7 +70,10 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
     target.reason = "attempt to invoke directory as script: " + opened.fs_path;
     return target;
   }
-  target.choice = choose_handler(vhost, opened.fs_path, via_script_alias, opened.containing);
+  // Found by name, the file's directory is the one the name was judged in: same answer.
+  target.choice = by_name && opened.fs_path == fs
+                      ? std::move(by_name->choice)
+                      : choose_handler(vhost, opened.fs_path, via_script_alias, opened.containing);
   if (target.choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
   if (target.choice.kind == HandlerChoice::Kind::Forbidden) {
     target.error_status = 403;
@@ -93,7 +102,7 @@ bool vhost_has_dynamic_handlers(const VirtualHost& vhost) {
 }
 
 std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
-                                                 OpenFileCache* files, uint64_t now_ms) {
+                                                 OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms) {
   if (head.method == http::Method::Options && head.form == http::TargetForm::Asterisk) return std::nullopt;
   std::string decoded;
   std::string path;
@@ -133,7 +142,7 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
         struct stat ist {};
         if (::stat((fs + "/" + index).c_str(), &ist) != 0 || !S_ISREG(ist.st_mode)) continue;
         std::string rel = relative.empty() ? index : relative + "/" + index;
-        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, now_ms);
+        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, memo, now_ms);
       }
       if (mapping.is_script) {
         DynamicTarget target;
@@ -143,13 +152,13 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
       }
       return std::nullopt;
     }
-    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, now_ms);
+    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, memo, now_ms);
   }
   // "/cgi-bin/x.cgi/more": the longest existing file prefix is the script, the rest PATH_INFO.
   PathInfoSplit split = split_path_info(fs);
   if (split.found && split.filename.size() > mapping.base.size()) {
     std::string rel = split.filename.substr(mapping.base.size() + 1);
-    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, now_ms);
+    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, memo, now_ms);
   }
   if (mapping.is_script) {
     DynamicTarget target;

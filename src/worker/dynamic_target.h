@@ -13,6 +13,7 @@
 #include "http/request_head.h"
 #include "worker/cgi/cgi_environment.h"
 #include "worker/handler_choice.h"
+#include "worker/handler_memo.h"
 
 namespace itkd {
 
@@ -31,7 +32,9 @@ bool vhost_has_dynamic_handlers(const VirtualHost& vhost);
 // nullopt: static content; serve_static answers (including redirects and errors).
 // `files`: the worker's open-file cache. A script found by name is opened (as the owner,
 // which proves it readable) once and then only stat-checked, as static files are.
+// `memo`: the worker's memo of handlers by file name (none: decided afresh each time).
 std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
-                                                 OpenFileCache* files = nullptr, uint64_t now_ms = 0);
+                                                 OpenFileCache* files = nullptr, HandlerMemo* memo = nullptr,
+                                                 uint64_t now_ms = 0);
 
 }  // namespace itkd

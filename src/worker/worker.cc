@@ -19,6 +19,7 @@
 #include "worker/connection.h"
 #include "worker/static/open_file_cache.h"
 #include "worker/dynamic_target.h"
+#include "worker/handler_memo.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
 #include "tls/tls_context.h"
 #include "worker/worker_context.h"
@@ -49,6 +50,7 @@ class Worker : public WorkerContext {
   const VhostRouter& router() const override { return router_; }
   const MimeTypes& mime() const override { return mime_; }
   OpenFileCache& open_files() override { return open_files_; }
+  HandlerMemo& handler_memo() override { return handler_memo_; }
   EventLoop& loop() override { return loop_; }
   size_t pool() const override { return options_.pool; }
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
@@ -85,6 +87,7 @@ class Worker : public WorkerContext {
   std::optional<SeccompProgram> seccomp_;
   MimeTypes mime_;
   OpenFileCache open_files_;
+  HandlerMemo handler_memo_;
   EventLoop loop_;
   ErrorLog log_;
   std::vector<VhostLogs> vhost_logs_;

@@ -17,6 +17,7 @@ namespace itkd {
 
 class Connection;
 class FcgidProcessManager;
+class HandlerMemo;
 class OpenFileCache;
 namespace tls {
 class TlsContextSet;
@@ -38,6 +39,7 @@ class WorkerContext {
   virtual const VhostRouter& router() const = 0;
   virtual const MimeTypes& mime() const = 0;
   virtual OpenFileCache& open_files() = 0;
+  virtual HandlerMemo& handler_memo() = 0;
   virtual EventLoop& loop() = 0;
   virtual size_t pool() const = 0;
   virtual const VhostLogs& logs(size_t vhost) const = 0;
