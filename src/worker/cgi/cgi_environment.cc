@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <map>
+#include <charconv>
 
 #include "common/socket_address.h"
 
@@ -77,17 +77,17 @@ bool iequal(std::string_view a, std::string_view b) {
   return true;
 }
 
-// "User-Agent" -> "HTTP_USER_AGENT"; names with anything but letters, digits and '-' are
-// not passed (Apache 2.4: "X_Forwarded" must not pose as "X-Forwarded").
-std::optional<std::string> http_variable(std::string_view name) {
-  std::string v = "HTTP_";
+// "User-Agent" -> "HTTP_USER_AGENT" into `out`; names with anything but letters, digits
+// and '-' are not passed (Apache 2.4: "X_Forwarded" must not pose as "X-Forwarded").
+bool http_variable(std::string_view name, std::string& out) {
+  out.assign("HTTP_");
   for (char c : name) {
-    if (c >= 'a' && c <= 'z') v += static_cast<char>(c - 'a' + 'A');
-    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) v += c;
-    else if (c == '-') v += '_';
-    else return std::nullopt;
+    if (c >= 'a' && c <= 'z') out += static_cast<char>(c - 'a' + 'A');
+    else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) out += c;
+    else if (c == '-') out += '_';
+    else return false;
   }
-  return v;
+  return true;
 }
 
 std::string_view protocol(const http::RequestHead& head) {
@@ -98,20 +98,18 @@ std::string_view protocol(const http::RequestHead& head) {
 
 }  // namespace
 
-NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,
-                                    std::optional<uint64_t> content_length) {
-  NameValueList env;
-  auto set = [&](std::string name, std::string value) { env.emplace_back(std::move(name), std::move(value)); };
-
-  // Request headers first, as Apache does; repeated headers are joined.
-  std::vector<std::string> order;
-  std::map<std::string, std::string> joined;
-  std::string content_type;
-  bool have_content_type = false;
-  for (const auto& f : r.head.fields) {
+void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::optional<uint64_t> content_length,
+                           const CgiVariableVisitor& set) {
+  // Request headers first, as Apache does; a repeated header is joined into its first
+  // occurrence. Without repeats (the usual case) nothing is copied.
+  const auto& fields = r.head.fields;
+  const http::HeaderField* content_type = nullptr;
+  std::string name;
+  std::string joined;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const auto& f = fields[i];
     if (iequal(f.name, "Content-Type")) {
-      content_type = std::string(f.value);
-      have_content_type = true;
+      content_type = &f;
       continue;
     }
     // Content-Length and Transfer-Encoding describe the client's framing, which the
@@ -122,25 +120,32 @@ NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,
         iequal(f.name, "Proxy")) {
       continue;
     }
-    auto var = http_variable(f.name);
-    if (!var) continue;
-    auto [it, fresh] = joined.emplace(*var, std::string(f.value));
-    if (fresh) {
-      order.push_back(*var);
-    } else {
+    if (!http_variable(f.name, name)) continue;
+    bool seen_before = false;
+    for (size_t j = 0; j < i && !seen_before; ++j) seen_before = iequal(fields[j].name, f.name);
+    if (seen_before) continue;
+    std::string_view value = f.value;
+    for (size_t j = i + 1; j < fields.size(); ++j) {
+      if (!iequal(fields[j].name, f.name)) continue;
+      if (value.data() != joined.data()) joined.assign(f.value);
       // Cookie pairs are separated by "; " (RFC 6265), every other list by ", ".
-      it->second += *var == "HTTP_COOKIE" ? "; " : ", ";
-      it->second += f.value;
+      joined += name == "HTTP_COOKIE" ? "; " : ", ";
+      joined += fields[j].value;
+      value = joined;
     }
+    set(name, value);
   }
-  for (const auto& name : order) set(name, joined[name]);
 
+  char port[8];
+  auto number = [&port](uint64_t n) {
+    return std::string_view(port, static_cast<size_t>(std::to_chars(port, port + sizeof port, n).ptr - port));
+  };
   set("PATH", "/usr/local/bin:/usr/bin:/bin");
   set("SERVER_SIGNATURE", "");
   set("SERVER_SOFTWARE", "itkd");
-  set("SERVER_NAME", r.vhost.server_name.empty() ? r.head.host : r.vhost.server_name);
+  set("SERVER_NAME", r.vhost.server_name.empty() ? std::string_view(r.head.host) : r.vhost.server_name);
   set("SERVER_ADDR", address_ip(r.local));
-  set("SERVER_PORT", std::to_string(address_port(r.local)));
+  set("SERVER_PORT", number(address_port(r.local)));
   set("REMOTE_ADDR", address_ip(r.peer));
   set("DOCUMENT_ROOT", r.vhost.document_root);
   set("REQUEST_SCHEME", r.https ? "https" : "http");
@@ -148,30 +153,43 @@ NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,
   set("CONTEXT_DOCUMENT_ROOT", s.context_document_root.empty() ? r.vhost.document_root
                                                                 : s.context_document_root);
   set("SCRIPT_FILENAME", s.filename);
-  set("REMOTE_PORT", std::to_string(address_port(r.peer)));
+  set("REMOTE_PORT", number(address_port(r.peer)));
   set("GATEWAY_INTERFACE", "CGI/1.1");
-  set("SERVER_PROTOCOL", std::string(protocol(r.head)));
-  set("REQUEST_METHOD", std::string(r.head.method_text));
-  set("QUERY_STRING", std::string(r.head.query));
-  std::string uri(r.head.path);
-  if (r.head.has_query) uri += "?" + std::string(r.head.query);
-  set("REQUEST_URI", uri);
+  set("SERVER_PROTOCOL", protocol(r.head));
+  set("REQUEST_METHOD", r.head.method_text);
+  set("QUERY_STRING", r.head.query);
+  if (r.head.has_query) {
+    joined.assign(r.head.path);
+    joined += '?';
+    joined += r.head.query;
+    set("REQUEST_URI", joined);
+  } else {
+    set("REQUEST_URI", r.head.path);
+  }
   set("SCRIPT_NAME", s.script_name);
   if (!s.path_info.empty()) {
     set("PATH_INFO", s.path_info);
     // Apache maps PATH_INFO as a URL of the same vhost; beneath DocumentRoot here.
     set("PATH_TRANSLATED", r.vhost.document_root + s.path_info);
   }
-  if (have_content_type) set("CONTENT_TYPE", content_type);
-  if (content_length) set("CONTENT_LENGTH", std::to_string(*content_length));
+  if (content_type) set("CONTENT_TYPE", content_type->value);
+  if (content_length) set("CONTENT_LENGTH", number(*content_length));
   if (r.https) {
     // mod_ssl's basics (SSLOptions +StdEnvVars subset): enough for apps that check them.
     set("HTTPS", "on");
-    set("SSL_PROTOCOL", std::string(r.ssl_protocol));
-    set("SSL_CIPHER", std::string(r.ssl_cipher));
-    if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", std::string(r.ssl_sni));
+    set("SSL_PROTOCOL", r.ssl_protocol);
+    set("SSL_CIPHER", r.ssl_cipher);
+    if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", r.ssl_sni);
   }
   set("REDIRECT_STATUS", "200");
+}
+
+NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,
+                                    std::optional<uint64_t> content_length) {
+  NameValueList env;
+  for_each_cgi_variable(r, s, content_length, [&env](std::string_view name, std::string_view value) {
+    env.emplace_back(name, value);
+  });
   return env;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,8 +50,15 @@ CgiScript proxy_pass_script(std::string_view script_filename, std::string_view d
 
 using NameValueList = std::vector<std::pair<std::string, std::string>>;
 
-// The variables in a stable order. `content_length`: the de-chunked body length (omitted
-// when nullopt, i.e. no body).
+// Calls `visit(name, value)` for each variable, in a stable order. `content_length`: the
+// de-chunked body length (omitted when nullopt, i.e. no body). The views are valid during
+// the call only. FastCGI writes them straight into PARAMS records, without the list's two
+// strings per variable.
+using CgiVariableVisitor = std::function<void(std::string_view name, std::string_view value)>;
+void for_each_cgi_variable(const HandlerRequest& request, const CgiScript& script,
+                           std::optional<uint64_t> content_length, const CgiVariableVisitor& visit);
+
+// The same variables as a list (CGI's execve environment, tests).
 NameValueList build_cgi_environment(const HandlerRequest& request, const CgiScript& script,
                                     std::optional<uint64_t> content_length);
 

@@ -65,9 +65,10 @@ void FastCgiHandler::start() {
   std::string head;
   fcgi::append_begin_request(head, kRequestId, fcgi::kRoleResponder, keep_conn_);
   std::string params;
-  for (const auto& [n, v] : build_cgi_environment(request_, script_, content_length_)) {
+  params.reserve(1024);
+  for_each_cgi_variable(request_, script_, content_length_, [&params](std::string_view n, std::string_view v) {
     fcgi::append_name_value(params, n, v);
-  }
+  });
   fcgi::append_stream(head, fcgi::kParams, kRequestId, params);
   fcgi::append_stream(head, fcgi::kParams, kRequestId, {});
   // No request body (a GET): the empty STDIN goes in the same send, not in a second one

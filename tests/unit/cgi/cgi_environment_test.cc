@@ -100,6 +100,16 @@ TEST(CgiEnvironment, DuplicateHeadersJoined) {
   EXPECT_NE(std::find(strings.begin(), strings.end(), "HTTP_X_A=1"), strings.end());
 }
 
+TEST(CgiEnvironment, InterleavedRepeatsJoinEachIntoItsFirstPlace) {
+  test::RequestFixture f(
+      "GET /x HTTP/1.1\r\nHost: a\r\nX-B: 1\r\nX-C: one\r\nx-b: 2\r\nX-C: two\r\nX-B: 3\r\nX-D: d\r\n\r\n");
+  auto list = build_cgi_environment(f.request(), script(), std::nullopt);
+  std::vector<std::string> headers;
+  for (const auto& [name, value] : list)
+    if (name.rfind("HTTP_", 0) == 0) headers.push_back(name + "=" + value);
+  EXPECT_EQ(headers, (std::vector<std::string>{"HTTP_HOST=a", "HTTP_X_B=1, 2, 3", "HTTP_X_C=one, two", "HTTP_X_D=d"}));
+}
+
 TEST(CgiEnvironment, HttpsAndHttp10) {
   test::RequestFixture f("GET /x HTTP/1.0\r\n\r\n");
   HandlerRequest r = f.request();
