@@ -57,6 +57,7 @@ class Worker : public WorkerContext {
   const ErrorLog& worker_log() const override { return log_; }
   void log_access(int fd, std::string_view line) override { access_logs_.append(fd, line); }
   void flush_later(uint64_t connection_id) override { to_flush_.push_back(connection_id); }
+  void destroy_later(std::shared_ptr<AsyncHandler> handler) override { finished_.push_back(std::move(handler)); }
   bool stopping() const override { return stopping_ || draining_; }
   bool closing_idle() const override { return stopping_; }
   bool has_dynamic(size_t vhost) const override { return vhost < has_dynamic_.size() && has_dynamic_[vhost]; }
@@ -110,6 +111,9 @@ class Worker : public WorkerContext {
   std::unique_ptr<FcgidProcessManager> fcgid_;
   std::unique_ptr<tls::TlsContextSet> tls_;
   tls::TlsContextSet::TicketKeys ticket_keys_{};  // the pool's, from the master; wiped once used
+  // Handlers their connections let go of this turn (destroy_later). Last, so they go
+  // first, while the process manager and the loop they reference still exist.
+  std::vector<std::shared_ptr<AsyncHandler>> finished_;
 };
 
 Result<void> Worker::read_pool_secrets() {
@@ -292,6 +296,11 @@ void Worker::on_control() {
 }
 
 void Worker::end_of_turn() {
+  // Destroying a handler can start another (a freed php-cgi goes to a waiting request).
+  while (!finished_.empty()) {
+    std::vector<std::shared_ptr<AsyncHandler>> dead;
+    dead.swap(finished_);
+  }
   open_files_.begin_turn();
   // A program's head and body parts from one turn go out in one send.
   std::vector<uint64_t> flush;

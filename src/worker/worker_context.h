@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 
 namespace itkd {
 
+class AsyncHandler;
 class Connection;
 class FcgidProcessManager;
 class HandlerMemo;
@@ -48,6 +50,9 @@ class WorkerContext {
   virtual void log_access(int fd, std::string_view line) = 0;
   // Calls conn.flush_queued() at the end of this turn of the loop (if it still exists).
   virtual void flush_later(uint64_t connection_id) = 0;
+  // Keeps a finished handler alive until the end of this turn of the loop: it may be on
+  // the call stack (it called the connection that let it go).
+  virtual void destroy_later(std::shared_ptr<AsyncHandler> handler) = 0;
   // The worker is leaving: responses say Connection: close, and it exits once its
   // connections are done.
   virtual bool stopping() const = 0;
