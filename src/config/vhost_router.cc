@@ -7,6 +7,8 @@
 #include <cctype>
 #include <set>
 
+#include "common/socket_address.h"
+
 namespace itkd {
 
 namespace {
@@ -109,11 +111,10 @@ size_t VhostRouter::route_canonical(const std::string& ip, uint16_t port,
 }
 
 size_t VhostRouter::route(const sockaddr_storage& local, std::string_view host) const {
-  char buf[INET6_ADDRSTRLEN];
   if (local.ss_family == AF_INET) {
+    // address_ip, not inet_ntop: glibc prints IPv4 with sprintf, once per connection here.
     const auto& sin = reinterpret_cast<const sockaddr_in&>(local);
-    return route_canonical(inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof buf), ntohs(sin.sin_port),
-                           host);
+    return route_canonical(address_ip(local), ntohs(sin.sin_port), host);
   }
   if (local.ss_family == AF_INET6) {
     const auto& sin6 = reinterpret_cast<const sockaddr_in6&>(local);
