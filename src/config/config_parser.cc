@@ -601,6 +601,10 @@ void inherit_globals(ParseState& ps) {
                               [&](const auto& o) { return o.first == e.first; });
       if (!mine) f.initial_env.push_back(e);
     }
+    // php_value & co.: the vhost's own over the global ones, as mod_php merges them.
+    std::vector<PhpIniSetting> own_php = std::move(v.php_ini);
+    v.php_ini = gv.php_ini;
+    merge_php_ini(v.php_ini, own_php);
     TlsConfig& t = v.tls;
     const TlsConfig& gt = gv.tls;
     if (!own("sslcertificatefile")) t.certificate_file = gt.certificate_file;

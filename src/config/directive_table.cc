@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <regex.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 #include <unordered_map>
@@ -842,6 +844,27 @@ Result<void> h_fcgid_initial_env(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// ---- mod_php's settings, for php-cgi and php-fpm (config/php_ini.h) ----
+
+template <bool Admin, bool Flag>
+Result<void> h_php_ini(ParseState& ps, const Directive& d) {
+  const std::string& name = d.args[0];
+  bool name_ok = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+  });
+  if (!name_ok) return Error{d.name + ": '" + name + "' is not a PHP setting name"};
+  PhpIniSetting setting{name, d.args[1], Admin};
+  if (Flag) {
+    // mod_php takes On and 1 as on; anything it would read as off silently is refused here.
+    if (iequals(d.args[1], "on") || d.args[1] == "1") setting.value = "1";
+    else if (iequals(d.args[1], "off") || d.args[1] == "0") setting.value = "0";
+    else return Error{d.name + " " + name + " must be On or Off, not '" + d.args[1] + "'"};
+  }
+  auto& list = ps.context == kCtxDirectory ? ps.dir().php_ini : ps.vh().vhost.php_ini;
+  merge_php_ini(list, {setting});
+  return ok();
+}
+
 // ---- mod_ssl ----
 
 Result<void> h_ssl_engine(ParseState& ps, const Directive& d) {
@@ -1028,6 +1051,10 @@ const DirectiveSpec kTable[] = {
   D("FcgidMaxRequestsPerProcess", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::max_requests_per_process>),
   D("FcgidIOTimeout", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::io_timeout_s>),
   D("FcgidInitialEnv", kCtxServerVhost, 1, 2, h_fcgid_initial_env),
+  D("php_value", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, false>),
+  D("php_flag", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, true>),
+  D("php_admin_value", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<true, false>),
+  D("php_admin_flag", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<true, true>),
   D("Action", kAllScopes, 1, -1, h_handler_not_supported, true),
   D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true),
   D("SSLEngine", kCtxServerVhost, 1, 1, h_ssl_engine),

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "config/php_ini.h"
+
 namespace itkd {
 
 struct SourceLocation {
@@ -127,6 +129,7 @@ struct DirectoryBlock {
   std::optional<bool> require_all_denied;   // "Require all denied" -> true, "granted" -> false
   std::optional<HandlerSpec> set_handler;   // SetHandler (None -> Kind::Default)
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
+  std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
   SourceLocation where;
 };
 
@@ -214,6 +217,7 @@ struct VirtualHost {
   unsigned proxy_timeout_s = 0;                     // ProxyTimeout, 0 = use Timeout
   ScriptLimits script_limits;                       // RLimitCPU/MEM/NPROC
   FcgidSettings fcgid;
+  std::vector<PhpIniSetting> php_ini;            // php_value & co. outside <Directory>, global merged in
   std::string default_charset;                   // AddDefaultCharset, empty = off
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;

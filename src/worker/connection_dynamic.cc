@@ -34,11 +34,6 @@ bool has_header(std::string_view headers, std::string_view name) {
   return false;
 }
 
-std::string dirname_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos || slash == 0 ? std::string("/") : path.substr(0, slash);
-}
-
 }  // namespace
 
 void Connection::start_dynamic(DynamicTarget target) {
@@ -128,14 +123,9 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
       handler_ = std::make_shared<FastCgiHandler>(request, target_.choice.backend, target_.script, content_length, *this);
       break;
     case HandlerChoice::Kind::Fcgid: {
-      FcgidClass cls;
-      cls.command = target_.choice.wrapper.empty() ? target_.script.filename : target_.choice.wrapper;
-      cls.working_directory = dirname_of(target_.script.filename);
-      cls.settings = vh.fcgid;
-      cls.limits = vh.script_limits;
-      cls.error_log = &logs.error;
-      handler_ = std::make_shared<FastCgiHandler>(request, worker_.fcgid(), std::move(cls), target_.script,
-                                                  content_length, *this);
+      handler_ = std::make_shared<FastCgiHandler>(
+          request, worker_.fcgid(), fcgid_class_for(vh, target_.choice.wrapper, target_.script.filename, logs.error),
+          target_.script, content_length, *this);
       break;
     }
     default:

@@ -66,6 +66,20 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// mod_php's "php_admin_flag engine off" (the usual guard on an uploads directory) turns
+// PHP off there, and Apache serves the file as a file. php-cgi and php-fpm ignore the
+// setting (it only exists in the Apache module), so the worker applies it: a PHP handler
+// is not run where it is off.
+bool php_engine_off(const VirtualHost& vhost, const std::string& dir) {
+  bool off = false;
+  for (const PhpIniSetting& s : php_ini_for_directory(vhost, dir)) {
+    if (s.name != "engine") continue;
+    std::string v = ascii_lower(s.value);
+    off = v == "0" || v == "off" || v == "false" || v == "no" || v.empty();
+  }
+  return off;
+}
+
 }  // namespace
 
 HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
@@ -119,6 +133,7 @@ HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
   HandlerChoice out;
   if (!chosen || chosen->kind == HandlerSpec::Kind::Default) return out;
   if (chosen->kind == HandlerSpec::Kind::ProxyFcgi) {
+    if (php_engine_off(vhost, dir)) return out;  // php-fpm, in practice
     out.kind = HandlerChoice::Kind::ProxyFcgi;
     out.backend = chosen->backend;
     return out;
@@ -140,6 +155,7 @@ HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
   } else if (auto all = vhost.fcgid.wrappers.find(""); all != vhost.fcgid.wrappers.end()) {
     out.wrapper = all->second;
   }
+  if (is_php_cgi_command(out.wrapper) && php_engine_off(vhost, dir)) return HandlerChoice{};
   return out;
 }
 

@@ -2,6 +2,8 @@
 // any file mapping; for a mapped file, <Files>/<FilesMatch> SetHandler, then <Directory>
 // and server SetHandler, then ScriptAlias (cgi-script), then AddHandler by extension;
 // cgi-script and fcgid-script need Options ExecCGI unless ScriptAlias'd (403 otherwise).
+// Where mod_php's engine setting is off (php_admin_flag engine off), a PHP handler (a
+// php-cgi FcgidWrapper, proxy:fcgi) is not run and the file is served as a file.
 #pragma once
 
 #include <optional>

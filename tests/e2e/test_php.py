@@ -46,7 +46,23 @@ PHP = {
     "parent.php": b'<?php usleep((int)($_GET["us"] ?? 0)); echo getmypid(), " ", posix_getppid(), "\\n";',
     "slow.php": b'<?php sleep(5); echo "late\\n";',
     "busy.php": b'<?php usleep(20000); echo "ok\\n";',
+    # php_value & co.: what the script sees, and whether it can loosen an admin setting.
+    "ini.php": b'<?php echo ini_get("memory_limit"), "|", ini_get("open_basedir"), "|",'
+               b' var_export(@ini_set("open_basedir", "/"), true), "|",'
+               b' var_export(@file_get_contents("/etc/hostname") !== false, true), "|", getmypid();',
 }
+
+# An "uploaded" script in a directory where PHP is switched off.
+SHELL_PHP = b'<?php echo "ran as ", posix_geteuid(), "\\n";'
+
+# php_value & co. as an mpm-itk + mod_php vhost carries them; lim/ overrides memory_limit,
+# up/ has PHP switched off (the usual guard on an uploads directory).
+def php_ini_block(t):
+    return (f"  php_value memory_limit 48M\n"
+            f"  php_admin_value open_basedir {t.www}:/tmp\n"
+            f"  <Directory {t.www}/php/lim>\n    php_value memory_limit 24M\n  </Directory>\n"
+            f"  <Directory {t.www}/php/up>\n    php_admin_flag engine off\n  </Directory>\n")
+
 
 # A CGI that tries to connect to a unix socket given as ?PATH and reports errno.
 PL_CONNECT = b"""#!/usr/bin/perl
@@ -76,6 +92,10 @@ def fpm_conf(srv, t, tcp_port=None):
             f"listen.owner = {t.uid}\nlisten.group = {t.uid}\nlisten.mode = 0660\n" + pool)
     if tcp_port:
         text += f"[{t.name}tcp]\nlisten = 127.0.0.1:{tcp_port}\n" + pool
+        # php-fpm keeps the PHP_VALUE a request brought in its child: the php_value test
+        # gets a pool of its own so its settings reach no other test.
+        text += (f"[{t.name}ini]\nlisten = {run}/{t.name}-ini.sock\n"
+                 f"listen.owner = {t.uid}\nlisten.group = {t.uid}\nlisten.mode = 0660\n" + pool)
     path = os.path.join(d, "fpm.conf")
     with open(path, "w") as f:
         f.write(text)
@@ -93,8 +113,8 @@ def start_fpms(srv):
             p = subprocess.Popen([fpm, "-y", conf, "-F"], stdin=subprocess.DEVNULL,
                                  stdout=err, stderr=err, close_fds=True)
         srv.fpms.append(p)
-    for t in (srv.alice, srv.bob):
-        sock = os.path.join(srv.root, "run-php", f"{t.name}.sock")
+    for sock in ("alice.sock", "bob.sock", "alice-ini.sock"):
+        sock = os.path.join(srv.root, "run-php", sock)
         h.wait_for(lambda: os.path.exists(sock), timeout=10, what=f"php-fpm socket {sock}")
     h.wait_for(lambda: not h.port_is_free(srv.fpm_port), timeout=10,
                what=f"php-fpm on 127.0.0.1:{srv.fpm_port}")
@@ -117,6 +137,8 @@ def setup(srv):
     for t in (srv.alice, srv.bob):
         for name, data in PHP.items():
             t.write(f"php/{name}", data)
+        t.write("php/lim/ini.php", PHP["ini.php"])
+        t.write("php/up/shell.php", SHELL_PHP)
         h._mkdir(os.path.join(t.home, "sessions"), t.uid, t.uid, 0o700)
         h._mkdir(os.path.join(t.home, "tmp"), t.uid, t.uid, 0o700)
         t.home_write("php.d/50-itkd.ini",
@@ -158,6 +180,9 @@ def config(srv):
                              + "  ProxyTimeout 1\n")
              + h.vhost_block(addr, "busy.test", a, extra=fpm_handler(f"{run}/alice.sock")
                              + "  ProxyTimeout 4\n")
+             + h.vhost_block(addr, "alice-ini.test", a, extra=fcgid(a) + php_ini_block(a))
+             + h.vhost_block(addr, "alice-fpm-ini.test", a, extra=fpm_handler(f"{run}/alice-ini.sock")
+                             + php_ini_block(a))
              + h.vhost_block(addr, "reuse-fpm.test", a, extra=fpm_handler(f"{run}/alice.sock")
                              + "  <Proxy \"fcgi://localhost/\" enablereuse=on max=1>\n"
                                "  </Proxy>\n"))
@@ -210,6 +235,33 @@ class PhpBase(h.ServerTestCase):
         self.assertStatus(r, 200, f"{host}{path}")
         euid, uid, pid = (int(x) for x in r.body.split())
         return euid, uid, pid
+
+
+    def ini(self, path, host):
+        r = self.php(path, host=host)
+        self.assertStatus(r, 200, f"{host}{path}")
+        mem, basedir, loosened, outside, pid = r.body.decode().split("|")
+        return mem, basedir, loosened, outside, int(pid)
+
+    def check_php_ini(self, host):
+        """php_value, php_admin_value and php_admin_flag of an mpm-itk vhost, with a
+        <Directory> override; returns the pids that served the two directories."""
+        www = self.srv.alice.www
+        mem, basedir, loosened, outside, top = self.ini("/php/ini.php", host)
+        # The admin setting holds against the script's ini_set and keeps it in its tree.
+        self.assertEqual((mem, basedir, loosened, outside), ("48M", f"{www}:/tmp", "false", "false"))
+        mem, basedir, loosened, outside, lim = self.ini("/php/lim/ini.php", host)
+        self.assertEqual((mem, basedir, loosened, outside), ("24M", f"{www}:/tmp", "false", "false"))
+        # engine off: PHP doesn't run, the file is served as a file (as Apache does once
+        # mod_php declines).
+        r = self.php("/php/up/shell.php", host=host)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, SHELL_PHP, "PHP ran in a directory with php_admin_flag engine off")
+        # The same scripts on a vhost without the settings: PHP's defaults.
+        plain = "alice.test" if "fpm" not in host else "alice-fpm.test"
+        r = self.php("/php/up/shell.php", host=plain)
+        self.assertEqual(r.body, f"ran as {h.ALICE_UID}\n".encode())
+        return top, lim
 
 
 class ManagedPhpCgi(PhpBase):
@@ -410,9 +462,24 @@ class ManagedPhpCgi(PhpBase):
         self.assertEqual(euid, h.BOB_UID)
         self.assertNotEqual(pid2, pid)
 
+    def test_php_value_and_admin_value(self):
+        top, lim = self.check_php_ini("alice-ini.test")
+        www = self.srv.alice.www
+        # php-cgi got them on its command line, and lim/ has processes of its own.
+        self.assertIn(f"open_basedir={www}:/tmp", h.cmdline(top))
+        self.assertIn("memory_limit=48M", h.cmdline(top))
+        self.assertIn("memory_limit=24M", h.cmdline(lim))
+        self.assertNotEqual(top, lim)
+        _, basedir, _, outside, _ = self.ini("/php/ini.php", "alice.test")
+        self.assertEqual((basedir, outside), ("", "true"))
+
 
 class PhpFpm(PhpBase):
     """FastCGI to per-owner php-fpm pools started by the test."""
+
+    def test_php_value_and_admin_value(self):
+        # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.
+        self.check_php_ini("alice-fpm-ini.test")
 
     def test_euid_per_owner(self):
         for host, uid, pool in (("alice-fpm.test", h.ALICE_UID, "alice"),

@@ -8,6 +8,7 @@
 
 #include "common/socket_address.h"
 #include "worker/fastcgi/fcgi_client.h"
+#include "worker/static/static_handler.h"
 
 namespace itkd {
 
@@ -69,6 +70,12 @@ void FastCgiHandler::start() {
   for_each_cgi_variable(request_, script_, content_length_, [&params](std::string_view n, std::string_view v) {
     fcgi::append_name_value(params, n, v);
   });
+  if (!manager_) {
+    // php-fpm takes php_value & co. per request (php-cgi got them on its command line).
+    std::vector<PhpIniSetting> ini = php_ini_for_directory(request_.vhost, directory_of(script_.filename));
+    if (std::string v = php_fpm_ini_param(ini, false); !v.empty()) fcgi::append_name_value(params, "PHP_VALUE", v);
+    if (std::string v = php_fpm_ini_param(ini, true); !v.empty()) fcgi::append_name_value(params, "PHP_ADMIN_VALUE", v);
+  }
   fcgi::append_stream(head, fcgi::kParams, kRequestId, params);
   fcgi::append_stream(head, fcgi::kParams, kRequestId, {});
   // No request body (a GET): the empty STDIN goes in the same send, not in a second one

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "worker/static/static_handler.h"
+
 namespace itkd {
 
 namespace {
@@ -38,8 +40,9 @@ std::string FcgidClass::key() const {
   // Processes are interchangeable only if everything they start with is the same. The
   // working directory is left out: a wrapper (php-cgi) changes into each script's
   // directory itself, and a script that is its own program is already its own class.
-  std::string k = command + '\n' +
-                  std::to_string(settings.max_requests_per_process) + '\n';
+  std::string k = command + '\n';
+  for (const std::string& a : extra_args) k += a + '\n';
+  k += std::to_string(settings.max_requests_per_process) + '\n';
   for (const auto& [n, v] : settings.initial_env) k += n + '=' + v + '\n';
   for (const ResourceLimit* l : {&limits.cpu_s, &limits.mem_bytes, &limits.nproc}) {
     k += l->set ? std::to_string(l->soft) + ':' + (l->hard ? std::to_string(*l->hard) : "-") : "-";
@@ -57,6 +60,8 @@ FcgidClass fcgid_class_for(const VirtualHost& vhost, const std::string& wrapper,
   c.settings = vhost.fcgid;
   c.limits = vhost.script_limits;
   c.error_log = &error_log;
+  // Scripts of directories with different php_value settings get different processes.
+  if (is_php_cgi_command(c.command)) c.extra_args = php_cgi_ini_args(php_ini_for_directory(vhost, c.working_directory));
   return c;
 }
 
@@ -134,6 +139,7 @@ Result<FcgidProcessManager::Process*> FcgidProcessManager::spawn(const FcgidClas
   if (auto d = ensure_directory(); !d) return d.error();
   auto argv = split_command(cls.command);
   if (argv.empty()) return Error{"FastCGI program: empty command"};
+  argv.insert(argv.end(), cls.extra_args.begin(), cls.extra_args.end());
   uint64_t id = next_id_++;
   std::string path = directory_ + "/" + std::to_string(id) + ".sock";
   sockaddr_un addr{};

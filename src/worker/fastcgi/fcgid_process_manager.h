@@ -28,6 +28,8 @@ namespace itkd {
 // One class of processes: the same command for the same vhost settings.
 struct FcgidClass {
   std::string command;          // FcgidWrapper command line, or the script path
+  // Appended to the command line: php_value & co. as php-cgi's "-d name=value".
+  std::vector<std::string> extra_args;
   std::string working_directory;  // where a new process starts: the script's directory
   FcgidSettings settings;
   ScriptLimits limits;
@@ -38,7 +40,8 @@ struct FcgidClass {
 
 // The class for a script HandlerChoice sent to fcgid: `wrapper` (HandlerChoice::wrapper,
 // "" = the script is the FastCGI program), the vhost's Fcgid* and RLimit* settings, the
-// script's directory; stderr to `error_log` (must outlive the manager's processes).
+// script's directory, and for a php-cgi wrapper the php_value & co. that apply there;
+// stderr to `error_log` (must outlive the manager's processes).
 FcgidClass fcgid_class_for(const VirtualHost& vhost, const std::string& wrapper,
                            const std::string& script_filename, const ErrorLog& error_log);
 

@@ -97,13 +97,7 @@ void apply(const DirectoryBlock& block, DirectorySettings& s) {
 
 }  // namespace
 
-DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir) {
-  DirectorySettings s;
-  s.directory_index = vhost.directory_index;
-  if (s.directory_index.size() == 1 && s.directory_index[0] == "disabled") {
-    s.directory_index.clear();
-  }
-
+std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir) {
   std::vector<const DirectoryBlock*> all;
   for (const DirectoryBlock& block : vhost.directories) {
     if (!block.is_regex && block_covers(block, dir)) all.push_back(&block);
@@ -111,12 +105,30 @@ DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::st
   std::stable_sort(all.begin(), all.end(), [](const DirectoryBlock* a, const DirectoryBlock* b) {
     return component_count(a->path) < component_count(b->path);
   });
-  for (const DirectoryBlock* block : all) apply(*block, s);
-
   for (const DirectoryBlock& block : vhost.directories) {
-    if (block.is_regex && regex_matches(block.path, dir)) apply(block, s);
+    if (block.is_regex && regex_matches(block.path, dir)) all.push_back(&block);
   }
+  return all;
+}
+
+DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir) {
+  DirectorySettings s;
+  s.directory_index = vhost.directory_index;
+  if (s.directory_index.size() == 1 && s.directory_index[0] == "disabled") {
+    s.directory_index.clear();
+  }
+  for (const DirectoryBlock* block : directory_blocks_for(vhost, dir)) apply(*block, s);
   return s;
+}
+
+std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const std::string& dir) {
+  // The vhost's own settings are the defaults its <Directory> blocks override.
+  std::vector<PhpIniSetting> out = vhost.php_ini;
+  bool any = std::any_of(vhost.directories.begin(), vhost.directories.end(),
+                         [](const DirectoryBlock& b) { return !b.php_ini.empty(); });
+  if (!any) return out;
+  for (const DirectoryBlock* block : directory_blocks_for(vhost, dir)) merge_php_ini(out, block->php_ini);
+  return out;
 }
 
 }  // namespace itkd

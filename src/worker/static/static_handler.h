@@ -69,5 +69,9 @@ struct DirectorySettings {
   bool denied = false;
 };
 DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir);
+// The <Directory>/<DirectoryMatch> blocks that apply to `dir`, in the order they merge.
+std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir);
+// php_value & co. for scripts in `dir`: the vhost's, then its <Directory> blocks'.
+std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const std::string& dir);
 
 }  // namespace itkd

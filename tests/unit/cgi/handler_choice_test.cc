@@ -35,6 +35,23 @@ TEST(HandlerChoice, AddHandlerNeedsExecCgi) {
   EXPECT_EQ(choose(v, "/srv/a/bin/x.cgi.txt").kind, K::Cgi);
 }
 
+TEST(HandlerChoice, PhpEngineOffServesTheFileAsAFile) {
+  auto v = parse_vhost(
+      "AddHandler fcgid-script .php .fcgi\nFcgidWrapper /usr/bin/php-cgi .php\n"
+      "<Directory /srv/a>\nOptions +ExecCGI\n</Directory>\n"
+      "<Directory /srv/a/uploads>\nphp_admin_flag engine off\n</Directory>\n"
+      "<Directory /srv/a/uploads/ok>\nphp_value engine 1\n</Directory>\n"
+      "<FilesMatch \\.phtml$>\nSetHandler \"proxy:unix:/run/a.sock|fcgi://localhost\"\n</FilesMatch>\n");
+  EXPECT_EQ(choose(v, "/srv/a/index.php").kind, K::Fcgid);
+  EXPECT_EQ(choose(v, "/srv/a/uploads/shell.php").kind, K::Static);
+  EXPECT_EQ(choose(v, "/srv/a/uploads/shell.phtml").kind, K::Static);  // php-fpm too
+  EXPECT_EQ(choose(v, "/srv/a/x.phtml").kind, K::ProxyFcgi);
+  // Not PHP: a FastCGI program of its own is not mod_php's business.
+  EXPECT_EQ(choose(v, "/srv/a/uploads/app.fcgi").kind, K::Fcgid);
+  // mod_php's merge: a php_value can't switch an admin flag back on.
+  EXPECT_EQ(choose(v, "/srv/a/uploads/ok/x.php").kind, K::Static);
+}
+
 TEST(HandlerChoice, ScriptAliasIgnoresExecCgi) {
   auto v = parse_vhost("ScriptAlias /cgi-bin/ /srv/a/cgi-bin/\n");
   EXPECT_EQ(choose(v, "/srv/a/cgi-bin/anything", true).kind, K::Cgi);

@@ -177,6 +177,23 @@ TEST_F(FcgidTest, ClassFromTheVhost) {
   EXPECT_NE(a.key(), fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/x/index.php", f.log).key());
 }
 
+TEST_F(FcgidTest, PhpSettingsOfTheScriptsDirectoryGoToPhpCgiOnly) {
+  VirtualHost v;
+  v.php_ini = {{"memory_limit", "64M", false}};
+  DirectoryBlock up;
+  up.path = "/srv/a/uploads";
+  up.php_ini = {{"engine", "0", true}};
+  v.directories.push_back(up);
+  FcgidClass top = fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/index.php", f.log);
+  EXPECT_EQ(top.extra_args, (std::vector<std::string>{"-d", "memory_limit=64M"}));
+  FcgidClass uploads = fcgid_class_for(v, "/usr/bin/php-cgi", "/srv/a/uploads/x.php", f.log);
+  EXPECT_EQ(uploads.extra_args, (std::vector<std::string>{"-d", "memory_limit=64M", "-d", "engine=0"}));
+  // Different settings, different processes: an uploads script never runs in a php-cgi
+  // started with the engine on.
+  EXPECT_NE(top.key(), uploads.key());
+  EXPECT_TRUE(fcgid_class_for(v, "/usr/local/bin/wrapper.sh", "/srv/a/index.php", f.log).extra_args.empty());
+}
+
 TEST_F(FcgidTest, MissingProgramIs503) {
   cls.command = dir.path() + "/no-such-program";
   auto a = run(1, script());

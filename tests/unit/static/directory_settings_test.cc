@@ -85,6 +85,28 @@ TEST(DirectorySettings, DirectoryIndexAndDenial) {
   EXPECT_EQ(settings_for_directory(v, "/srv/www").directory_index.size(), 2u);
 }
 
+TEST(DirectorySettings, PhpSettingsMergeDeepestLastThenMatchBlocks) {
+  VirtualHost v;
+  v.php_ini = {{"memory_limit", "64M", false}, {"open_basedir", "/srv", true}};
+  DirectoryBlock deep = block("/srv/www/app/cache", std::nullopt);
+  deep.php_ini = {{"memory_limit", "8M", false}};
+  DirectoryBlock app = block("/srv/www/app", std::nullopt);  // after the deeper one in the config
+  app.php_ini = {{"memory_limit", "128M", false}, {"open_basedir", "/", false}};
+  DirectoryBlock match = block("^/srv/www/app/c", std::nullopt);
+  match.is_regex = true;
+  match.php_ini = {{"engine", "0", true}};
+  v.directories = {deep, app, match};
+  auto text = [](const std::vector<PhpIniSetting>& list) {
+    std::string out;
+    for (const auto& s : list) out += s.name + "=" + s.value + ";";
+    return out;
+  };
+  EXPECT_EQ(text(php_ini_for_directory(v, "/srv/www")), "memory_limit=64M;open_basedir=/srv;");
+  // The php_value can't loosen the vhost's php_admin_value.
+  EXPECT_EQ(text(php_ini_for_directory(v, "/srv/www/app")), "memory_limit=128M;open_basedir=/srv;");
+  EXPECT_EQ(text(php_ini_for_directory(v, "/srv/www/app/cache")), "memory_limit=8M;open_basedir=/srv;engine=0;");
+}
+
 TEST(DirectorySettings, DirectoryIndexDisabled) {
   VirtualHost v;
   DirectoryBlock b = block("/srv", std::nullopt);

@@ -1,0 +1,92 @@
+// php_value, php_flag, php_admin_value, php_admin_flag: parsed where mod_php takes them,
+// merged as mod_php merges them, and turned into what php-cgi and php-fpm read.
+#include "config/php_ini.h"
+
+#include <gtest/gtest.h>
+
+#include "config/config_parser.h"
+
+namespace itkd {
+namespace {
+
+Result<ServerConfig> parse(const std::string& text) {
+  ParseOptions o;
+  o.resolve_identities = false;
+  return parse_config_text("Listen 80\nDocumentRoot /srv/main\n" + text, "t.conf", o);
+}
+
+std::string describe(const std::vector<PhpIniSetting>& list) {
+  std::string out;
+  for (const auto& s : list) out += (s.admin ? "admin:" : "") + s.name + "=" + s.value + ";";
+  return out;
+}
+
+TEST(PhpIni, DirectivesInVhostAndDirectory) {
+  auto c = parse(
+      "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\n"
+      "php_value upload_max_filesize 20M\nphp_admin_value open_basedir \"/srv/a:/tmp\"\n"
+      "php_flag display_errors On\n"
+      "<Directory /srv/a/uploads>\nphp_admin_flag engine off\n</Directory>\n</VirtualHost>\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(describe(c->vhosts[1].php_ini),
+            "upload_max_filesize=20M;admin:open_basedir=/srv/a:/tmp;display_errors=1;");
+  ASSERT_EQ(c->vhosts[1].directories.size(), 1u);
+  EXPECT_EQ(describe(c->vhosts[1].directories[0].php_ini), "admin:engine=0;");
+}
+
+TEST(PhpIni, GlobalSettingsReachEveryVhostAndAdminOnesStay) {
+  auto c = parse(
+      "php_admin_value open_basedir /srv\nphp_value memory_limit 64M\n"
+      "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\n"
+      "php_value open_basedir /\nphp_value memory_limit 256M\n</VirtualHost>\n"
+      "<VirtualHost *:80>\nServerName b\nDocumentRoot /srv/b\n</VirtualHost>\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  // a's php_value can't loosen the global php_admin_value; its memory_limit wins.
+  EXPECT_EQ(describe(c->vhosts[1].php_ini), "admin:open_basedir=/srv;memory_limit=256M;");
+  EXPECT_EQ(describe(c->vhosts[2].php_ini), "admin:open_basedir=/srv;memory_limit=64M;");
+}
+
+TEST(PhpIni, BadInputIsRefusedWithItsLine) {
+  auto flag = parse("<VirtualHost *:80>\nServerName a\nphp_flag display_errors yes\n</VirtualHost>\n");
+  ASSERT_FALSE(flag.ok());
+  EXPECT_NE(flag.error().message.find("t.conf:5: php_flag display_errors must be On or Off, not 'yes'"),
+            std::string::npos) << flag.error().message;
+  auto name = parse("php_value \"a=b\" 1\n");
+  ASSERT_FALSE(name.ok());
+  EXPECT_NE(name.error().message.find("t.conf:3: php_value: 'a=b' is not a PHP setting name"), std::string::npos)
+      << name.error().message;
+  auto files = parse("<Files x.php>\nphp_value memory_limit 1M\n</Files>\n");
+  ASSERT_FALSE(files.ok());
+  EXPECT_NE(files.error().message.find("t.conf:4:"), std::string::npos) << files.error().message;
+  EXPECT_FALSE(parse("php_admin_value open_basedir\n").ok());  // a name and a value
+}
+
+TEST(PhpIni, MergeKeepsAdminSettings) {
+  std::vector<PhpIniSetting> base{{"a", "1", true}, {"b", "1", false}};
+  merge_php_ini(base, {{"a", "2", false}, {"b", "2", false}, {"c", "3", false}});
+  EXPECT_EQ(describe(base), "admin:a=1;b=2;c=3;");
+  merge_php_ini(base, {{"a", "4", true}, {"b", "5", true}});
+  EXPECT_EQ(describe(base), "admin:a=4;admin:b=5;c=3;");
+}
+
+TEST(PhpIni, WhatPhpCgiAndPhpFpmGet) {
+  std::vector<PhpIniSetting> s{{"open_basedir", "/srv/a:/tmp", true}, {"memory_limit", "64M", false},
+                               {"engine", "0", true}};
+  EXPECT_EQ(php_cgi_ini_args(s), (std::vector<std::string>{"-d", "open_basedir=/srv/a:/tmp", "-d", "memory_limit=64M",
+                                                            "-d", "engine=0"}));
+  EXPECT_EQ(php_fpm_ini_param(s, false), "memory_limit=64M");
+  EXPECT_EQ(php_fpm_ini_param(s, true), "open_basedir=/srv/a:/tmp\nengine=0");
+  EXPECT_EQ(php_fpm_ini_param({}, true), "");
+}
+
+TEST(PhpIni, OnlyPhpCgiGetsCommandLineOptions) {
+  EXPECT_TRUE(is_php_cgi_command("/usr/bin/php-cgi"));
+  EXPECT_TRUE(is_php_cgi_command("/usr/bin/php-cgi8.2 -c /etc/php/alt"));
+  EXPECT_TRUE(is_php_cgi_command("php8.2-cgi"));
+  EXPECT_FALSE(is_php_cgi_command("/usr/local/bin/php-wrapper.sh"));
+  EXPECT_FALSE(is_php_cgi_command("/usr/bin/php"));
+  EXPECT_FALSE(is_php_cgi_command("/srv/a/app.fcgi"));
+}
+
+}  // namespace
+}  // namespace itkd
