@@ -64,6 +64,36 @@ void skip_section(ParseState& ps, FileReader& r, const OpenSection& open) {
 
 void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line);
 
+// "mod_php7.c", "php_module", "php8" -> true.
+bool names_mod_php(std::string_view module) {
+  std::string n = ascii_lower(module);
+  if (n.starts_with("mod_")) n = n.substr(4);
+  return n.starts_with("php");
+}
+
+// An <IfModule mod_php…> block is skipped (itkd has no mod_php), but the php_value & co.
+// in it were the admin's settings for PHP, "php_admin_flag engine off" on an uploads
+// directory among them: say which are not applied instead of dropping them silently.
+void warn_skipped_php_settings(ParseState& ps, const FileReader& r, const OpenSection& open,
+                               const std::string& module) {
+  int depth = 0;
+  for (size_t i = r.pos; i < r.lines.size(); ++i) {
+    const std::string& t = r.lines[i].text;
+    if (t.rfind("</", 0) == 0) {
+      if (depth-- == 0) return;
+      continue;
+    }
+    if (t[0] == '<') ++depth;
+    std::string word = ascii_lower(t.substr(0, t.find_first_of(" \t")));
+    if (word == "php_value" || word == "php_flag" || word == "php_admin_value" || word == "php_admin_flag") {
+      ps.warn({r.file, r.lines[i].line},
+              t + " is not applied: it is inside <" + open.name + " " + module + "> (line " +
+                  std::to_string(open.where.line) + ") and itkd has no mod_php; outside that block itkd " +
+                  "gives it to php-cgi and php-fpm");
+    }
+  }
+}
+
 // The directive name a line starts with, lowercased ("" for long or odd words).
 std::string first_word_lower(const std::string& text) {
   size_t n = text.find_first_of(" \t");
@@ -205,6 +235,9 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       bool present = spec.section == SectionKind::IfModule ? module_is_loaded(arg)
                                                            : ps.defines.count(arg) > 0;
       if (present == negate) {
+        if (spec.section == SectionKind::IfModule && !negate && names_mod_php(arg)) {
+          warn_skipped_php_settings(ps, r, open, arg);
+        }
         skip_section(ps, r, open);
         return;
       }

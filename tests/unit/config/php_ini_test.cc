@@ -61,6 +61,22 @@ TEST(PhpIni, BadInputIsRefusedWithItsLine) {
   EXPECT_FALSE(parse("php_admin_value open_basedir\n").ok());  // a name and a value
 }
 
+TEST(PhpIni, SettingsInsideIfModuleModPhpAreSkippedWithAWarning) {
+  // itkd has no mod_php: the block is skipped as Apache without mod_php would skip it, but
+  // the guard it held must not vanish without a word.
+  auto c = parse(
+      "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\n"
+      "<IfModule mod_php7.c>\n  <Directory /srv/a/uploads>\n    php_admin_flag engine off\n  </Directory>\n"
+      "</IfModule>\n<IfModule !mod_php7.c>\n  php_value memory_limit 32M\n</IfModule>\n</VirtualHost>\n");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_EQ(c->warnings[0],
+            "t.conf:8: php_admin_flag engine off is not applied: it is inside <IfModule mod_php7.c> (line 6) "
+            "and itkd has no mod_php; outside that block itkd gives it to php-cgi and php-fpm");
+  EXPECT_TRUE(c->vhosts[1].directories.empty());
+  EXPECT_EQ(describe(c->vhosts[1].php_ini), "memory_limit=32M;");
+}
+
 TEST(PhpIni, MergeKeepsAdminSettings) {
   std::vector<PhpIniSetting> base{{"a", "1", true}, {"b", "1", false}};
   merge_php_ini(base, {{"a", "2", false}, {"b", "2", false}, {"c", "3", false}});
