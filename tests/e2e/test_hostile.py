@@ -2,6 +2,8 @@
 """Invariant 6: hostile and malformed requests get the RFC 9112 answer, a close and a log
 line, and the server keeps serving everyone else."""
 
+import os
+import signal
 import time
 import unittest
 
@@ -14,8 +16,22 @@ LIMITS = ("LimitRequestLine 200\n"
           "RequestReadTimeout header=1\n")
 
 
+COLD_UID = 61003
+
+
+def setup(srv):
+    # A site of a third owner that no other test asks for: its pool has no worker yet.
+    www = os.path.join(srv.root, "cold", "www")
+    os.makedirs(www)
+    os.chmod(os.path.join(srv.root, "cold"), 0o755)
+    with open(os.path.join(www, "index.html"), "wb") as f:
+        f.write(b"cold\n")
+
+
 def config(srv):
-    return h.standard_config(srv, global_extra=LIMITS)
+    cold = (f"<VirtualHost *:{srv.port}>\n  ServerName cold.test\n"
+            f"  DocumentRoot {srv.root}/cold/www\n  AssignUserID #{COLD_UID} #{COLD_UID}\n</VirtualHost>\n")
+    return h.standard_config(srv, global_extra=LIMITS) + cold
 
 
 def req(*lines, body=b""):
@@ -24,6 +40,7 @@ def req(*lines, body=b""):
 
 class Hostile(h.ServerTestCase):
     config = config
+    setup_tree = setup
 
     def refused(self, data, code, what):
         """Sends data on a fresh connection: expects `code`, a close, and a new error-log line."""
@@ -188,6 +205,36 @@ class Hostile(h.ServerTestCase):
             self.assertGreater(elapsed, 0.5, "408 came before the timeout")
             self.assertTrue(c.closed_by_peer(3))
         h.wait_for(lambda: watch.all_new().strip(), timeout=3, what="408 log line")
+
+    def test_no_worker_in_time_is_503(self):
+        # The zygote that forks workers is stopped, so cold.test's pool can't get one: the
+        # front answers 503 at the header timeout, counted from the accept, and logs why.
+        zygotes = self.srv.zygotes()
+        self.assertTrue(zygotes, "no zygote")
+        watch = h.LogWatch(self.srv.error_log)
+        for z in zygotes:
+            os.kill(z, signal.SIGSTOP)  # itkd's own zygote, started by this test's server
+        try:
+            with h.Conn(self.port, timeout=6) as c:
+                t0 = time.monotonic()
+                c.send(b"GET / HTTP/1.1\r\nHost: cold.test\r\n\r\n")
+                resp = c.read_response()
+                elapsed = time.monotonic() - t0
+            self.assertStatus(resp, 503)
+            self.assertGreater(elapsed, 0.5, "503 came before the timeout")
+            self.assertLess(elapsed, 4.0, "RequestReadTimeout header=1 not applied while waiting for a worker")
+            h.wait_for(lambda: "no worker of the site's pool became available in time" in watch.all_new(),
+                       timeout=3, what="503 log line")
+        finally:
+            for z in zygotes:
+                try:
+                    os.kill(z, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass  # the master gave up on it after 2 s and will start another
+        # Workers can start again: the site answers, and alice was never affected.
+        h.wait_for(lambda: h.get(self.port, "/", host="cold.test").status == 200, timeout=20,
+                   what="cold.test served once the zygote runs again")
+        self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
 
     def test_silent_connection_closed(self):
         # A client that never sends a byte is dropped after the header timeout too.
