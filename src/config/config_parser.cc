@@ -638,6 +638,17 @@ void inherit_globals(ParseState& ps) {
     std::vector<PhpIniSetting> own_php = std::move(v.php_ini);
     v.php_ini = gv.php_ini;
     merge_php_ini(v.php_ini, own_php);
+    // They reach php-cgi (as -d) and php-fpm; a FcgidWrapper that is another program gets
+    // nothing, and that must not go unsaid.
+    bool has_php_settings = !v.php_ini.empty() || std::any_of(v.directories.begin(), v.directories.end(),
+                                                              [](const DirectoryBlock& b) { return !b.php_ini.empty(); });
+    for (const auto& [suffix, command] : v.fcgid.wrappers) {
+      if (has_php_settings && !is_php_cgi_command(command)) {
+        ps.warn(v.where, "FcgidWrapper " + command + " is not php-cgi: the php_value, php_flag and php_admin_* "
+                         "settings of this virtual host are not passed to it (itkd gives them to php-cgi as -d, "
+                         "and to php-fpm)");
+      }
+    }
     TlsConfig& t = v.tls;
     const TlsConfig& gt = gv.tls;
     if (!own("sslcertificatefile")) t.certificate_file = gt.certificate_file;

@@ -77,6 +77,22 @@ TEST(PhpIni, SettingsInsideIfModuleModPhpAreSkippedWithAWarning) {
   EXPECT_EQ(describe(c->vhosts[1].php_ini), "memory_limit=32M;");
 }
 
+TEST(PhpIni, AWrapperThatIsNotPhpCgiGetsAWarning) {
+  auto other = parse(
+      "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\nAddHandler fcgid-script .php\n"
+      "FcgidWrapper /usr/local/bin/php-wrapper.sh .php\nphp_value memory_limit 64M\n</VirtualHost>\n");
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  ASSERT_EQ(other->warnings.size(), 1u);
+  EXPECT_EQ(other->warnings[0].rfind("t.conf:3: FcgidWrapper /usr/local/bin/php-wrapper.sh is not php-cgi", 0), 0u)
+      << other->warnings[0];
+  auto php_cgi = parse(
+      "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\nAddHandler fcgid-script .php\n"
+      "FcgidWrapper /usr/bin/php-cgi .php\nphp_value memory_limit 64M\n</VirtualHost>\n"
+      "<VirtualHost *:80>\nServerName b\nDocumentRoot /srv/b\nFcgidWrapper /usr/local/bin/app\n</VirtualHost>\n");
+  ASSERT_TRUE(php_cgi.ok()) << php_cgi.error().message;
+  EXPECT_TRUE(php_cgi->warnings.empty()) << php_cgi->warnings.front();
+}
+
 TEST(PhpIni, MergeKeepsAdminSettings) {
   std::vector<PhpIniSetting> base{{"a", "1", true}, {"b", "1", false}};
   merge_php_ini(base, {{"a", "2", false}, {"b", "2", false}, {"c", "3", false}});
