@@ -17,6 +17,13 @@ std::string vhost_label(const VirtualHost& v, size_t index) {
   return v.server_name.empty() ? "#" + std::to_string(index) : v.server_name;
 }
 
+void describe_php(std::ostringstream& out, const std::vector<PhpIniSetting>& settings) {
+  for (size_t i = 0; i < settings.size(); ++i) {
+    out << (i ? ", " : " ") << (settings[i].admin ? "admin " : "") << settings[i].name << "="
+        << settings[i].value;
+  }
+}
+
 }  // namespace
 
 std::string describe_config(const ServerConfig& c) {
@@ -55,6 +62,18 @@ std::string describe_config(const ServerConfig& c) {
           << pool->gid << ")";
     }
     out << "\n";
+    // What the vhost's PHP will see, after the merge (php_value & co.).
+    if (!v.php_ini.empty()) {
+      out << "  php:";
+      describe_php(out, v.php_ini);
+      out << "\n";
+    }
+    for (const DirectoryBlock& d : v.directories) {
+      if (d.php_ini.empty()) continue;
+      out << "  php in <Directory" << (d.is_regex ? "Match " : " ") << d.path << ">:";
+      describe_php(out, d.php_ini);
+      out << "\n";
+    }
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     const Pool& pool = c.pools[p];

@@ -606,9 +606,16 @@ ServerAdmin x@y
   ServerAlias www.example.com
   DocumentRoot /srv/a
   AssignUserID #61001 #61001
+  php_admin_value open_basedir /srv/a
+  php_value memory_limit 64M
+  <Directory /srv/a/uploads>
+    php_admin_flag engine off
+  </Directory>
 </VirtualHost>
 )");
   std::string d = describe_config(c);
+  EXPECT_NE(d.find("\n  php: admin open_basedir=/srv/a, memory_limit=64M\n"), std::string::npos) << d;
+  EXPECT_NE(d.find("\n  php in <Directory /srv/a/uploads>: admin engine=0\n"), std::string::npos) << d;
   EXPECT_NE(d.find("Listen 127.0.0.1:8080 (http)"), std::string::npos) << d;
   EXPECT_NE(d.find("vhost example.com (aliases: www.example.com) on *:8080 docroot /srv/a -> pool 1 (#61001 uid 61001 gid 61001)"),
             std::string::npos) << d;
