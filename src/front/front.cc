@@ -26,6 +26,7 @@
 #include "http/request_head.h"
 #include "http/response_head.h"
 #include "ipc/channel.h"
+#include "ipc/finished_counters.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
 #include "ipc/vhost_counters.h"
@@ -57,8 +58,16 @@ struct WorkerLink {
   uint32_t id = 0;
   pid_t pid = 0;
   UniqueFd channel;
-  unsigned active = 0;
+  uint64_t handed = 0;           // connections handed to it over this channel
+  FinishedCounterView finished;  // how many of them it has finished (its page)
   bool retiring = false;
+
+  // Connections it holds now. Until its page arrives (the first message on the channel)
+  // every handed connection counts; a worker writing nonsense only skews its own pool.
+  uint64_t active() const {
+    uint64_t done = finished.finished();
+    return done >= handed ? 0 : handed - done;
+  }
 };
 
 struct PoolLinks {
@@ -99,7 +108,7 @@ class Front {
   void on_worker_message(size_t pool, uint32_t worker_id);
   void remove_worker(size_t pool, uint32_t worker_id);
   void request_pool(size_t pool);
-  void connection_finished(uint64_t id);
+  void connection_finished(uint64_t id, size_t pool, uint32_t worker_id);
   void on_signal();
   void maybe_exit();
   PendingConnection& add_connection(UniqueFd fd, std::string bytes, const sockaddr_storage* peer,
@@ -363,6 +372,7 @@ void Front::route(PendingConnection& conn, const http::RequestHead& head) {
 // freed just now. Returns why the connection is refused, if it is.
 std::optional<std::string> Front::over_client_limit(size_t vhost) {
   const VirtualHost& vh = config_.vhosts[vhost];
+  if (!vh.max_clients) return std::nullopt;  // nothing to count: the workers report no ends
   if (counters_.try_acquire(options_.index, vhost, vh.max_clients) ||
       (drain_worker_reports() && counters_.try_acquire(options_.index, vhost, vh.max_clients)))
     return std::nullopt;
@@ -431,8 +441,9 @@ bool Front::hand_off(PendingConnection& conn, size_t pool) {
     for (auto& w : links.workers) {
       if (w->retiring || !w->channel) continue;
       ++usable;
-      if (!first_free && w->active < pool_grow_threshold_) first_free = w.get();
-      if (!best || w->active < best->active) best = w.get();
+      uint64_t active = w->active();
+      if (!first_free && active < pool_grow_threshold_) first_free = w.get();
+      if (!best || active < best->active()) best = w.get();
     }
     if (first_free) best = first_free;
     if (!best) return false;
@@ -453,8 +464,9 @@ bool Front::hand_off(PendingConnection& conn, size_t pool) {
       remove_worker(pool, best->id);
       continue;
     }
-    best->active++;
-    routed_[conn.id] = RoutedConnection{pool, best->id, conn.vhost};
+    best->handed++;
+    // Only a MaxClientsVHost slot needs the connection's end reported by id.
+    if (config_.vhosts[conn.vhost].max_clients) routed_[conn.id] = RoutedConnection{pool, best->id, conn.vhost};
     uint64_t id = conn.id;
     if (conn.timer) loop_.cancel_timer(conn.timer);
     pending_.erase(id);  // closes our copy of the socket; the worker has its own
@@ -490,10 +502,10 @@ void Front::drop(uint64_t id) {
   maybe_exit();
 }
 
-void Front::connection_finished(uint64_t id) {
+void Front::connection_finished(uint64_t id, size_t pool, uint32_t worker_id) {
   auto it = routed_.find(id);
-  if (it == routed_.end()) return;
-  if (WorkerLink* w = find_worker(it->second.pool, it->second.worker_id); w && w->active) w->active--;
+  // A worker can end only what it was handed, not another pool's slots.
+  if (it == routed_.end() || it->second.pool != pool || it->second.worker_id != worker_id) return;
   counters_.release(options_.index, it->second.vhost);
   routed_.erase(it);
 }
@@ -548,7 +560,7 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
         remove_worker(pool, worker_id);
         return;
       }
-      for (uint64_t id : ids) connection_finished(id);
+      for (uint64_t id : ids) connection_finished(id, pool, worker_id);
     } else if (type == ipc::MessageType::Handback && msg.fd) {
       std::string_view bytes;
       auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);
@@ -556,13 +568,22 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
         remove_worker(pool, worker_id);
         return;
       }
-      connection_finished(ref->connection_id);
+      connection_finished(ref->connection_id, pool, worker_id);
       // The next request on this connection is for another owner: route it afresh.
       PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes), &ref->peer, &ref->local);
       conn.nodelay = (ref->flags & ipc::kHandoffNoDelay) != 0;
       process(conn);
       worker = find_worker(pool, worker_id);
       if (!worker) return;
+    } else if (type == ipc::MessageType::FinishedCounters && ipc::is_empty_message(msg.bytes) && msg.fd &&
+               !worker->finished.mapped()) {
+      auto view = FinishedCounterView::map(msg.fd.get(), options_.index);
+      if (!view) {
+        log_.log(LogLevel::Error, "mpm_itkd", {}, "worker pid " + std::to_string(worker->pid) + ": " + view.error().message + "; dropping its channel");
+        remove_worker(pool, worker_id);
+        return;
+      }
+      worker->finished = std::move(*view);
     } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && !msg.fd) {
       worker->retiring = true;
       send_message(worker->channel.get(), ipc::encode_empty(ipc::MessageType::RetireAck), -1, &error);

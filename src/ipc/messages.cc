@@ -25,7 +25,7 @@ std::optional<MessageType> message_type(std::string_view message) {
   std::memcpy(&header, message.data(), sizeof header);
   if (header.reserved != 0) return std::nullopt;
   auto t = static_cast<uint32_t>(header.type);
-  if (t < 1 || t > static_cast<uint32_t>(MessageType::ZygoteReady)) return std::nullopt;
+  if (t < 1 || t > static_cast<uint32_t>(MessageType::FinishedCounters)) return std::nullopt;
   return header.type;
 }
 

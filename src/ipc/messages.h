@@ -10,7 +10,10 @@
 //   WorkerGone      master -> front      MsgHeader + WorkerRef         -
 //   Handoff         front  -> worker     MsgHeader + ConnectionRef + request bytes   client socket
 //   Handback        worker -> front      MsgHeader + ConnectionRef + unread bytes    client socket
-//   ConnectionsDone worker -> front      MsgHeader + DoneList (count + ids) -
+//   ConnectionsDone worker -> front      MsgHeader + DoneList (count + ids) - (MaxClientsVHost
+//                                                                          vhosts only)
+//   FinishedCounters worker -> front     MsgHeader                     the worker's sealed memfd
+//                                                                     of finished counts
 //   RetireRequest   worker -> front      MsgHeader                     -
 //   RetireAck       front  -> worker     MsgHeader                     -
 //   NewFront        master -> worker     MsgHeader + FrontRef              - (a front was replaced:
@@ -49,7 +52,8 @@ enum class MessageType : uint32_t {
   PoolSecrets = 11,
   ForkWorker = 12,
   WorkerForked = 13,
-  ZygoteReady = 14,  // the last: message_type() refuses anything above
+  ZygoteReady = 14,
+  FinishedCounters = 15,  // the last: message_type() refuses anything above
 };
 
 struct MsgHeader {

@@ -46,6 +46,7 @@ class Connection : public ResponseSink {
   size_t front_index() const { return front_index_; }
   uint64_t front_connection_id() const { return front_connection_id_; }
   size_t last_vhost() const { return vhost_; }
+  size_t handoff_vhost() const { return handoff_vhost_; }
   const sockaddr_storage& local() const { return local_; }
   const sockaddr_storage& peer() const { return peer_; }
 

@@ -12,6 +12,7 @@
 
 #include "common/batch_scheduling.h"
 #include "ipc/channel.h"
+#include "ipc/finished_counters.h"
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
 #include "sandbox/enter_sandbox.h"
@@ -31,11 +32,9 @@ namespace {
 struct FrontLink {
   UniqueFd channel;
   bool retire_acked = false;
-  std::vector<uint64_t> done;  // ended connections not yet reported
+  std::vector<uint64_t> done;  // ended MaxClientsVHost connections not yet reported
+  uint64_t counted_from = 0;   // local connection ids below this came over an older channel
 };
-
-// Ended connections are reported to their front at most this often, so reports batch.
-constexpr uint64_t kDoneReportMinGapMs = 1;
 
 class Worker : public WorkerContext {
  public:
@@ -94,9 +93,8 @@ class Worker : public WorkerContext {
   std::vector<VhostLogs> vhost_logs_;
   AccessLogBuffer access_logs_;
   std::vector<uint64_t> to_flush_;  // connections with queued dynamic output
-  bool done_timer_ = false;  // a report of ended connections is scheduled
-  uint64_t last_done_flush_ms_ = 0;
   std::vector<FrontLink> fronts_;
+  FinishedCounterPage finished_counts_;  // what each front reads to count this worker's connections
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::vector<std::unique_ptr<Connection>> closed_;  // destroyed on the next turn of the loop
   UniqueFd signal_fd_;
@@ -161,12 +159,16 @@ Result<void> Worker::setup_logs() {
 void Worker::connection_closed(Connection& conn, bool handed_back) {
   auto it = connections_.find(conn.id());
   if (it == connections_.end()) return;
-  if (!handed_back && conn.front_index() < fronts_.size()) {
-    auto& done = fronts_[conn.front_index()].done;
-    done.push_back(conn.front_connection_id());
-    // A limited vhost's slot must be free before the client sees the close; others are
-    // reported once per turn of the loop.
-    if (done.size() >= ipc::DoneList::kMax || config_.vhosts[conn.last_vhost()].max_clients) flush_done();
+  if (conn.front_index() < fronts_.size()) {
+    FrontLink& front = fronts_[conn.front_index()];
+    if (conn.id() >= front.counted_from) finished_counts_.add(conn.front_index());
+    // A MaxClientsVHost slot (the front counted it against the vhost it routed to) must be
+    // free before the client sees the close: reported by message, at once. A handed-back
+    // connection's slot is freed by the front when it gets the socket back.
+    if (!handed_back && config_.vhosts[conn.handoff_vhost()].max_clients) {
+      front.done.push_back(conn.front_connection_id());
+      flush_done();
+    }
   }
   // The connection is usually on the call stack right now: destroy it later.
   closed_.push_back(std::move(it->second));
@@ -261,6 +263,15 @@ Result<void> Worker::offer_channel(unsigned front) {
   if (link.channel) loop_.remove(link.channel.get());
   link.channel = std::move(pair->first);
   link.retire_acked = false;
+  link.done.clear();
+  // The new front counts from zero, and only the connections it hands us. Our page of
+  // counts is the first message on the channel; until the front reads it, everything it
+  // handed us counts as busy.
+  finished_counts_.reset(front);
+  link.counted_from = next_id_;
+  if (send_message(link.channel.get(), ipc::encode_empty(ipc::MessageType::FinishedCounters), finished_counts_.fd(),
+                   &error) != ChannelStatus::Ok)
+    return Error{"could not send the finished-connection counters: " + error};
   size_t index = front;
   if (auto r = loop_.add(link.channel.get(), EPOLLIN, [this, index](uint32_t) { on_front_message(index); }); !r)
     return r.error();
@@ -310,28 +321,9 @@ void Worker::end_of_turn() {
     if (it != connections_.end()) it->second->flush_queued();
   }
   access_logs_.flush();
-  // Ended connections are reported at most once per kDoneReportMinGapMs, so under a
-  // stream of short connections one message carries many (a send here and a wake-up in
-  // the front saved per connection), while a lightly used worker still reports at once:
-  // the fronts grow a pool from these counts, and a late report looks like a busy worker.
-  // (A MaxClientsVHost vhost's end was reported already, at once.)
-  bool any = false;
-  for (const auto& f : fronts_) any = any || !f.done.empty();
-  if (!any || done_timer_) return;
-  uint64_t since = loop_.now_ms() - last_done_flush_ms_;
-  if (since >= kDoneReportMinGapMs) {
-    flush_done();
-    return;
-  }
-  done_timer_ = true;
-  loop_.add_timer(kDoneReportMinGapMs - since, [this] {
-    done_timer_ = false;
-    flush_done();
-  });
 }
 
 void Worker::flush_done() {
-  last_done_flush_ms_ = loop_.now_ms();
   for (auto& f : fronts_) {
     if (f.done.empty()) continue;
     if (f.channel) {
@@ -505,6 +497,12 @@ int Worker::run() {
   // One channel per front, made by us as the owner, so each front can check with
   // SO_PEERCRED that its peer really is this pool's worker.
   fronts_.resize(options_.fronts);
+  auto page = FinishedCounterPage::create(options_.fronts);
+  if (!page) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + page.error().message);
+    return 1;
+  }
+  finished_counts_ = std::move(*page);
   for (unsigned i = 0; i < options_.fronts; ++i) {
     if (auto r = offer_channel(i); !r) {
       log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + r.error().message);

@@ -82,8 +82,13 @@ class Persistent(h.ServerTestCase):
         os.kill(fronts[0], signal.SIGKILL)
         h.wait_for(lambda: len(self.srv.fronts()) == len(fronts) and
                    fronts[0] not in self.srv.fronts(), timeout=5, what="a new front")
-        for _ in range(6):
+        workers = self.srv.workers()
+        for _ in range(40):
             self.assertStatus(h.get(self.port, "/", host="alice.test"), 200)
+        # The new front counts busy workers from the page each worker sent it on the new
+        # channel: were every connection it handed still counted, the pool would grow at 4.
+        self.assertEqual(self.srv.workers(), workers,
+                         "40 sequential connections through the new front started workers")
 
 
     def test_c2_zygote_killed_workers_still_start(self):
