@@ -189,6 +189,13 @@ void Connection::update_interest() {
   // epoll_ctl per request; a client that sends meanwhile gets muted (on_handling_event).
   bool reads = want_body || !reads_muted_;
   uint32_t events = (reads ? uint32_t{EPOLLIN | EPOLLRDHUP} : 0u) | (out_sent_ < out_.size() ? uint32_t{EPOLLOUT} : 0u);
+  if (!in_loop_ && !want_body && !(events & EPOLLOUT) && !keep_alive_) {
+    // The last request of the connection, read whole: nothing to wait for on the socket
+    // until the answer backs up. Watching it anyway cost an epoll_ctl to add and one to
+    // remove per Connection: close request, to learn at most of a client's FIN, which
+    // only mutes reads.
+    return;
+  }
   if (!in_loop_) {
     write_interest_ = false;
     if (!watch()) return;

@@ -494,6 +494,26 @@ class Cgi(h.ServerTestCase):
                 r = c.request("GET", "/index.html", host="alice.test")
                 self.assertEqual(r.body, h.ALICE_INDEX)
 
+    def test_streams_100mb_to_a_late_reader_on_connection_close(self):
+        # The last request of a connection waits for its script without epoll watching
+        # the socket; once the client stops reading, the answer must still get through.
+        want = hashlib.sha256()
+        for _ in range(STREAM_BLOCKS):
+            want.update(STREAM_BLOCK)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as s:
+            s.sendall(b"GET /cgi-bin/stream.pl HTTP/1.0\r\nHost: alice.test\r\nConnection: close\r\n\r\n")
+            time.sleep(1.0)  # every buffer on the way fills up meanwhile
+            data = bytearray()
+            while True:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                data += chunk
+        head, _, body = bytes(data).partition(b"\r\n\r\n")
+        self.assertEqual(head.split(b" ")[1], b"200", head[:200])
+        self.assertEqual(len(body), len(STREAM_BLOCK) * STREAM_BLOCKS)
+        self.assertEqual(hashlib.sha256(body).hexdigest(), want.hexdigest())
+
     def test_script_dying_mid_response(self):
         with h.Conn(self.port, timeout=10) as c:
             c.send("GET /cgi-bin/dies.pl HTTP/1.1\r\nHost: alice.test\r\n\r\n")
