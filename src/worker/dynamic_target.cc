@@ -134,7 +134,7 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
     }
   if (exists || ::stat(fs.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) {
-      if (path.back() != '/') return std::nullopt;  // the static handler redirects
+      if (path.back() != '/' && !mapping.is_script) return std::nullopt;  // the static handler redirects
       // mod_dir: the first DirectoryIndex file that exists may itself be a program.
       DirectorySettings settings = settings_for_directory(vhost, fs);
       for (const std::string& index : settings.directory_index) {

@@ -156,6 +156,7 @@ def setup(srv):
                        ("absolute.pl", PL_ABS_REDIRECT), ("loop.sh", SH_LOOP),
                        ("forkbomb.pl", PL_FORK_BOMB)):
         a.home_write(f"cgi-bin/{name}", data, mode=0o755)
+    a.home_write("cgi-bin/subdir/env.pl", PL_ENV, mode=0o755)
     a.write("cgi/env.cgi", PL_ENV, mode=0o755)
     a.write("noexec/env.cgi", PL_ENV, mode=0o755)
     srv.bob.home_write("private/secret0600.txt", h.BOB_SECRET, mode=0o600)
@@ -541,6 +542,17 @@ class Cgi(h.ServerTestCase):
             watch.new_text(self.srv.alice.error_log)), timeout=5,
             what="a log line naming badhead.pl in alice's error log")
         self.assertIn("badhead.pl", text)
+
+    def test_script_alias_directory_is_403_as_in_mod_cgi(self):
+        # With or without the slash: mod_alias makes it a script, mod_cgi refuses a directory.
+        for path in ("/cgi-bin/subdir", "/cgi-bin/subdir/"):
+            watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)
+            r = self.cgi(path)
+            self.assertStatus(r, 403)
+            h.wait_for(lambda: "attempt to invoke directory as script" in
+                       watch.new_text(self.srv.alice.error_log) + watch.new_text(self.srv.error_log),
+                       timeout=5, what=f"mod_cgi's reason for {path} in the log")
+        self.assertStatus(self.cgi("/cgi-bin/missing.pl"), 404)
 
     def test_stderr_goes_to_vhost_error_log(self):
         watch = h.LogWatch(self.srv.alice.error_log, self.srv.bob.error_log, self.srv.error_log)

@@ -222,7 +222,9 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
 
   if (mapping.is_script) {
     std::string fs = mapping.base + (relative.empty() ? "" : "/") + std::string(relative);
-    return error(403, "ScriptAlias: CGI not implemented yet: " + fs, fs);
+    // The worker runs what a ScriptAlias maps to before this handler is asked; whatever
+    // reaches here is not a script it could run.
+    return error(403, "ScriptAlias target is not a runnable script: " + fs, fs);
   }
 
   OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative, req_.files, req_.now_ms);
