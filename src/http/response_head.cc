@@ -69,10 +69,9 @@ std::string_view default_detail(int status) {
 
 }  // namespace
 
-ResponseHead::ResponseHead(int status, int version_minor)
-    : status_(status), version_minor_(version_minor) {
+ResponseHead::ResponseHead(int status) : status_(status) {
   text_.reserve(256);
-  text_.append(version_minor_ == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  text_.append("HTTP/1.1 ");
   text_.append(std::to_string(status_));
   text_.push_back(' ');
   text_.append(reason_phrase(status_));

@@ -15,7 +15,9 @@ time_t parse_http_date(std::string_view text);
 
 class ResponseHead {
  public:
-  ResponseHead(int status, int version_minor = 1);
+  // The status line says HTTP/1.1 whatever the request's minor version, as Apache and
+  // nginx do (RFC 9110 2.5: the highest version the server conforms to).
+  explicit ResponseHead(int status);
   // CR, LF and NUL in name or value become spaces, so no value can inject a field.
   void add(std::string_view name, std::string_view value);
   // Appends server-made, already formatted field lines ("Name: value\r\n..."), as is;
@@ -27,7 +29,6 @@ class ResponseHead {
 
  private:
   int status_;
-  int version_minor_;
   std::string text_;
 };
 

@@ -484,7 +484,9 @@ void Connection::write_response_head(int status, std::string_view headers, size_
   out_.clear();
   out_sent_ = 0;
   out_.reserve(256 + headers.size() + body_reserve);
-  out_ += head_.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  // HTTP/1.1 to HTTP/1.0 clients too (RFC 9110 2.5), as Apache and nginx answer; what
+  // the request's version changes is the framing (no chunks) and keep-alive's default.
+  out_ += "HTTP/1.1 ";
   out_ += std::to_string(status);
   out_ += ' ';
   out_ += http::reason_phrase(status);

@@ -126,6 +126,16 @@ class Routing(h.ServerTestCase):
         resp, _ = h.raw_exchange(self.port, b"GET / HTTP/1.0\r\nHost: bob.test\r\n\r\n")
         self.assertStatus(resp, 200)
         self.assertEqual(resp.body, h.BOB_INDEX)
+        # Apache and nginx answer an HTTP/1.0 request with their own version, HTTP/1.1
+        # (RFC 9110 2.5), and without chunks.
+        self.assertEqual(resp.version, "HTTP/1.1")
+        self.assertIsNone(resp.header("Transfer-Encoding"))
+
+    def test_http10_error_answered_by_the_front_says_http11(self):
+        resp, closed = h.raw_exchange(self.port, b"GET / HTTP/1.0\r\nHost: bob.test\r\nHost: x\r\n\r\n")
+        self.assertStatus(resp, 400)
+        self.assertEqual(resp.version, "HTTP/1.1")
+        self.assertTrue(closed)
 
     def test_second_listener_has_its_own_vhosts(self):
         p2 = self.srv.ports[1]

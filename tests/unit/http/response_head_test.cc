@@ -23,7 +23,7 @@ TEST(ResponseHead, BuildsStatusLineFieldsAndEnd) {
 TEST(ResponseHead, ConnectionHeaderChoices) {
   EXPECT_NE(ResponseHead(404).finish(false, true).find("Connection: close\r\n"), std::string::npos);
   EXPECT_EQ(ResponseHead(404).finish(false, false).find("Connection:"), std::string::npos);
-  EXPECT_EQ(ResponseHead(304, 0).finish(true, false).rfind("HTTP/1.0 304 Not Modified\r\n", 0), 0u);
+  EXPECT_EQ(ResponseHead(304).finish(true, false).rfind("HTTP/1.1 304 Not Modified\r\n", 0), 0u);
 }
 
 TEST(ResponseHead, ValuesCannotInjectFields) {
