@@ -15,6 +15,7 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
+#include "config/php_fpm_sharing.h"
 
 namespace itkd {
 
@@ -1001,6 +1002,11 @@ Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
     resolve_custom_logs(ps);
     inherit_globals(ps);
     apply_proxy_workers(ps);
+    {
+      std::vector<const VirtualHost*> merged;
+      for (const auto& s : ps.vhosts) merged.push_back(&s.vhost);
+      for (const auto& clash : find_php_fpm_settings_clashes(merged)) ps.warn(clash.where, clash.message);
+    }
     validate_addresses(ps, main_file);
     if (ps.errors.empty()) validate_tls(ps);
     if (ps.errors.empty()) {
