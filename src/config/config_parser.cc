@@ -586,6 +586,7 @@ void inherit_globals(ParseState& ps) {
     if (s.skimmed) continue;
     if (!own("documentroot")) v.document_root = gv.document_root;
     if (!own("directoryindex")) v.directory_index = gv.directory_index;
+    if (!own("fallbackresource")) v.fallback_resource = gv.fallback_resource;
     v.directories.insert(v.directories.begin(), gv.directories.begin(), gv.directories.end());
     v.aliases.insert(v.aliases.end(), gv.aliases.begin(), gv.aliases.end());
     v.redirects.insert(v.redirects.end(), gv.redirects.begin(), gv.redirects.end());

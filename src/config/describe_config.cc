@@ -74,6 +74,13 @@ std::string describe_config(const ServerConfig& c) {
       describe_php(out, d.php_ini);
       out << "\n";
     }
+    // Which URLs a front controller answers (FallbackResource).
+    if (!v.fallback_resource.empty()) out << "  fallback: " << v.fallback_resource << "\n";
+    for (const DirectoryBlock& d : v.directories) {
+      if (!d.fallback_resource) continue;
+      out << "  fallback in <Directory" << (d.is_regex ? "Match " : " ") << d.path
+          << ">: " << (d.fallback_resource->empty() ? "disabled" : *d.fallback_resource) << "\n";
+    }
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     const Pool& pool = c.pools[p];

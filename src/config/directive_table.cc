@@ -195,6 +195,22 @@ Result<void> h_directory_index(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// FallbackResource disabled | local-url (mod_dir): "disabled" stops a parent scope's.
+Result<void> h_fallback_resource(ParseState& ps, const Directive& d) {
+  std::string url = iequals(d.args[0], "disabled") ? std::string() : d.args[0];
+  if (!url.empty() && (url.find("://") != std::string::npos || url.find_first_of("?#") != std::string::npos ||
+                       url.find_first_of(" \t\r\n") != std::string::npos)) {
+    return Error{"FallbackResource takes a local URL path such as /index.php (or 'disabled'), not '" + url + "'"};
+  }
+  if (ps.context == kCtxDirectory) {
+    ps.dir().fallback_resource = url;
+  } else {
+    ps.vh().vhost.fallback_resource = url;
+    mark(ps, d);
+  }
+  return ok();
+}
+
 Result<void> h_options(ParseState& ps, const Directive& d) {
   static const std::pair<std::string_view, unsigned> kNames[] = {
       {"indexes", kOptIndexes},
@@ -992,6 +1008,7 @@ const DirectiveSpec kTable[] = {
   D("ServerAlias", kCtxVhost, 1, -1, h_server_alias),
   D("DocumentRoot", kCtxServerVhost, 1, 1, h_document_root),
   D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index),
+  D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),

@@ -130,6 +130,7 @@ struct DirectoryBlock {
   std::optional<HandlerSpec> set_handler;   // SetHandler (None -> Kind::Default)
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
   std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
+  std::optional<std::string> fallback_resource;  // FallbackResource: local URL, "" = disabled
   SourceLocation where;
 };
 
@@ -218,6 +219,9 @@ struct VirtualHost {
   ScriptLimits script_limits;                       // RLimitCPU/MEM/NPROC
   FcgidSettings fcgid;
   std::vector<PhpIniSetting> php_ini;            // php_value & co. outside <Directory>, global merged in
+  // FallbackResource (mod_dir): the local URL that serves requests for which nothing
+  // exists in the filesystem and no handler is set ("/index.php"); "" = none/disabled.
+  std::string fallback_resource;
   std::string default_charset;                   // AddDefaultCharset, empty = off
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;

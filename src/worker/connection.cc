@@ -409,12 +409,15 @@ void Connection::handle_request() {
   body_pos_ = head_.head_length;
   leftover_.clear();
   redirected_ = false;
+  fallback_allowed_ = true;
   if (worker_.has_dynamic(vhost_)) {
+    bool fallback_blocked = false;
     if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms())) {
+                                              worker_.loop().now_ms(), &fallback_blocked)) {
       start_dynamic(std::move(*target));
       return;
     }
+    fallback_allowed_ = !fallback_blocked;
   }
   if (body_framing_ != http::BodyFraming::None) {
     if (head_.expect_continue) {
@@ -444,7 +447,7 @@ void Connection::serve_request() {
     if (port != 80) authority += ":" + std::to_string(port);
   }
   StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
-                        &worker_.open_files(), worker_.loop().now_ms()};
+                        &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_};
   StaticResponse response = serve_static(request);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);

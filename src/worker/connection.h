@@ -178,6 +178,7 @@ class Connection : public ResponseSink {
   uint32_t interest_ = 0;
   std::string collected_body_;
   bool redirected_ = false;
+  bool fallback_allowed_ = true;  // FallbackResource may apply to this request's static answer
   std::string redirect_buf_;
   http::RequestHead redirect_head_;
   bool tls_requested_ = false;

@@ -381,13 +381,16 @@ void Connection::internal_redirect(const std::string& url) {
   redirected_ = true;
   body_framing_ = http::BodyFraming::None;
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  fallback_allowed_ = true;
   if (worker_.has_dynamic(vhost_)) {
+    bool fallback_blocked = false;
     if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms())) {
+                                              worker_.loop().now_ms(), &fallback_blocked)) {
       body_delivered_ = false;
       start_dynamic(std::move(*target));
       return;
     }
+    fallback_allowed_ = !fallback_blocked;
   }
   state_ = State::Writing;
   serve_request();

@@ -101,13 +101,11 @@ bool vhost_has_dynamic_handlers(const VirtualHost& vhost) {
   return false;
 }
 
-std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
-                                                 OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms) {
-  if (head.method == http::Method::Options && head.form == http::TargetForm::Asterisk) return std::nullopt;
-  std::string decoded;
-  std::string path;
-  if (!percent_decode_path(head.path, decoded) || !remove_dot_segments(decoded, path)) return std::nullopt;
+namespace {
 
+std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std::string& path,
+                                             const http::RequestHead& head, OpenFileCache* files,
+                                             HandlerMemo* memo, uint64_t now_ms, bool* fallback_blocked) {
   if (auto proxied = match_proxy_pass(vhost, path)) {
     DynamicTarget target;
     target.decoded_path = path;
@@ -166,7 +164,41 @@ std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const
     target.reason = "script not found or unable to stat: " + fs;
     return target;
   }
+  // Nothing in the filesystem: mod_dir's FallbackResource (a front controller such as
+  // WordPress's /index.php), as a fast redirect: REQUEST_URI stays the client's.
+  if (fallback_blocked) {
+    if (auto fallback = fallback_path(vhost, fs, path)) {
+      std::string parent = fs.substr(0, fs.rfind('/'));
+      HandlerMemo::Decision fresh;
+      if (!memo) {
+        DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
+        fresh = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), dir.denied};
+      }
+      const HandlerMemo::Decision& by_name = memo ? memo->by_name(vhost, fs) : fresh;
+      // mod_dir falls back only where no handler is set: a missing .php stays a 404.
+      if (by_name.denied || by_name.choice.kind != HandlerChoice::Kind::Static) {
+        *fallback_blocked = true;
+        return std::nullopt;
+      }
+      return target_for_path(vhost, *fallback, head, files, memo, now_ms, nullptr);
+    }
+  }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
+                                                 OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms,
+                                                 bool* fallback_blocked) {
+  if (head.method == http::Method::Options && head.form == http::TargetForm::Asterisk) return std::nullopt;
+  std::string decoded;
+  std::string path;
+  if (!percent_decode_path(head.path, decoded) || !remove_dot_segments(decoded, path)) return std::nullopt;
+  bool blocked_here = false;
+  auto target = target_for_path(vhost, path, head, files, memo, now_ms, &blocked_here);
+  if (fallback_blocked) *fallback_blocked = blocked_here;
+  return target;
 }
 
 }  // namespace itkd

@@ -33,8 +33,11 @@ bool vhost_has_dynamic_handlers(const VirtualHost& vhost);
 // `files`: the worker's open-file cache. A script found by name is opened (as the owner,
 // which proves it readable) once and then only stat-checked, as static files are.
 // `memo`: the worker's memo of handlers by file name (none: decided afresh each time).
+// Where nothing exists in the filesystem, FallbackResource's URL is tried instead (once),
+// unless a handler is set for the missing name: then `fallback_blocked` is set, so the
+// static handler answers 404 instead of falling back itself.
 std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
                                                  OpenFileCache* files = nullptr, HandlerMemo* memo = nullptr,
-                                                 uint64_t now_ms = 0);
+                                                 uint64_t now_ms = 0, bool* fallback_blocked = nullptr);
 
 }  // namespace itkd

@@ -139,6 +139,8 @@ def setup(srv):
             t.write(f"php/{name}", data)
         t.write("php/lim/ini.php", PHP["ini.php"])
         t.write("php/up/shell.php", SHELL_PHP)
+        t.write("php/app/index.php", PHP["vars.php"])
+        t.write("php/app/style.css", b"body{}")
         h._mkdir(os.path.join(t.home, "sessions"), t.uid, t.uid, 0o700)
         h._mkdir(os.path.join(t.home, "tmp"), t.uid, t.uid, 0o700)
         t.home_write("php.d/50-itkd.ini",
@@ -160,6 +162,14 @@ def fcgid(t):
             f"  <Directory {t.www}/php>\n    Options +ExecCGI\n  </Directory>\n")
 
 
+# A front controller for every URL under /php/app/ that names nothing on disk, as a
+# WordPress site's pretty permalinks need (mod_dir's FallbackResource).
+def fallback_block(t):
+    return (f"  <Directory {t.www}/php/app>\n"
+            f"    FallbackResource /php/app/index.php\n"
+            f"  </Directory>\n")
+
+
 def fpm_handler(sock):
     return (f"  <FilesMatch \\.php$>\n"
             f"    SetHandler \"proxy:unix:{sock}|fcgi://localhost\"\n"
@@ -170,7 +180,7 @@ def config(srv):
     a, b = srv.alice, srv.bob
     run = os.path.join(srv.root, "run-php")
     addr = f"*:{srv.port}"
-    extra = (h.vhost_block(addr, "alice-fpm.test", a, extra=fpm_handler(f"{run}/alice.sock"))
+    extra = (h.vhost_block(addr, "alice-fpm.test", a, extra=fpm_handler(f"{run}/alice.sock") + fallback_block(a))
              + h.vhost_block(addr, "bob-fpm.test", b, extra=fpm_handler(f"{run}/bob.sock"))
              + h.vhost_block(addr, "alice-tcp.test", a, extra=(
                  f"  ProxyPassMatch ^/(.*\\.php(/.*)?)$ "
@@ -186,7 +196,7 @@ def config(srv):
              + h.vhost_block(addr, "reuse-fpm.test", a, extra=fpm_handler(f"{run}/alice.sock")
                              + "  <Proxy \"fcgi://localhost/\" enablereuse=on max=1>\n"
                                "  </Proxy>\n"))
-    return h.standard_config(srv, alice_extra=fcgid(a), bob_extra=fcgid(b)) + extra
+    return h.standard_config(srv, alice_extra=fcgid(a) + fallback_block(a), bob_extra=fcgid(b)) + extra
 
 
 def multipart(fields, files, boundary="----itkd-e2e-boundary-7d3"):
@@ -264,6 +274,31 @@ class PhpBase(h.ServerTestCase):
         return top, lim
 
 
+    def check_fallback_resource(self, host):
+        # A pretty permalink runs the front controller, which sees the URI the client sent.
+        r = self.php("/php/app/2026/11/hello-world/?replytocom=5", host=host)
+        self.assertStatus(r, 200)
+        j = json.loads(r.body)
+        self.assertEqual(j["uri"], "/php/app/2026/11/hello-world/?replytocom=5")
+        self.assertEqual(j["script_name"], "/php/app/index.php")
+        self.assertEqual(j["script_filename"], self.srv.alice.www + "/php/app/index.php")
+        self.assertEqual(j["get"], {"replytocom": "5"})
+        self.assertIsNone(j["path_info"])
+        self.assertEqual(j["euid"], h.ALICE_UID)
+        # A POST to the front controller's API keeps its body.
+        r = self.php("/php/app/wp-json/wp/v2/posts", host=host, method="POST", body=b"title=x+y",
+                     headers=[("Content-Type", "application/x-www-form-urlencoded")])
+        self.assertStatus(r, 200)
+        self.assertEqual(json.loads(r.body)["post"], {"title": "x y"})
+        # Files that exist are served as themselves; a missing .php has a handler by its
+        # name and stays a 404, as with mod_dir; outside the <Directory>, no fallback.
+        r = self.php("/php/app/style.css", host=host)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"body{}")
+        self.assertStatus(self.php("/php/app/gone.php", host=host), 404)
+        self.assertStatus(self.php("/php/nothing-here", host=host), 404)
+
+
 class ManagedPhpCgi(PhpBase):
     """mod_fcgid-style php-cgi processes inside each owner's pool."""
 
@@ -301,6 +336,9 @@ class ManagedPhpCgi(PhpBase):
         self.assertEqual(j["cookie"], {"k1": "v1", "k2": "v2"})
         self.assertIsNone(j["proxy"], "httpoxy: Proxy: header reached PHP as HTTP_PROXY")
         self.assertEqual(j["euid"], h.ALICE_UID)
+
+    def test_fallback_resource_front_controller(self):
+        self.check_fallback_resource("alice.test")
 
     def test_path_info_and_request_uri(self):
         r = self.php("/php/vars.php/extra/info?q=1")
@@ -476,6 +514,9 @@ class ManagedPhpCgi(PhpBase):
 
 class PhpFpm(PhpBase):
     """FastCGI to per-owner php-fpm pools started by the test."""
+
+    def test_fallback_resource_front_controller(self):
+        self.check_fallback_resource("alice-fpm.test")
 
     def test_php_value_and_admin_value(self):
         # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.

@@ -131,4 +131,32 @@ std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const
   return out;
 }
 
+std::string fallback_resource_for(const VirtualHost& vhost, const std::string& dir) {
+  std::string out = vhost.fallback_resource;
+  bool any = std::any_of(vhost.directories.begin(), vhost.directories.end(),
+                         [](const DirectoryBlock& b) { return b.fallback_resource.has_value(); });
+  if (!any) return out;
+  for (const DirectoryBlock* block : directory_blocks_for(vhost, dir))
+    if (block->fallback_resource) out = *block->fallback_resource;
+  return out;
+}
+
+std::optional<std::string> fallback_path(const VirtualHost& vhost, const std::string& missing_fs_path,
+                                         std::string_view url_path) {
+  size_t slash = missing_fs_path.rfind('/');
+  std::string dir = slash == std::string::npos || slash == 0 ? "/" : missing_fs_path.substr(0, slash);
+  std::string url = fallback_resource_for(vhost, dir);
+  if (url.empty()) return std::nullopt;
+  // A relative one is relative to the request's directory, as a subrequest's URI is.
+  if (url[0] != '/') {
+    size_t last = url_path.rfind('/');
+    url = std::string(url_path.substr(0, last == std::string_view::npos ? 0 : last + 1)) + url;
+    if (url.empty() || url[0] != '/') url.insert(0, "/");
+  }
+  std::string decoded;
+  std::string path;
+  if (!percent_decode_path(url, decoded) || !remove_dot_segments(decoded, path)) return std::nullopt;
+  return path;
+}
+
 }  // namespace itkd

@@ -79,6 +79,7 @@ class Handler {
   const StaticRequest& req_;
   bool head_only_;
   bool in_error_document_ = false;
+  bool in_fallback_ = false;  // serving a FallbackResource: no second fallback
 };
 
 void Handler::finish_body(StaticResponse& r, std::string_view content_type) {
@@ -233,6 +234,20 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
   if (opened.containing.denied) {
     return error(403, "client denied by server configuration: " + opened.fs_path,
                  opened.fs_path);
+  }
+  if (opened.status == 404 && req_.fallback_allowed && !in_fallback_ && !in_error_document_) {
+    // mod_dir's FallbackResource: nothing in the filesystem, so the fallback URL answers,
+    // with its own status (a front controller's 200), as Apache's fast redirect does.
+    if (auto fallback = fallback_path(req_.vhost, opened.fs_path, url_path)) {
+      UrlMapping fallback_mapping = map_url(req_.vhost, *fallback, req_.head.query, req_.head.has_query,
+                                            req_.scheme, req_.authority);
+      in_fallback_ = true;
+      StaticResponse r = serve_mapped(*fallback, fallback_mapping);
+      in_fallback_ = false;
+      if (r.status == 404 && r.log_reason.rfind("FallbackResource", 0) != 0)
+        r.log_reason = "FallbackResource " + *fallback + " (for " + opened.fs_path + ") does not exist";
+      return r;
+    }
   }
   if (opened.status != 0) return error(opened.status, opened.log_reason, opened.fs_path);
 

@@ -9,7 +9,9 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/shared_fd.h"
 #include "common/unique_fd.h"
@@ -31,6 +33,9 @@ struct StaticRequest {
   // The worker's open-file cache (none in unit tests that don't test it).
   OpenFileCache* files = nullptr;
   uint64_t now_ms = 0;  // the loop's clock, for the cache
+  // FallbackResource may apply: false when the missing file's name has a handler (a
+  // missing .php is a 404, as with mod_dir, whose fallback needs "no handler").
+  bool fallback_allowed = true;
 };
 
 struct StaticResponse {
@@ -73,5 +78,11 @@ DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::st
 std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir);
 // php_value & co. for scripts in `dir`: the vhost's, then its <Directory> blocks'.
 std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const std::string& dir);
+// FallbackResource for files in `dir` ("" = none): the vhost's, then its <Directory> blocks'.
+std::string fallback_resource_for(const VirtualHost& vhost, const std::string& dir);
+// mod_dir's fallback for a request whose file `missing_fs_path` doesn't exist: the decoded,
+// normalized URL path to serve instead, or nullopt (none set, or not a usable path).
+std::optional<std::string> fallback_path(const VirtualHost& vhost, const std::string& missing_fs_path,
+                                         std::string_view url_path);
 
 }  // namespace itkd

@@ -249,5 +249,23 @@ TEST(HandlerDirectives, DebianModuleConfigsParse) {
   EXPECT_EQ(c.warnings.size(), 3u);
 }
 
+TEST(HandlerDirectives, FallbackResourceInEachScope) {
+  auto c = parse_ok(kBase + "FallbackResource /index.php\n"
+                    "<VirtualHost *:80>\nServerName a\n</VirtualHost>\n"
+                    "<VirtualHost *:80>\nServerName b\nFallbackResource disabled\n"
+                    "<Directory /srv/b/blog>\nFallbackResource /blog/index.php\n</Directory>\n</VirtualHost>\n");
+  EXPECT_EQ(c.vhosts[1].fallback_resource, "/index.php");  // the server's, inherited
+  EXPECT_EQ(c.vhosts[2].fallback_resource, "");            // disabled
+  ASSERT_EQ(c.vhosts[2].directories.size(), 1u);
+  EXPECT_EQ(c.vhosts[2].directories[0].fallback_resource, "/blog/index.php");
+}
+
+TEST(HandlerDirectives, FallbackResourceIsALocalUrl) {
+  EXPECT_NE(parse_err(kBase + "<VirtualHost *:80>\nServerName a\nFallbackResource http://x/y\n</VirtualHost>\n")
+                .find("t.conf:5: FallbackResource takes a local URL path"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "FallbackResource /a /b\n").find("t.conf:3"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace itkd
