@@ -265,9 +265,14 @@ Result<void> h_allow_override(ParseState& ps, const Directive& d) {
 }
 
 Result<void> h_require(ParseState& ps, const Directive& d) {
-  if (d.args.size() == 2 && iequals(d.args[0], "all")) {
-    if (iequals(d.args[1], "granted")) { ps.dir().require_all_denied = false; return ok(); }
-    if (iequals(d.args[1], "denied")) { ps.dir().require_all_denied = true; return ok(); }
+  if (d.args.size() == 2 && iequals(d.args[0], "all") &&
+      (iequals(d.args[1], "granted") || iequals(d.args[1], "denied"))) {
+    bool denied = iequals(d.args[1], "denied");
+    // In <Files>/<FilesMatch> (the dispatcher lets Require through only there, not in
+    // <Location>): for the files whose name matches.
+    if (ps.context == kCtxFiles) ps.vh().vhost.files_blocks[*ps.current_files].require_all_denied = denied;
+    else ps.dir().require_all_denied = denied;
+    return ok();
   }
   // Ignoring an access rule would open what the admin closed: refuse instead.
   return Error{"Require " + d.raw_args +
@@ -1012,7 +1017,7 @@ const DirectiveSpec kTable[] = {
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
-  D("Require", kDirOnly, 1, -1, h_require, true),
+  FilesOk(D("Require", kDirOnly, 1, -1, h_require, true)),
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
   D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),

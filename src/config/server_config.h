@@ -68,6 +68,7 @@ struct FilesBlock {
   bool is_regex = false;
   std::string directory;  // set when nested in <Directory dir>: only files below it
   std::optional<HandlerSpec> set_handler;
+  std::optional<bool> require_all_denied;  // "Require all denied" -> true, "granted" -> false
   SourceLocation where;
 };
 

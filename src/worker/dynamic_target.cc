@@ -43,7 +43,7 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
     } else {
       std::string parent = fs.substr(0, fs.rfind('/'));
       DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
-      by_name = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), dir.denied};
+      by_name = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_denied(vhost, fs, dir.denied)};
     }
     if (!by_name->denied && by_name->choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
   }
@@ -59,7 +59,7 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
     target.reason = opened.log_reason;
     return target;
   }
-  if (opened.containing.denied) {
+  if (access_denied(vhost, opened.fs_path, opened.containing.denied)) {
     target.error_status = 403;
     target.reason = "client denied by server configuration: " + opened.fs_path;
     return target;
@@ -172,7 +172,7 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
       HandlerMemo::Decision fresh;
       if (!memo) {
         DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
-        fresh = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), dir.denied};
+        fresh = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_denied(vhost, fs, dir.denied)};
       }
       const HandlerMemo::Decision& by_name = memo ? memo->by_name(vhost, fs) : fresh;
       // mod_dir falls back only where no handler is set: a missing .php stays a 404.

@@ -105,13 +105,8 @@ HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
     for (const auto& [ext, h] : b->add_handlers) add[ext] = h;
   }
   // <Files>/<FilesMatch> are merged after <Directory>, in config order.
-  for (const FilesBlock& f : vhost.files_blocks) {
-    if (!f.set_handler) continue;
-    if (!f.directory.empty() && !below(dir, f.directory)) continue;
-    bool match = f.is_regex ? regex_matches(f.pattern, base)
-                            : fnmatch(f.pattern.c_str(), base.c_str(), 0) == 0;
-    if (match) set = f.set_handler;
-  }
+  for (const FilesBlock& f : vhost.files_blocks)
+    if (f.set_handler && files_block_matches(f, dir, base)) set = f.set_handler;
 
   // "SetHandler None" only undoes an earlier SetHandler; ScriptAlias and AddHandler still apply.
   std::optional<HandlerSpec> chosen;

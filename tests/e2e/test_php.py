@@ -141,6 +141,7 @@ def setup(srv):
         t.write("php/up/shell.php", SHELL_PHP)
         t.write("php/app/index.php", PHP["vars.php"])
         t.write("php/app/style.css", b"body{}")
+        t.write("php/wp-config.php", b'<?php echo "RAN wp-config\\n";')
         h._mkdir(os.path.join(t.home, "sessions"), t.uid, t.uid, 0o700)
         h._mkdir(os.path.join(t.home, "tmp"), t.uid, t.uid, 0o700)
         t.home_write("php.d/50-itkd.ini",
@@ -167,7 +168,11 @@ def fcgid(t):
 def fallback_block(t):
     return (f"  <Directory {t.www}/php/app>\n"
             f"    FallbackResource /php/app/index.php\n"
-            f"  </Directory>\n")
+            f"  </Directory>\n"
+            # WordPress hardening, as the guides write it: the script must not run.
+            f"  <Files wp-config.php>\n"
+            f"    Require all denied\n"
+            f"  </Files>\n")
 
 
 def fpm_handler(sock):
@@ -298,6 +303,15 @@ class PhpBase(h.ServerTestCase):
         self.assertStatus(self.php("/php/app/gone.php", host=host), 404)
         self.assertStatus(self.php("/php/nothing-here", host=host), 404)
 
+    def check_files_require(self, host):
+        for path in ("/php/wp-config.php", "/php/wp-config.php/x"):
+            r = self.php(path, host=host)
+            self.assertStatus(r, 403, path)
+            self.assertNotIn(b"RAN", r.body, f"{path}: a script denied by <Files> ran")
+        # Without the block (bob's vhost) the same script runs: the 403 is the block's.
+        r = self.php("/php/wp-config.php", host=host.replace("alice", "bob"))
+        self.assertEqual(r.body, b"RAN wp-config\n")
+
 
 class ManagedPhpCgi(PhpBase):
     """mod_fcgid-style php-cgi processes inside each owner's pool."""
@@ -339,6 +353,9 @@ class ManagedPhpCgi(PhpBase):
 
     def test_fallback_resource_front_controller(self):
         self.check_fallback_resource("alice.test")
+
+    def test_files_require_denies_a_script(self):
+        self.check_files_require("alice.test")
 
     def test_path_info_and_request_uri(self):
         r = self.php("/php/vars.php/extra/info?q=1")
@@ -517,6 +534,9 @@ class PhpFpm(PhpBase):
 
     def test_fallback_resource_front_controller(self):
         self.check_fallback_resource("alice-fpm.test")
+
+    def test_files_require_denies_a_script(self):
+        self.check_files_require("alice-fpm.test")
 
     def test_php_value_and_admin_value(self):
         # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.

@@ -25,6 +25,10 @@ def setup(srv):
     a.write("sub/index.html", b"sub index\n")
     a.write("list/" + LIST_NAME, b"listed\n")
     a.write("list/plain.txt", b"plain\n")
+    a.write("list/.htpasswd", b"admin:$apr1$list$secret\n")
+    a.write(".htpasswd", b"admin:$apr1$salt$hash-of-the-password\n")
+    a.write(".htaccess", b"Require all denied\n")
+    a.write("backup.sql", b"INSERT INTO users VALUES ('admin', 'hash');\n")
     a.write("noindex/file.txt", b"not listed\n")
     a.write("a b.html", b"space in name\n")
     a.write("errors/404.html", NOT_FOUND_PAGE)
@@ -43,7 +47,8 @@ def config(srv):
                    f"  <Directory {a.www}>\n    Options FollowSymLinks\n"
                    f"    Require all granted\n  </Directory>\n"
                    f"  <Directory {a.www}/list>\n    Options Indexes\n  </Directory>\n"
-                   f"  <Directory {a.home}/extra>\n    Require all granted\n  </Directory>\n")
+                   f"  <Directory {a.home}/extra>\n    Require all granted\n  </Directory>\n"
+                   f"  <FilesMatch \"\\.(sql|bak)$\">\n    Require all denied\n  </FilesMatch>\n")
     return h.standard_config(srv, alice_extra=alice_extra,
                              bob_extra="  AddDefaultCharset utf-8\n")
 
@@ -200,6 +205,22 @@ class Static(h.ServerTestCase):
         self.assertIn(b"plain.txt", r.body)
         self.assertNotIn(LIST_NAME.encode(), r.body)
         self.assertIn(b"a&lt;b&amp;c&gt;.txt", r.body)
+
+    def test_ht_files_and_files_require_are_denied(self):
+        # A site moved from Apache keeps .htaccess and .htpasswd in its docroot; Apache's
+        # stock configuration denies them, and so does itkd, with the reason in the log.
+        watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)
+        for path in ("/.htpasswd", "/.htaccess", "/backup.sql", "/gone.sql"):
+            r = self.get(path)
+            self.assertStatus(r, 403, path)
+            self.assertNotIn(b"hash", r.body)
+        h.wait_for(lambda: "client denied by server configuration" in
+                   watch.new_text(self.srv.alice.error_log) + watch.new_text(self.srv.error_log),
+                   timeout=5, what="the reason for the 403 in the log")
+        # A listing leaves out what it would refuse, as mod_autoindex does.
+        r = self.get("/list/")
+        self.assertIn(b"plain.txt", r.body)
+        self.assertNotIn(b".htpasswd", r.body)
 
     def test_no_listing_without_indexes(self):
         self.assertStatus(self.get("/noindex/"), 403)

@@ -90,7 +90,7 @@ std::string html_escape(std::string_view text) {
 }
 
 bool render_directory_listing(int dir_fd, std::string_view url_path, unsigned options,
-                              std::string& html) {
+                              const std::function<bool(std::string_view)>& denied, std::string& html) {
   std::unique_ptr<DIR, DirCloser> dir(fdopendir(dir_fd));
   if (!dir) {
     int err = errno;
@@ -102,7 +102,7 @@ bool render_directory_listing(int dir_fd, std::string_view url_path, unsigned op
   errno = 0;
   while (struct dirent* d = readdir(dir.get())) {
     std::string_view name = d->d_name;
-    if (name == "." || name == "..") continue;
+    if (name == "." || name == ".." || (denied && denied(name))) continue;
     struct stat lst {};
     if (fstatat(dirfd(dir.get()), d->d_name, &lst, AT_SYMLINK_NOFOLLOW) != 0) continue;
     struct stat st = lst;

@@ -159,4 +159,27 @@ std::optional<std::string> fallback_path(const VirtualHost& vhost, const std::st
   return path;
 }
 
+bool files_block_matches(const FilesBlock& block, std::string_view dir, std::string_view base) {
+  if (!block.directory.empty() && block.directory != "/") {
+    const std::string& d = block.directory;
+    if (dir.size() < d.size() || dir.compare(0, d.size(), d) != 0 || (dir.size() > d.size() && dir[d.size()] != '/'))
+      return false;
+  }
+  std::string name(base);
+  return block.is_regex ? regex_matches(block.pattern, name) : fnmatch(block.pattern.c_str(), name.c_str(), 0) == 0;
+}
+
+bool access_denied(const VirtualHost& vhost, std::string_view fs_path, bool directory_denied) {
+  size_t slash = fs_path.rfind('/');
+  std::string_view dir = slash == std::string_view::npos || slash == 0 ? std::string_view("/") : fs_path.substr(0, slash);
+  std::string_view base = slash == std::string_view::npos ? fs_path : fs_path.substr(slash + 1);
+  // Apache's stock configuration (httpd.conf and Debian's apache2.conf alike) denies
+  // .ht* files, and a site moved from Apache keeps its .htaccess and .htpasswd (password
+  // hashes) in its docroot: denied here too unless a <Files> block grants them.
+  bool denied = directory_denied || base.rfind(".ht", 0) == 0;
+  for (const FilesBlock& f : vhost.files_blocks)
+    if (f.require_all_denied && files_block_matches(f, dir, base)) denied = *f.require_all_denied;
+  return denied;
+}
+
 }  // namespace itkd

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -230,10 +231,21 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
 
   OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative, req_.files, req_.now_ms);
   // Require all denied answers 403 whether or not the file exists, as Apache's access
-  // check runs before the handler looks at the file.
-  if (opened.containing.denied) {
-    return error(403, "client denied by server configuration: " + opened.fs_path,
-                 opened.fs_path);
+  // check runs before the handler looks at the file; <Files> blocks judge the name.
+  // (The docroot or Alias target itself has no name of its own to judge.) The full path
+  // is built only when a rule could apply: this runs for every static request.
+  bool denied = opened.containing.denied;
+  std::string_view name = relative.substr(relative.rfind('/') + 1);
+  bool name_rules = std::any_of(req_.vhost.files_blocks.begin(), req_.vhost.files_blocks.end(),
+                                [](const FilesBlock& f) { return f.require_all_denied.has_value(); });
+  if (!relative.empty() && (name_rules || name.rfind(".ht", 0) == 0)) {
+    std::string mapped = (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
+    denied = access_denied(req_.vhost, mapped, denied);
+  }
+  if (denied) {
+    std::string mapped = relative.empty() ? mapping.base
+                                          : (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
+    return error(403, "client denied by server configuration: " + mapped, mapped);
   }
   if (opened.status == 404 && req_.fallback_allowed && !in_fallback_ && !in_error_document_) {
     // mod_dir's FallbackResource: nothing in the filesystem, so the fallback URL answers,
@@ -320,7 +332,10 @@ StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath&
   }
   UniqueFd readable = open_for_reading(dir);
   StaticResponse r;
-  if (!readable || !render_directory_listing(readable.release(), url_path, settings.options,
+  auto denied = [this, &dir](std::string_view name) {
+    return access_denied(req_.vhost, dir.fs_path + "/" + std::string(name), false);
+  };
+  if (!readable || !render_directory_listing(readable.release(), url_path, settings.options, denied,
                                              r.body)) {
     int err = errno;
     return error(err == EACCES || err == EPERM ? 403 : 500,

@@ -78,6 +78,12 @@ DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::st
 std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir);
 // php_value & co. for scripts in `dir`: the vhost's, then its <Directory> blocks'.
 std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const std::string& dir);
+// Does this <Files>/<FilesMatch> block apply to the file `base` in directory `dir`?
+bool files_block_matches(const FilesBlock& block, std::string_view dir, std::string_view base);
+// mod_authz_core for one file: its directory's Require (`directory_denied`), then the
+// <Files>/<FilesMatch> blocks matching its name, in config order (the last with a Require
+// decides). ".ht*" names start out denied, as in Apache's stock configuration.
+bool access_denied(const VirtualHost& vhost, std::string_view fs_path, bool directory_denied);
 // FallbackResource for files in `dir` ("" = none): the vhost's, then its <Directory> blocks'.
 std::string fallback_resource_for(const VirtualHost& vhost, const std::string& dir);
 // mod_dir's fallback for a request whose file `missing_fs_path` doesn't exist: the decoded,

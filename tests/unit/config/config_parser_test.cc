@@ -775,11 +775,31 @@ TEST(ConfigErrors, RequireOtherFormsRefused) {
 }
 
 TEST(ConfigErrors, SecurityDirectiveInFilesRefused) {
-  EXPECT_NE(parse_err(kBase + "<FilesMatch \"^\\.ht\">\n  Require all denied\n</FilesMatch>\n")
-                .find("t.conf:4: Require inside <FilesMatch> is not supported yet"),
+  // <Location> isn't applied, so an access rule there would silently not hold.
+  EXPECT_NE(parse_err(kBase + "<Location /admin>\n  Require all denied\n</Location>\n")
+                .find("t.conf:4: Require inside <Location> is not supported yet"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Files wp-login.php>\n  Require ip 10.0.0.0/8\n</Files>\n")
+                .find("t.conf:4: Require ip 10.0.0.0/8 is not supported yet"),
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "<Files x.php>\nSetHandler application/x-httpd-php\n</Files>\n").find("t.conf:4: SetHandler"),
             std::string::npos);
+}
+
+TEST(ConfigAccess, RequireInFilesAndFilesMatch) {
+  // Debian's apache2.conf and WordPress hardening guides, as written.
+  auto c = parse_ok(kBase + "<FilesMatch \"^\\.ht\">\n  Require all denied\n</FilesMatch>\n"
+                    "<VirtualHost *:80>\nServerName a\n<Files wp-config.php>\nRequire all denied\n</Files>\n"
+                    "<Directory /srv/a/pub>\n<Files \".htaccess\">\nRequire all granted\n</Files>\n</Directory>\n"
+                    "</VirtualHost>\n");
+  const auto& blocks = c.vhosts[1].files_blocks;
+  ASSERT_EQ(blocks.size(), 3u);  // the server's first, then the vhost's
+  EXPECT_EQ(blocks[0].pattern, "^\\.ht");
+  EXPECT_EQ(blocks[0].require_all_denied, std::optional<bool>(true));
+  EXPECT_EQ(blocks[1].pattern, "wp-config.php");
+  EXPECT_EQ(blocks[1].require_all_denied, std::optional<bool>(true));
+  EXPECT_EQ(blocks[2].directory, "/srv/a/pub");
+  EXPECT_EQ(blocks[2].require_all_denied, std::optional<bool>(false));
 }
 
 TEST(ConfigErrors, UnknownHandlerRefused) {

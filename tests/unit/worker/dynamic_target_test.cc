@@ -96,5 +96,26 @@ TEST_F(DynamicTargetFallback, DisabledOrUnsetMeansNoFallback) {
   EXPECT_TRUE(find(v, "/elsewhere", &blocked));
 }
 
+TEST_F(DynamicTargetFallback, AScriptDeniedByFilesIs403AndNeverRuns) {
+  std::ofstream(root_ + "/www/wp-config.php") << "<?php";
+  VirtualHost v = vhost("<Files wp-config.php>\nRequire all denied\n</Files>\n");
+  bool blocked = false;
+  for (const char* target : {"/wp-config.php", "/wp-config.php/extra"}) {
+    auto t = find(v, target, &blocked);
+    ASSERT_TRUE(t) << target;
+    EXPECT_EQ(t->error_status, 403) << target;
+    EXPECT_NE(t->reason.find("client denied by server configuration"), std::string::npos) << t->reason;
+  }
+  HandlerMemo memo;  // the worker's path: the name's decision is remembered, denial included
+  buffer_ = "GET /wp-config.php HTTP/1.1\r\nHost: a\r\n\r\n";
+  head_ = http::RequestHead{};
+  ASSERT_EQ(http::parse_request_head(buffer_, http::ParseLimits{}, head_).status, http::ParseStatus::Complete);
+  for (int i = 0; i < 2; ++i) {
+    auto t = find_dynamic_target(v, head_, nullptr, &memo, 0, &blocked);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->error_status, 403);
+  }
+}
+
 }  // namespace
 }  // namespace itkd
