@@ -50,10 +50,11 @@ void EventLoop::remove_before_close(int fd) {
   if (!slot.active) return;
   slot.active = false;
   slot.generation++;
-  // The handler may be the one running right now: destroy it later, not here.
-  Handler dead = std::move(slot.handler);
+  // The handler may be the one running right now: destroy it at the end of the turn,
+  // not here. (A zero-delay timer did this at the cost of a timer and a closure per
+  // removal: one per php-fpm request, for its socket.)
+  graveyard_.push_back(std::move(slot.handler));
   slot.handler = nullptr;
-  add_timer(0, [d = std::move(dead)]() mutable { d = nullptr; });
 }
 
 EventLoop::TimerId EventLoop::add_timer(uint64_t delay_ms, std::function<void()> callback) {
@@ -110,6 +111,11 @@ Result<void> EventLoop::run() {
     }
     run_due_timers();
     if (batch_end_) batch_end_();
+    // Destroying a handler may remove another: swap until none is left.
+    while (!graveyard_.empty()) {
+      std::vector<Handler> dead;
+      dead.swap(graveyard_);
+    }
   }
   return ok();
 }

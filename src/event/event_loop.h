@@ -64,6 +64,7 @@ class EventLoop {
   uint64_t now_ms_ = 0;
   bool running_ = false;
   std::function<void()> batch_end_;
+  std::vector<Handler> graveyard_;  // removed handlers, destroyed at the end of the turn
 };
 
 }  // namespace itkd
