@@ -57,6 +57,16 @@ void EventLoop::remove_before_close(int fd) {
   slot.handler = nullptr;
 }
 
+bool EventLoop::rebind(int fd, Handler handler) {
+  if (fd < 0 || static_cast<size_t>(fd) >= slots_.size()) return false;
+  Slot& slot = slots_[static_cast<size_t>(fd)];
+  if (!slot.active) return false;
+  // The old handler may be the one running: it goes at the end of the turn.
+  graveyard_.push_back(std::move(slot.handler));
+  slot.handler = std::move(handler);
+  return true;
+}
+
 EventLoop::TimerId EventLoop::add_timer(uint64_t delay_ms, std::function<void()> callback) {
   TimerId id = next_timer_++;
   uint64_t deadline = now_ms_ + delay_ms;

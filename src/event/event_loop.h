@@ -32,6 +32,10 @@ class EventLoop {
   // For an fd the caller closes right after and never shared with another process:
   // close(2) takes it out of the epoll set, so this skips the epoll_ctl.
   void remove_before_close(int fd);
+  // Gives a registered fd a new handler, keeping its registration and interest set: an
+  // fd that changes hands (a kept FastCGI connection between requests) costs no
+  // epoll_ctl. False if the fd isn't registered.
+  bool rebind(int fd, Handler handler);
 
   // Monotonic milliseconds, read once per loop iteration.
   uint64_t now_ms() const { return now_ms_; }

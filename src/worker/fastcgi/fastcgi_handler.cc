@@ -108,12 +108,18 @@ void FastCgiHandler::start() {
 void FastCgiHandler::begin_connect() {
   if (stopped_) return;
   if (keep_conn_ && !retried_) {
-    UniqueFd idle = manager_ ? lease_.take_connection()
+    bool watched = false;
+    UniqueFd idle = manager_ ? lease_.take_connection(&watched)
                              : BackendPool::instance().take(backend_.describe(), request_.loop.now_ms());
     if (idle) {
       fd_ = std::move(idle);
       connected_ = true;
       reused_ = true;
+      // Still registered for EPOLLIN from its last request: take it over, no epoll_ctl.
+      if (watched && request_.loop.rebind(fd_.get(), [this](uint32_t e) { on_event(e); })) {
+        registered_ = true;
+        registered_events_ = EPOLLIN;
+      }
     }
   }
   if (!fd_) {
@@ -176,7 +182,8 @@ void FastCgiHandler::update_interest() {
     return;
   }
   if (registered_) {
-    request_.loop.modify(fd_.get(), ev);
+    if (ev != registered_events_) request_.loop.modify(fd_.get(), ev);
+    registered_events_ = ev;
     return;
   }
   auto added = request_.loop.add(fd_.get(), ev, [this](uint32_t e) { on_event(e); });
@@ -185,6 +192,7 @@ void FastCgiHandler::update_interest() {
     return;
   }
   registered_ = true;
+  registered_events_ = ev;
 }
 
 void FastCgiHandler::on_event(uint32_t events) {
@@ -321,9 +329,12 @@ bool FastCgiHandler::handle_record(fcgi::Record& r) {
       bool clean = body_done_ && out_.empty() && decoder_.buffered() == 0;
       if (clean) lease_.mark_clean();
       if (clean && keep_conn_) {
-        request_.loop.remove(fd_.get());
+        // A managed process's connection stays registered for its next request (the
+        // manager watches it meanwhile); a php-fpm pool's idle list is not watched.
+        bool watched = manager_ && lease_ && registered_ && registered_events_ == EPOLLIN;
+        if (registered_ && !watched) request_.loop.remove(fd_.get());
         registered_ = false;
-        if (manager_) lease_.keep_connection(std::move(fd_));
+        if (manager_) lease_.keep_connection(std::move(fd_), watched);
         else BackendPool::instance().put(backend_.describe(), std::move(fd_), request_.loop.now_ms(),
                                          backend_.max_idle);
       }

@@ -74,6 +74,7 @@ class FastCgiHandler : public AsyncHandler {
 
   UniqueFd fd_;
   bool registered_ = false;
+  uint32_t registered_events_ = 0;  // what epoll watches for fd_ while registered_
   bool connecting_ = false;
   bool connected_ = false;
   std::string out_;            // bytes for the backend not yet written

@@ -93,15 +93,28 @@ void FcgidLease::release() {
   std::exchange(manager_, nullptr)->release(process_id_, clean_);
 }
 
-UniqueFd FcgidLease::take_connection() {
+UniqueFd FcgidLease::take_connection(bool* watched) {
+  *watched = false;
   if (!manager_) return {};
   auto* p = manager_->find(process_id_);
-  return p ? std::move(p->connection) : UniqueFd();
+  if (!p || !p->connection) return {};
+  *watched = std::exchange(p->connection_watched, false);
+  return std::move(p->connection);
 }
 
-void FcgidLease::keep_connection(UniqueFd fd) {
-  if (!manager_ || !clean_) return;
-  if (auto* p = manager_->find(process_id_)) p->connection = std::move(fd);
+void FcgidLease::keep_connection(UniqueFd fd, bool watched) {
+  auto* p = manager_ && clean_ ? manager_->find(process_id_) : nullptr;
+  if (!p) {
+    if (watched && manager_) manager_->loop_.remove(fd.get());
+    return;
+  }
+  manager_->drop_connection(*p);
+  p->connection = std::move(fd);
+  if (watched) {
+    uint64_t id = process_id_;
+    FcgidProcessManager* m = manager_;
+    p->connection_watched = m->loop_.rebind(p->connection.get(), [m, id](uint32_t) { m->on_idle_connection(id); });
+  }
 }
 
 // --- FcgidProcessManager ---
@@ -268,10 +281,23 @@ void FcgidProcessManager::release(uint64_t id, bool clean) {
   schedule_dispatch();
 }
 
+// An idle kept connection became readable: the process closed it (or broke protocol).
+// Either way it can't carry the next request; that one connects afresh.
+void FcgidProcessManager::on_idle_connection(uint64_t id) {
+  if (Process* p = find(id)) drop_connection(*p);
+}
+
+void FcgidProcessManager::drop_connection(Process& p) {
+  if (p.connection_watched) loop_.remove(p.connection.get());
+  p.connection_watched = false;
+  p.connection.reset();
+}
+
 void FcgidProcessManager::remove(uint64_t id) {
   auto it = processes_.find(id);
   if (it == processes_.end()) return;
   Process& p = *it->second;
+  drop_connection(p);
   loop_.remove(p.proc.pidfd());
   if (p.proc.stderr_pipe()) loop_.remove(p.proc.stderr_pipe().get());
   if (p.stderr_log) p.stderr_log->flush();

@@ -62,10 +62,14 @@ class FcgidLease {
   // The request ended with a clean END_REQUEST: the process may take another.
   void mark_clean() { clean_ = true; }
   // The process's connection kept open (FCGI_KEEP_CONN) by its previous request, if any:
-  // a process serves one request at a time, so its connection is never shared.
-  UniqueFd take_connection();
+  // a process serves one request at a time, so its connection is never shared. `watched`:
+  // it is still registered with the loop (for EPOLLIN), for the taker to rebind().
+  UniqueFd take_connection(bool* watched);
   // After a clean END_REQUEST: the connection stays with the process for its next request.
-  void keep_connection(UniqueFd fd);
+  // `watched`: it is registered with the loop for EPOLLIN and stays so, under the
+  // manager's handler, which drops it if the process closes it meanwhile. Keeping the
+  // registration saves an epoll_ctl when the request ends and one when the next begins.
+  void keep_connection(UniqueFd fd, bool watched);
   explicit operator bool() const { return manager_ != nullptr; }
 
  private:
@@ -117,6 +121,7 @@ class FcgidProcessManager {
     unsigned requests = 0;
     uint64_t idle_since_ms = 0;
     UniqueFd connection;  // idle FCGI_KEEP_CONN connection to this process
+    bool connection_watched = false;  // registered with the loop, under on_idle_connection
   };
   struct Waiter {
     uint64_t ticket = 0;
@@ -129,6 +134,8 @@ class FcgidProcessManager {
   };
 
   Result<void> ensure_directory();
+  void on_idle_connection(uint64_t id);
+  void drop_connection(Process& p);
   Result<Process*> spawn(const FcgidClass& cls);
   FcgidLease lease(Process& p);
   void release(uint64_t process_id, bool clean);

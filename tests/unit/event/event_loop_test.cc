@@ -61,5 +61,28 @@ TEST(EventLoop, DestroyingARemovedHandlerMayRemoveAnother) {
   for (int fd : {a[0], a[1], b[0], b[1]}) ::close(fd);
 }
 
+TEST(EventLoop, RebindGivesAnFdANewHandlerWithoutReRegistering) {
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto first = std::make_shared<int>(1);
+  std::weak_ptr<int> first_alive = first;
+  int first_calls = 0, second_calls = 0;
+  ASSERT_TRUE(loop.add(fds[0], EPOLLIN, [&, keep = std::move(first)](uint32_t) { ++first_calls; }));
+  EXPECT_TRUE(loop.rebind(fds[0], [&](uint32_t) {
+    ++second_calls;
+    loop.stop();
+  }));
+  EXPECT_FALSE(loop.rebind(fds[1], [](uint32_t) {}));  // never registered
+  ASSERT_EQ(::write(fds[1], "x", 1), 1);
+  ASSERT_TRUE(loop.run());
+  EXPECT_EQ(first_calls, 0);
+  EXPECT_EQ(second_calls, 1);
+  EXPECT_TRUE(first_alive.expired()) << "the replaced handler outlived the turn";
+  loop.remove(fds[0]);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 }  // namespace
 }  // namespace itkd

@@ -72,7 +72,7 @@ void serve(int fd, ResponderMode mode) {
         fcgi::append_stream(out, fcgi::kStdout, r.request_id, resp.substr(10));
         fcgi::append_stream(out, fcgi::kStdout, r.request_id, {});
         fcgi::append_end_request(out, r.request_id, 0, fcgi::kRequestComplete);
-        if (!write_all(fd, out) || !keep) return;
+        if (!write_all(fd, out) || !keep || mode == ResponderMode::CloseAfterAnswer) return;
       }
     }
   }
@@ -131,7 +131,8 @@ namespace {
 struct AppMode {
   AppMode() {
     const char* mode = std::getenv("ITKD_TEST_FCGI_APP");
-    if (mode) run_responder(0, ResponderMode::Normal);
+    if (mode) run_responder(0, std::string(mode) == "close-after-answer" ? ResponderMode::CloseAfterAnswer
+                                                                          : ResponderMode::Normal);
   }
 } app_mode;
 }  // namespace

@@ -10,7 +10,9 @@
 
 namespace itkd::test {
 
-enum class ResponderMode { Normal, Silent, Overloaded, CloseEarly };
+// CloseAfterAnswer: answers, then closes the connection even if the request asked to keep
+// it (as php-cgi may between requests), and keeps accepting.
+enum class ResponderMode { Normal, Silent, Overloaded, CloseEarly, CloseAfterAnswer };
 
 // Serves connections on `listen_fd` until killed.
 [[noreturn]] void run_responder(int listen_fd, ResponderMode mode);

@@ -90,6 +90,25 @@ TEST_F(FcgidTest, OneProcessServesQueuedRequestsInTurn) {
   EXPECT_EQ(st.st_uid, ::geteuid());
 }
 
+TEST_F(FcgidTest, AKeptConnectionTheProcessClosesWhileIdleDoesNotFailTheNextRequest) {
+  // The process answers and closes the kept connection, staying alive: the idle
+  // connection the worker watches reports it, and the next request connects afresh to
+  // the same process instead of sending into a dead connection.
+  cls.settings.initial_env = {{"ITKD_TEST_FCGI_APP", "close-after-answer"}};
+  std::string pid;
+  for (int i = 0; i < 3; ++i) {
+    auto sinks = run(1, script());
+    ASSERT_TRUE(sinks[0]->ended) << sinks[0]->fail_reason;
+    EXPECT_EQ(sinks[0]->body, "GET /srv/a/app.fcgi body=");
+    if (pid.empty()) pid = header(sinks[0]->headers, "X-Pid");
+    EXPECT_EQ(header(sinks[0]->headers, "X-Pid"), pid) << "request " << i;
+    // Let the loop see the close of the idle connection before the next request.
+    f.loop.add_timer(20, [&] { f.loop.stop(); });
+    ASSERT_TRUE(f.loop.run());
+  }
+  EXPECT_EQ(manager.process_count(cls.key()), 1u);
+}
+
 TEST_F(FcgidTest, TwoProcessesWhenAllowed) {
   cls.settings.max_processes_per_class = 2;
   auto sinks = run(2, script());
