@@ -31,12 +31,6 @@ std::set<std::string> php_fpm_backends(const VirtualHost& v) {
   return out;
 }
 
-bool engine_off(const std::vector<PhpIniSetting>& settings) {
-  for (const auto& s : settings)
-    if (s.name == "engine") return s.value == "0" || s.value == "off" || s.value == "Off" || s.value == "OFF";
-  return false;
-}
-
 std::string as_sent(const std::vector<PhpIniSetting>& settings) {
   std::string text = php_fpm_ini_param(settings, false);
   std::string admin = php_fpm_ini_param(settings, true);
@@ -64,12 +58,12 @@ std::vector<PhpFpmSettingsClash> find_php_fpm_settings_clashes(const std::vector
     std::string name = v.server_name.empty() ? (i == 0 ? "the main server" : "vhost #" + std::to_string(i))
                                              : v.server_name;
     std::vector<Scope> scopes;
-    if (!engine_off(v.php_ini)) scopes.push_back({name, v.where, as_sent(v.php_ini)});
+    if (!php_engine_off(v.php_ini)) scopes.push_back({name, v.where, as_sent(v.php_ini)});
     for (const auto& d : v.directories) {
       if (d.php_ini.empty()) continue;
       std::vector<PhpIniSetting> merged = v.php_ini;
       merge_php_ini(merged, d.php_ini);
-      if (engine_off(merged)) continue;
+      if (php_engine_off(merged)) continue;
       scopes.push_back({name + " <Directory" + (d.is_regex ? "Match " : " ") + d.path + ">", d.where, as_sent(merged)});
     }
     for (const std::string& b : backends)

@@ -36,6 +36,18 @@ std::string php_fpm_ini_param(const std::vector<PhpIniSetting>& settings, bool a
   return out;
 }
 
+bool php_engine_off(const std::vector<PhpIniSetting>& settings) {
+  bool off = false;
+  for (const PhpIniSetting& s : settings) {
+    if (s.name != "engine") continue;
+    std::string v = s.value;
+    for (char& c : v)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    off = v == "0" || v == "off" || v == "false" || v == "no" || v.empty();
+  }
+  return off;
+}
+
 bool is_php_cgi_command(std::string_view command) {
   std::string_view program = command.substr(0, command.find_first_of(" \t"));
   size_t slash = program.rfind('/');

@@ -29,6 +29,10 @@ std::vector<std::string> php_cgi_ini_args(const std::vector<PhpIniSetting>& sett
 // "name=value" per line, as php-fpm reads it; empty if there is none.
 std::string php_fpm_ini_param(const std::vector<PhpIniSetting>& settings, bool admin);
 
+// mod_php's "engine" setting after the merge: off ("0", "off", "false", "no", empty) means
+// PHP doesn't run there, and itkd serves the files as files.
+bool php_engine_off(const std::vector<PhpIniSetting>& settings);
+
 // Is this FcgidWrapper command php-cgi ("/usr/bin/php-cgi", "php-cgi8.2", "php8.2-cgi")?
 // Only php-cgi understands "-d"; other wrappers get nothing added to their command line.
 bool is_php_cgi_command(std::string_view command);

@@ -71,13 +71,7 @@ std::string ascii_lower(std::string_view s) {
 // setting (it only exists in the Apache module), so the worker applies it: a PHP handler
 // is not run where it is off.
 bool php_engine_off(const VirtualHost& vhost, const std::string& dir) {
-  bool off = false;
-  for (const PhpIniSetting& s : php_ini_for_directory(vhost, dir)) {
-    if (s.name != "engine") continue;
-    std::string v = ascii_lower(s.value);
-    off = v == "0" || v == "off" || v == "false" || v == "no" || v.empty();
-  }
-  return off;
+  return php_engine_off(php_ini_for_directory(vhost, dir));
 }
 
 }  // namespace

@@ -234,17 +234,17 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
   // check runs before the handler looks at the file; <Files> blocks judge the name.
   // (The docroot or Alias target itself has no name of its own to judge.) The full path
   // is built only when a rule could apply: this runs for every static request.
+  auto mapped_path = [&] {
+    return relative.empty() ? mapping.base : (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
+  };
   bool denied = opened.containing.denied;
   std::string_view name = relative.substr(relative.rfind('/') + 1);
   bool name_rules = std::any_of(req_.vhost.files_blocks.begin(), req_.vhost.files_blocks.end(),
                                 [](const FilesBlock& f) { return f.require_all_denied.has_value(); });
-  if (!relative.empty() && (name_rules || name.rfind(".ht", 0) == 0)) {
-    std::string mapped = (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
-    denied = access_denied(req_.vhost, mapped, denied);
-  }
+  if (!relative.empty() && (name_rules || name.rfind(".ht", 0) == 0))
+    denied = access_denied(req_.vhost, mapped_path(), denied);
   if (denied) {
-    std::string mapped = relative.empty() ? mapping.base
-                                          : (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
+    std::string mapped = mapped_path();
     return error(403, "client denied by server configuration: " + mapped, mapped);
   }
   if (opened.status == 404 && req_.fallback_allowed && !in_fallback_ && !in_error_document_) {

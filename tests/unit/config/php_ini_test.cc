@@ -173,6 +173,10 @@ TEST(PhpFpmSharing, ADirectoryOfOneSiteCountsTooUnlessItsEngineIsOff) {
   auto off = parse(vhost("a", "/run/php/a.sock", "<Directory /srv/a/uploads>\nphp_admin_flag engine off\n</Directory>\n"));
   ASSERT_TRUE(off.ok()) << off.error().message;
   EXPECT_TRUE(clash_warnings(*off).empty()) << clash_warnings(*off).front();
+  // The same reading of "off" as the handler choice's ("no" is off too).
+  auto no = parse(vhost("a", "/run/php/a.sock", "<Directory /srv/a/uploads>\nphp_admin_value engine no\n</Directory>\n"));
+  ASSERT_TRUE(no.ok()) << no.error().message;
+  EXPECT_TRUE(clash_warnings(*no).empty()) << clash_warnings(*no).front();
 }
 
 TEST(PhpFpmSharing, ProxyPassMatchBackendsCount) {
