@@ -225,6 +225,14 @@ bool regex_ok(const std::string& pattern, std::string& why) {
   return true;
 }
 
+// A section's own Require lines are an implicit <RequireAny>: checked as mod_authz_core
+// checks it when the section closes (containers are checked when they close).
+void check_section_access(ParseState& ps, const SourceLocation& where) {
+  AccessRules& rules = ps.access();
+  if (!rules.require) return;
+  if (auto c = check_require_tree(*rules.require, true); !c) ps.error(where, c.error().message);
+}
+
 void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, const Directive& d) {
   OpenSection open{d.name, d.where};
   switch (spec.section) {
@@ -294,27 +302,39 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       ps.context = kCtxDirectory;
       ps.section_name = "<" + d.name + ">";
       parse_body(ps, r, &open);
+      check_section_access(ps, d.where);
       ps.context = saved;
       ps.section_name = saved_name;
       return;
     }
     case SectionKind::Files: {
-      // <Files>/<FilesMatch> are kept for SetHandler (matched against the basename);
-      // <Location> is not applied at all.
+      // <Files>/<FilesMatch> are kept for SetHandler and access rules (matched against
+      // the basename); <Location>/<LocationMatch> for access rules (against the URL path).
       bool files = iequals(d.name, "Files") || iequals(d.name, "FilesMatch");
+      bool location = iequals(d.name, "Location") || iequals(d.name, "LocationMatch");
       std::optional<size_t> saved_files = ps.current_files;
+      std::optional<size_t> saved_location = ps.current_location;
+      bool tilde_ok = d.args.size() == 1 || (d.args.size() == 2 && d.args[0] == "~");
+      if (!tilde_ok) {
+        ps.error(d.where, "<" + d.name + "> takes one " + (files ? "name" : "URL path") +
+                              ", or '~' and a regular expression");
+      }
+      bool is_regex = iequals(d.name, "FilesMatch") || iequals(d.name, "LocationMatch") || d.args.size() == 2;
+      std::string pattern = d.args.size() == 2 ? d.args[1] : d.args[0];
+      std::string why;
+      if (is_regex && !regex_ok(pattern, why)) {
+        ps.error(d.where, "bad regular expression '" + pattern + "': " + why);
+      }
+      if (files && ps.current_location) {
+        ps.error(d.where, "<" + d.name + "> cannot occur within <Location>, as in Apache");
+        skip_section(ps, r, open);
+        return;
+      }
       if (files && !ps.current_files) {
         FilesBlock b;
         b.where = d.where;
-        b.is_regex = iequals(d.name, "FilesMatch") || d.args.size() == 2;
-        b.pattern = d.args.size() == 2 ? d.args[1] : d.args[0];
-        if (d.args.size() == 2 && d.args[0] != "~") {
-          ps.error(d.where, "<Files> takes one name, or '~' and a regular expression");
-        }
-        std::string why;
-        if (b.is_regex && !regex_ok(b.pattern, why)) {
-          ps.error(d.where, "bad regular expression '" + b.pattern + "': " + why);
-        }
+        b.is_regex = is_regex;
+        b.pattern = pattern;
         if (ps.context == kCtxDirectory) {
           const DirectoryBlock& dir = ps.dir();
           if (dir.is_regex) {
@@ -327,8 +347,19 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
         auto& blocks = ps.vh().vhost.files_blocks;
         blocks.push_back(b);
         ps.current_files = blocks.size() - 1;
+      } else if (location) {
+        LocationBlock b;
+        b.where = d.where;
+        b.is_regex = is_regex;
+        b.pattern = pattern;
+        if (!is_regex && (pattern.empty() || (pattern[0] != '/' && pattern != "*"))) {
+          ps.error(d.where, "<" + d.name + "> takes a URL path starting with '/', not '" + pattern + "'");
+        }
+        auto& blocks = ps.vh().vhost.locations;
+        blocks.push_back(b);
+        ps.current_location = blocks.size() - 1;
       } else {
-        ps.warn(d.where, "<" + d.name + "> is not applied yet; directives inside it are ignored "
+        ps.warn(d.where, "<" + d.name + "> nested in <Files> is not applied; directives inside it are ignored "
                          "(those that would change access are refused)");
         ps.current_files.reset();
       }
@@ -337,9 +368,38 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       ps.context = kCtxFiles;
       ps.section_name = "<" + d.name + ">";
       parse_body(ps, r, &open);
+      if (ps.current_files || ps.current_location) check_section_access(ps, d.where);
       ps.context = saved;
       ps.section_name = saved_name;
       ps.current_files = saved_files;
+      ps.current_location = saved_location;
+      return;
+    }
+    case SectionKind::RequireContainer: {
+      if (ps.context == kCtxFiles && !ps.current_files && !ps.current_location) {
+        // Inside a block itkd doesn't apply (<Files> nested in <Files>): refuse, as the
+        // rule would not hold.
+        ps.error(d.where, "<" + d.name + "> inside " + ps.section_name + " is not supported yet; itkd would not apply it");
+        skip_section(ps, r, open);
+        return;
+      }
+      RequireNode node;
+      node.kind = iequals(d.name, "RequireAll")   ? RequireNode::Kind::All
+                  : iequals(d.name, "RequireNone") ? RequireNode::Kind::None
+                                                   : RequireNode::Kind::Any;
+      RequireNode* parent = nullptr;
+      if (!ps.require_stack.empty()) {
+        parent = ps.require_stack.back();
+      } else {
+        AccessRules& rules = ps.access();
+        if (!rules.require) rules.require = std::make_shared<RequireNode>();
+        parent = rules.require.get();
+      }
+      parent->children.push_back(std::move(node));
+      ps.require_stack.push_back(&parent->children.back());
+      parse_body(ps, r, &open);
+      if (auto c = check_require_tree(*ps.require_stack.back(), false); !c) ps.error(d.where, c.error().message);
+      ps.require_stack.pop_back();
       return;
     }
     case SectionKind::Proxy: {
@@ -444,6 +504,13 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
       !c) {
     return refuse_section(c.error().message);
   }
+  if (!ps.require_stack.empty() && !iequals(name, "Require") && spec->section != SectionKind::RequireContainer &&
+      spec->section != SectionKind::IfModule && spec->section != SectionKind::IfDefine &&
+      !iequals(name, "Include") && !iequals(name, "IncludeOptional") && !iequals(name, "Define") &&
+      !iequals(name, "UnDefine")) {
+    return refuse_section(std::string(spec->name) + " not allowed in a <RequireAll|Any|None> container (only "
+                          "Require and nested containers)");
+  }
   if (section) {
     ++ps.section_depth;
     open_section(ps, r, *spec, d);
@@ -452,7 +519,8 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
   }
   bool structural = iequals(name, "Define") || iequals(name, "UnDefine") ||
                     iequals(name, "Include") || iequals(name, "IncludeOptional");
-  if (ps.context == kCtxFiles && !structural && !(spec->files_ok && ps.current_files)) {
+  if (ps.context == kCtxFiles && !structural && !(spec->files_ok && ps.current_files) &&
+      !(spec->location_ok && ps.current_location)) {
     // Not applied inside <Files>/<Location>; refusing what guards access is the safe side.
     if (spec->security) {
       ps.error(where, std::string(spec->name) + " inside " + ps.section_name +
@@ -615,6 +683,7 @@ void inherit_globals(ParseState& ps) {
     for (const auto& [ext, h] : gv.add_handlers) v.add_handlers.emplace(ext, h);
     if (!own("sethandler")) v.set_handler = gv.set_handler;
     v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
+    v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
     v.proxy_workers.insert(v.proxy_workers.end(), gv.proxy_workers.begin(), gv.proxy_workers.end());

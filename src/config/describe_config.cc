@@ -74,6 +74,24 @@ std::string describe_config(const ServerConfig& c) {
       describe_php(out, d.php_ini);
       out << "\n";
     }
+    // Who may come in, where it depends on the client's address (Require ip/local,
+    // Order/Allow/Deny); plain "Require all granted|denied" blocks are not listed.
+    auto access = [&out](const AccessRules& a, const std::string& section) {
+      std::string text;
+      if (a.require) {
+        std::string r = describe_require(*a.require);
+        if (r != "any(all granted)" && r != "any(all denied)") text = "Require " + r;
+      }
+      if (a.compat) text += (text.empty() ? "" : "; ") + describe_compat(*a.compat);
+      if (a.satisfy_any && *a.satisfy_any && !text.empty()) text += "; Satisfy Any";
+      if (!text.empty()) out << "  access in " << section << ": " << text << "\n";
+    };
+    for (const DirectoryBlock& d : v.directories)
+      access(d.access, std::string("<Directory") + (d.is_regex ? "Match " : " ") + d.path + ">");
+    for (const FilesBlock& f : v.files_blocks)
+      access(f.access, std::string("<Files") + (f.is_regex ? "Match " : " ") + f.pattern + ">");
+    for (const LocationBlock& l : v.locations)
+      access(l.access, std::string("<Location") + (l.is_regex ? "Match " : " ") + l.pattern + ">");
     // Which URLs a front controller answers (FallbackResource).
     if (!v.fallback_resource.empty()) out << "  fallback: " << v.fallback_resource << "\n";
     for (const DirectoryBlock& d : v.directories) {

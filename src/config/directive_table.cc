@@ -264,20 +264,54 @@ Result<void> h_allow_override(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// mod_authz_core: a section's Require lines form an implicit <RequireAny>; inside a
+// <RequireAll|Any|None> they go to that container. The tree is checked when its section
+// or container closes (config_parser).
 Result<void> h_require(ParseState& ps, const Directive& d) {
-  if (d.args.size() == 2 && iequals(d.args[0], "all") &&
-      (iequals(d.args[1], "granted") || iequals(d.args[1], "denied"))) {
-    bool denied = iequals(d.args[1], "denied");
-    // In <Files>/<FilesMatch> (the dispatcher lets Require through only there, not in
-    // <Location>): for the files whose name matches.
-    if (ps.context == kCtxFiles) ps.vh().vhost.files_blocks[*ps.current_files].require_all_denied = denied;
-    else ps.dir().require_all_denied = denied;
+  auto node = parse_require_line(d.args);
+  if (!node) return Error{node.error().message};
+  if (!ps.require_stack.empty()) {
+    ps.require_stack.back()->children.push_back(std::move(*node));
     return ok();
   }
-  // Ignoring an access rule would open what the admin closed: refuse instead.
-  return Error{"Require " + d.raw_args +
-               " is not supported yet (only 'Require all granted' and 'Require all denied'); "
-               "itkd would not enforce it"};
+  AccessRules& rules = ps.access();
+  if (!rules.require) rules.require = std::make_shared<RequireNode>();
+  rules.require->children.push_back(std::move(*node));
+  return ok();
+}
+
+// mod_access_compat: any of Order, Allow or Deny gives the section its own list, which
+// replaces what enclosing sections said (the module has no merge).
+AccessCompat& section_compat(ParseState& ps) {
+  AccessRules& rules = ps.access();
+  if (!rules.compat) rules.compat = std::make_shared<AccessCompat>();
+  return *rules.compat;
+}
+
+Result<void> h_order(ParseState& ps, const Directive& d) {
+  std::string v = ascii_lower(d.args[0]);
+  AccessCompat& c = section_compat(ps);
+  if (v == "deny,allow") c.order = AccessCompat::Order::DenyAllow;
+  else if (v == "allow,deny") c.order = AccessCompat::Order::AllowDeny;
+  else if (v == "mutual-failure") c.order = AccessCompat::Order::MutualFailure;
+  else return Error{"Order takes deny,allow, allow,deny or mutual-failure (no spaces), not '" + d.args[0] + "'"};
+  return ok();
+}
+
+Result<void> h_allow_deny(ParseState& ps, const Directive& d) {
+  AccessCompat& c = section_compat(ps);
+  bool allow = iequals(d.name, "Allow");
+  auto r = parse_allow_deny(d.args, allow ? c.allow_all : c.deny_all, allow ? c.allow : c.deny);
+  if (!r) return Error{d.name + ": " + r.error().message};
+  return ok();
+}
+
+Result<void> h_satisfy(ParseState& ps, const Directive& d) {
+  if (!iequals(d.args[0], "any") && !iequals(d.args[0], "all")) {
+    return Error{"Satisfy takes Any or All, not '" + d.args[0] + "'"};
+  }
+  ps.access().satisfy_any = iequals(d.args[0], "any");
+  return ok();
 }
 
 Result<void> add_alias(ParseState& ps, const Directive& d, bool script) {
@@ -989,6 +1023,13 @@ constexpr DirectiveSpec FilesOk(DirectiveSpec s) {
   s.files_ok = true;
   return s;
 }
+// Access rules: applied in <Directory>, <Files> and <Location> alike.
+constexpr DirectiveSpec Access(DirectiveSpec s) {
+  s.files_ok = true;
+  s.location_ok = true;
+  s.security = true;
+  return s;
+}
 constexpr DirectiveSpec S(std::string_view name, unsigned contexts, int min_args, int max_args,
                           SectionKind kind) {
   DirectiveSpec s = D(name, contexts, min_args, max_args, nullptr);
@@ -1017,7 +1058,11 @@ const DirectiveSpec kTable[] = {
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
-  FilesOk(D("Require", kDirOnly, 1, -1, h_require, true)),
+  Access(D("Require", kDirOnly, 1, -1, h_require)),
+  Access(D("Order", kDirOnly, 1, 1, h_order)),
+  Access(D("Allow", kDirOnly, 1, -1, h_allow_deny)),
+  Access(D("Deny", kDirOnly, 1, -1, h_allow_deny)),
+  Access(D("Satisfy", kDirOnly, 1, 1, h_satisfy)),
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
   D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),
@@ -1101,6 +1146,9 @@ const DirectiveSpec kTable[] = {
   S("Location", kCtxServerVhost, 1, 2, SectionKind::Files),
   S("LocationMatch", kCtxServerVhost, 1, 1, SectionKind::Files),
   S("Proxy", kCtxServerVhost, 1, -1, SectionKind::Proxy),
+  Access(S("RequireAll", kDirOnly, 0, 0, SectionKind::RequireContainer)),
+  Access(S("RequireAny", kDirOnly, 0, 0, SectionKind::RequireContainer)),
+  Access(S("RequireNone", kDirOnly, 0, 0, SectionKind::RequireContainer)),
   S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule),
   S("IfDefine", kAllScopes, 1, 1, SectionKind::IfDefine),
 
@@ -1199,10 +1247,11 @@ bool module_is_loaded(std::string_view name) {
     if (c == '-') c = '_';
   // cgi/cgid, fcgid, proxy and proxy_fcgi are native (src/worker/cgi, src/worker/fastcgi):
   // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
+  // authz_host, access_compat: Require ip/local and Order/Allow/Deny (worker/static/access_check).
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
-      "authz_core", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
+      "authz_core", "authz_host", "access_compat", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
       "fcgid", "ssl"};
   for (auto m : kLoaded)
     if (m == n) return true;

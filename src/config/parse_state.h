@@ -28,7 +28,7 @@ enum Context : unsigned {
 inline constexpr unsigned kCtxAny = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 inline constexpr unsigned kCtxServerVhost = kCtxServer | kCtxVhost;
 
-enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine, Proxy };
+enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine, Proxy, RequireContainer };
 
 struct Directive {
   std::string name;               // as written
@@ -75,6 +75,8 @@ struct DirectiveSpec {
   bool directory_unsupported = false;
   // Applied inside <Files>/<FilesMatch> (SetHandler); still refused in <Location>.
   bool files_ok = false;
+  // Applied inside <Location>/<LocationMatch> too (the access rules).
+  bool location_ok = false;
 };
 
 const DirectiveSpec* find_directive(std::string_view name);
@@ -99,6 +101,11 @@ class ParseState {
   size_t current_directory = 0;
   // Index into vhosts[current_vhost].vhost.files_blocks while inside <Files>/<FilesMatch>.
   std::optional<size_t> current_files;
+  // Index into vhosts[current_vhost].vhost.locations while inside <Location>/<LocationMatch>.
+  std::optional<size_t> current_location;
+  // The open <RequireAll|Any|None> containers, innermost last (nodes of the current
+  // section's Require tree; a node's children only grow while it is innermost).
+  std::vector<RequireNode*> require_stack;
   // Index into vhosts[current_vhost].vhost.proxy_workers while inside <Proxy>.
   size_t current_proxy = 0;
   unsigned context = kCtxServer;
@@ -115,6 +122,12 @@ class ParseState {
 
   VhostState& vh() { return vhosts[current_vhost]; }
   DirectoryBlock& dir() { return vh().vhost.directories[current_directory]; }
+  // The access rules of the innermost <Directory>, <Files> or <Location> being parsed.
+  AccessRules& access() {
+    if (current_files) return vh().vhost.files_blocks[*current_files].access;
+    if (current_location) return vh().vhost.locations[*current_location].access;
+    return dir().access;
+  }
   void error(const SourceLocation& where, const std::string& message) {
     errors.push_back((where.line ? where.str() : where.file) + ": " + message);
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/access_rules.h"
 #include "config/php_ini.h"
 
 namespace itkd {
@@ -68,7 +69,17 @@ struct FilesBlock {
   bool is_regex = false;
   std::string directory;  // set when nested in <Directory dir>: only files below it
   std::optional<HandlerSpec> set_handler;
-  std::optional<bool> require_all_denied;  // "Require all denied" -> true, "granted" -> false
+  AccessRules access;     // Require & co. for the files whose name matches
+  SourceLocation where;
+};
+
+// <Location url-path> / <LocationMatch regex> (also <Location ~ regex>): applied to the
+// decoded URL path after <Directory> and <Files>, in config order. itkd applies the
+// access rules in it (Require, Order/Allow/Deny, Satisfy).
+struct LocationBlock {
+  std::string pattern;  // "/admin" (whole segments), wildcard (fnmatch) or POSIX ERE
+  bool is_regex = false;
+  AccessRules access;
   SourceLocation where;
 };
 
@@ -127,7 +138,7 @@ struct DirectoryBlock {
   unsigned options_add = 0;                 // Options +X
   unsigned options_remove = 0;              // Options -X
   std::optional<std::vector<std::string>> directory_index;
-  std::optional<bool> require_all_denied;   // "Require all denied" -> true, "granted" -> false
+  AccessRules access;                       // Require, Order/Allow/Deny, Satisfy
   std::optional<HandlerSpec> set_handler;   // SetHandler (None -> Kind::Default)
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
   std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
@@ -213,6 +224,7 @@ struct VirtualHost {
   std::map<std::string, std::string> add_types;  // ".ext" (lowercase, with dot) -> MIME type
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler outside <Directory>
   std::optional<HandlerSpec> set_handler;           // SetHandler outside <Directory>
+  std::vector<LocationBlock> locations;             // global ones first, then this vhost's
   std::vector<FilesBlock> files_blocks;             // global ones first, then this vhost's
   std::vector<ProxyPassMatchRule> proxy_pass_matches;  // vhost's own first, then global
   std::vector<ProxyWorkerSettings> proxy_workers;   // <Proxy>/ProxySet, vhost's own first

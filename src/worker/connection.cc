@@ -70,6 +70,7 @@ void Connection::start() {
   peer_ip_ = address_ip(peer_);
   local_ip_ = address_ip(local_);
   client_text_ = address_text(peer_);
+  client_ = ClientAddresses::from(peer_, local_);
   vhost_ = handoff_vhost_;
   if (tls_requested_) {
     // The ClientHello is still in the socket: this worker, as the owner, does the
@@ -413,7 +414,7 @@ void Connection::handle_request() {
   if (worker_.has_dynamic(vhost_)) {
     bool fallback_blocked = false;
     if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms(), &fallback_blocked)) {
+                                              worker_.loop().now_ms(), &fallback_blocked, client_)) {
       start_dynamic(std::move(*target));
       return;
     }
@@ -447,7 +448,7 @@ void Connection::serve_request() {
     if (port != 80) authority += ":" + std::to_string(port);
   }
   StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
-                        &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_};
+                        &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_, client_};
   StaticResponse response = serve_static(request);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);

@@ -123,6 +123,7 @@ class Connection : public ResponseSink {
   sockaddr_storage local_{};
   sockaddr_storage peer_{};
   std::string peer_ip_;
+  ClientAddresses client_;  // for Require ip / local and Allow / Deny
   std::string local_ip_;
   std::string client_text_;
   State state_ = State::ReadingHead;

@@ -385,7 +385,7 @@ void Connection::internal_redirect(const std::string& url) {
   if (worker_.has_dynamic(vhost_)) {
     bool fallback_blocked = false;
     if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms(), &fallback_blocked)) {
+                                              worker_.loop().now_ms(), &fallback_blocked, client_)) {
       body_delivered_ = false;
       start_dynamic(std::move(*target));
       return;

@@ -31,7 +31,8 @@ void set_context(const VirtualHost& vhost, const std::string& path, CgiScript& s
 std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std::string& url_path,
                                              const std::string& base, const std::string& relative,
                                              const std::string& path_info, bool via_script_alias,
-                                             OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms) {
+                                             OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms,
+                                             const ClientAddresses& client) {
   // Most requests of a PHP site are for static files: when the name alone says no
   // handler applies, leave the file to the static handler instead of opening it twice.
   std::string fs;
@@ -43,9 +44,10 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
     } else {
       std::string parent = fs.substr(0, fs.rfind('/'));
       DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
-      by_name = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_denied(vhost, fs, dir.denied)};
+      by_name = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_for_file(vhost, fs, dir.access)};
     }
-    if (!by_name->denied && by_name->choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
+    // The static handler judges access to static files itself.
+    if (by_name->choice.kind == HandlerChoice::Kind::Static) return std::nullopt;
   }
   OpenedPath opened = open_beneath(vhost, base, -1, relative, files, now_ms);
   // The next request for this script costs one stat instead of openat, fstat and close.
@@ -59,7 +61,9 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
     target.reason = opened.log_reason;
     return target;
   }
-  if (access_denied(vhost, opened.fs_path, opened.containing.denied)) {
+  EffectiveAccess access = access_for_file(vhost, opened.fs_path, opened.containing.access);
+  if (!vhost.locations.empty()) apply_locations(vhost, url_path, access);
+  if (!access.unrestricted() && !access_granted(access, client)) {
     target.error_status = 403;
     target.reason = "client denied by server configuration: " + opened.fs_path;
     return target;
@@ -105,10 +109,21 @@ namespace {
 
 std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std::string& path,
                                              const http::RequestHead& head, OpenFileCache* files,
-                                             HandlerMemo* memo, uint64_t now_ms, bool* fallback_blocked) {
+                                             HandlerMemo* memo, uint64_t now_ms, const ClientAddresses& client,
+                                             bool* fallback_blocked) {
   if (auto proxied = match_proxy_pass(vhost, path)) {
     DynamicTarget target;
     target.decoded_path = path;
+    // No file is involved: only <Location> blocks apply, as for Apache's proxy: requests.
+    if (!vhost.locations.empty()) {
+      EffectiveAccess access;
+      apply_locations(vhost, path, access);
+      if (!access.unrestricted() && !access_granted(access, client)) {
+        target.error_status = 403;
+        target.reason = "client denied by server configuration: " + path;
+        return target;
+      }
+    }
     target.choice.kind = HandlerChoice::Kind::ProxyFcgi;
     target.choice.backend = proxied->backend;
     target.script = proxy_pass_script(proxied->script_filename, path);
@@ -140,7 +155,7 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
         struct stat ist {};
         if (::stat((fs + "/" + index).c_str(), &ist) != 0 || !S_ISREG(ist.st_mode)) continue;
         std::string rel = relative.empty() ? index : relative + "/" + index;
-        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, memo, now_ms);
+        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, memo, now_ms, client);
       }
       if (mapping.is_script) {
         DynamicTarget target;
@@ -150,13 +165,13 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
       }
       return std::nullopt;
     }
-    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, memo, now_ms);
+    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, memo, now_ms, client);
   }
   // "/cgi-bin/x.cgi/more": the longest existing file prefix is the script, the rest PATH_INFO.
   PathInfoSplit split = split_path_info(fs);
   if (split.found && split.filename.size() > mapping.base.size()) {
     std::string rel = split.filename.substr(mapping.base.size() + 1);
-    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, memo, now_ms);
+    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, memo, now_ms, client);
   }
   if (mapping.is_script) {
     DynamicTarget target;
@@ -172,15 +187,19 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
       HandlerMemo::Decision fresh;
       if (!memo) {
         DirectorySettings dir = settings_for_directory(vhost, parent.empty() ? "/" : parent);
-        fresh = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_denied(vhost, fs, dir.denied)};
+        fresh = HandlerMemo::Decision{choose_handler(vhost, fs, false, dir), access_for_file(vhost, fs, dir.access)};
       }
       const HandlerMemo::Decision& by_name = memo ? memo->by_name(vhost, fs) : fresh;
-      // mod_dir falls back only where no handler is set: a missing .php stays a 404.
-      if (by_name.denied || by_name.choice.kind != HandlerChoice::Kind::Static) {
+      EffectiveAccess access = by_name.access;
+      if (!vhost.locations.empty()) apply_locations(vhost, path, access);
+      // mod_dir falls back only where no handler is set: a missing .php stays a 404. A
+      // refused name isn't fallen back from either: the static handler answers 403.
+      if ((!access.unrestricted() && !access_granted(access, client)) ||
+          by_name.choice.kind != HandlerChoice::Kind::Static) {
         *fallback_blocked = true;
         return std::nullopt;
       }
-      return target_for_path(vhost, *fallback, head, files, memo, now_ms, nullptr);
+      return target_for_path(vhost, *fallback, head, files, memo, now_ms, client, nullptr);
     }
   }
   return std::nullopt;
@@ -190,13 +209,13 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
 
 std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
                                                  OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms,
-                                                 bool* fallback_blocked) {
+                                                 bool* fallback_blocked, const ClientAddresses& client) {
   if (head.method == http::Method::Options && head.form == http::TargetForm::Asterisk) return std::nullopt;
   std::string decoded;
   std::string path;
   if (!percent_decode_path(head.path, decoded) || !remove_dot_segments(decoded, path)) return std::nullopt;
   bool blocked_here = false;
-  auto target = target_for_path(vhost, path, head, files, memo, now_ms, &blocked_here);
+  auto target = target_for_path(vhost, path, head, files, memo, now_ms, client, &blocked_here);
   if (fallback_blocked) *fallback_blocked = blocked_here;
   return target;
 }

@@ -35,9 +35,11 @@ bool vhost_has_dynamic_handlers(const VirtualHost& vhost);
 // `memo`: the worker's memo of handlers by file name (none: decided afresh each time).
 // Where nothing exists in the filesystem, FallbackResource's URL is tried instead (once),
 // unless a handler is set for the missing name: then `fallback_blocked` is set, so the
-// static handler answers 404 instead of falling back itself.
+// static handler answers 404 instead of falling back itself. `client`: who asks, for
+// Require ip / local and Allow / Deny (a refused script answers 403 and never runs).
 std::optional<DynamicTarget> find_dynamic_target(const VirtualHost& vhost, const http::RequestHead& head,
                                                  OpenFileCache* files = nullptr, HandlerMemo* memo = nullptr,
-                                                 uint64_t now_ms = 0, bool* fallback_blocked = nullptr);
+                                                 uint64_t now_ms = 0, bool* fallback_blocked = nullptr,
+                                                 const ClientAddresses& client = ClientAddresses{});
 
 }  // namespace itkd

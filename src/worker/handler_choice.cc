@@ -20,7 +20,8 @@ struct CompiledRegex {
 };
 
 // The config is fixed for a worker's lifetime: compile each pattern once. A pattern the
-// parser let through but regcomp refuses never matches.
+// parser let through but regcomp refuses never matches. (ProxyPassMatch needs the
+// captures; plain matching uses regex_matches from the static handler.)
 const CompiledRegex& compiled(const std::string& pattern) {
   thread_local std::unordered_map<std::string, std::unique_ptr<CompiledRegex>> cache;
   auto it = cache.find(pattern);
@@ -30,11 +31,6 @@ const CompiledRegex& compiled(const std::string& pattern) {
     it = cache.emplace(pattern, std::move(c)).first;
   }
   return *it->second;
-}
-
-bool regex_matches(const std::string& pattern, const std::string& text) {
-  const CompiledRegex& c = compiled(pattern);
-  return c.ok && regexec(&c.re, text.c_str(), 0, nullptr, 0) == 0;
 }
 
 size_t component_count(std::string_view path) {

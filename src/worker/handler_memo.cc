@@ -15,7 +15,7 @@ const HandlerMemo::Decision& HandlerMemo::by_name(const VirtualHost& vhost, cons
   std::string parent = slash == std::string::npos || slash == 0 ? "/" : fs_path.substr(0, slash);
   DirectorySettings dir = settings_for_directory(vhost, parent);
   Decision d;
-  d.denied = access_denied(vhost, fs_path, dir.denied);
+  d.access = access_for_file(vhost, fs_path, dir.access);
   d.choice = choose_handler(vhost, fs_path, false, dir);
   ++size_;
   return memo_[&vhost].emplace(fs_path, std::move(d)).first->second;

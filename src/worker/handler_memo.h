@@ -11,6 +11,7 @@
 
 #include "config/server_config.h"
 #include "worker/handler_choice.h"
+#include "worker/static/access_check.h"
 
 namespace itkd {
 
@@ -18,7 +19,7 @@ class HandlerMemo {
  public:
   struct Decision {
     HandlerChoice choice;  // choose_handler for the file, not reached through ScriptAlias
-    bool denied = false;   // its directory says "Require all denied"
+    EffectiveAccess access;  // its <Directory> and <Files> rules (judged per client)
   };
   // `fs_path`: the mapped file ("/srv/a/www/x.php"). The reference is valid until the next
   // call.

@@ -266,8 +266,11 @@ class ProtocolError(Exception):
 class Conn:
     """One client connection with a read buffer (so pipelined responses are split right)."""
 
-    def __init__(self, port, addr="127.0.0.1", timeout=5.0):
-        self.sock = socket.create_connection((addr, port), timeout=timeout)
+    def __init__(self, port, addr="127.0.0.1", timeout=5.0, source=None):
+        # source: the client's own address, e.g. "127.0.0.2" (all of 127/8 is this machine),
+        # for Require ip and Allow/Deny rules.
+        self.sock = socket.create_connection((addr, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.eof = False
 
@@ -393,9 +396,9 @@ class Conn:
 
 
 def get(port, path="/", host="alice.test", headers=(), method="GET", addr="127.0.0.1",
-        version="HTTP/1.1"):
+        version="HTTP/1.1", source=None):
     """One request on a fresh connection with Connection: close."""
-    with Conn(port, addr) as c:
+    with Conn(port, addr, source=source) as c:
         return c.request(method, path, host=host, headers=list(headers) + [("Connection", "close")],
                          version=version)
 

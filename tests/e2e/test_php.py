@@ -142,6 +142,7 @@ def setup(srv):
         t.write("php/app/index.php", PHP["vars.php"])
         t.write("php/app/style.css", b"body{}")
         t.write("php/wp-config.php", b'<?php echo "RAN wp-config\\n";')
+        t.write("php/admin/panel.php", b'<?php echo "RAN panel for ", $_SERVER["REMOTE_ADDR"], "\\n";')
         h._mkdir(os.path.join(t.home, "sessions"), t.uid, t.uid, 0o700)
         h._mkdir(os.path.join(t.home, "tmp"), t.uid, t.uid, 0o700)
         t.home_write("php.d/50-itkd.ini",
@@ -172,7 +173,11 @@ def fallback_block(t):
             # WordPress hardening, as the guides write it: the script must not run.
             f"  <Files wp-config.php>\n"
             f"    Require all denied\n"
-            f"  </Files>\n")
+            f"  </Files>\n"
+            # An admin area for the office only, by URL, as hosting guides write it.
+            f"  <Location /php/admin>\n"
+            f"    Require ip 127.0.0.2\n"
+            f"  </Location>\n")
 
 
 def fpm_handler(sock):
@@ -238,8 +243,8 @@ class PhpBase(h.ServerTestCase):
         finally:
             stop_fpms(cls.srv)
 
-    def php(self, path, host="alice.test", method="GET", body=None, headers=()):
-        with h.Conn(self.port, timeout=15) as c:
+    def php(self, path, host="alice.test", method="GET", body=None, headers=(), source=None):
+        with h.Conn(self.port, timeout=15, source=source) as c:
             r = c.request(method, path, host=host, body=body,
                           headers=list(headers) + [("Connection", "close")])
         self.assertIsNotNone(r)
@@ -303,6 +308,17 @@ class PhpBase(h.ServerTestCase):
         self.assertStatus(self.php("/php/app/gone.php", host=host), 404)
         self.assertStatus(self.php("/php/nothing-here", host=host), 404)
 
+    def check_location_require_ip(self, host):
+        # From anywhere but the office address: 403, and the script never runs.
+        for source in ("127.0.0.1", "127.0.0.3"):
+            for path in ("/php/admin/panel.php", "/php/admin/panel.php/x"):
+                r = self.php(path, host=host, source=source)
+                self.assertStatus(r, 403, f"{path} from {source}")
+                self.assertNotIn(b"RAN", r.body, f"{path} from {source}: a refused script ran")
+        r = self.php("/php/admin/panel.php", host=host, source="127.0.0.2")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"RAN panel for 127.0.0.2\n")
+
     def check_files_require(self, host):
         for path in ("/php/wp-config.php", "/php/wp-config.php/x"):
             r = self.php(path, host=host)
@@ -356,6 +372,9 @@ class ManagedPhpCgi(PhpBase):
 
     def test_files_require_denies_a_script(self):
         self.check_files_require("alice.test")
+
+    def test_location_require_ip_guards_a_script(self):
+        self.check_location_require_ip("alice.test")
 
     def test_path_info_and_request_uri(self):
         r = self.php("/php/vars.php/extra/info?q=1")
@@ -537,6 +556,9 @@ class PhpFpm(PhpBase):
 
     def test_files_require_denies_a_script(self):
         self.check_files_require("alice-fpm.test")
+
+    def test_location_require_ip_guards_a_script(self):
+        self.check_location_require_ip("alice-fpm.test")
 
     def test_php_value_and_admin_value(self):
         # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.

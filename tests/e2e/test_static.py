@@ -31,6 +31,9 @@ def setup(srv):
     a.write("backup.sql", b"INSERT INTO users VALUES ('admin', 'hash');\n")
     a.write("noindex/file.txt", b"not listed\n")
     a.write("a b.html", b"space in name\n")
+    a.write("office/plan.txt", b"office plan\n")
+    a.write("staff/roster.txt", b"roster\n")
+    a.write("legacy.txt", b"legacy\n")
     a.write("errors/404.html", NOT_FOUND_PAGE)
     a.write("1m.bin", ONE_MIB)
     a.home_write("extra/aliased.txt", ALIASED)
@@ -48,7 +51,14 @@ def config(srv):
                    f"    Require all granted\n  </Directory>\n"
                    f"  <Directory {a.www}/list>\n    Options Indexes\n  </Directory>\n"
                    f"  <Directory {a.home}/extra>\n    Require all granted\n  </Directory>\n"
-                   f"  <FilesMatch \"\\.(sql|bak)$\">\n    Require all denied\n  </FilesMatch>\n")
+                   f"  <FilesMatch \"\\.(sql|bak)$\">\n    Require all denied\n  </FilesMatch>\n"
+                   # Access by client address: mod_authz_host, a <Location> block list,
+                   # and an Apache 2.2-era Order/Allow/Deny block (mod_access_compat).
+                   f"  <Directory {a.www}/office>\n    Require ip 127.0.0.2 10.0.0.0/8\n  </Directory>\n"
+                   f"  <Location /staff>\n    <RequireAll>\n      Require all granted\n"
+                   f"      Require not ip 127.0.0.3\n    </RequireAll>\n  </Location>\n"
+                   f"  <Files legacy.txt>\n    Order deny,allow\n    Deny from all\n"
+                   f"    Allow from 127.0.0.4\n  </Files>\n")
     return h.standard_config(srv, alice_extra=alice_extra,
                              bob_extra="  AddDefaultCharset utf-8\n")
 
@@ -221,6 +231,33 @@ class Static(h.ServerTestCase):
         r = self.get("/list/")
         self.assertIn(b"plain.txt", r.body)
         self.assertNotIn(b".htpasswd", r.body)
+
+    def test_access_by_client_address(self):
+        watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)
+        get = lambda path, source: h.get(self.port, path, source=source)  # noqa: E731
+        # Require ip in a <Directory>: only the listed address, for files and the directory.
+        self.assertEqual(get("/office/plan.txt", "127.0.0.2").body, b"office plan\n")
+        for source in ("127.0.0.1", "127.0.0.5"):
+            for path in ("/office/plan.txt", "/office/", "/office", "/office/missing"):
+                r = get(path, source)
+                self.assertStatus(r, 403, f"{path} from {source}")
+                self.assertNotIn(b"plan", r.body)
+        h.wait_for(lambda: "client denied by server configuration" in
+                   watch.new_text(self.srv.alice.error_log) + watch.new_text(self.srv.error_log),
+                   timeout=5, what="the reason for the 403 in the log")
+        # <Location> with a negated rule: everyone but one address, by URL.
+        self.assertEqual(get("/staff/roster.txt", "127.0.0.1").body, b"roster\n")
+        self.assertStatus(get("/staff/roster.txt", "127.0.0.3"), 403)
+        self.assertStatus(get("/staff/", "127.0.0.3"), 403)
+        # Order deny,allow / Deny from all / Allow from one address.
+        self.assertEqual(get("/legacy.txt", "127.0.0.4").body, b"legacy\n")
+        self.assertStatus(get("/legacy.txt", "127.0.0.1"), 403)
+        # The same rules hold on a kept-alive connection, request after request.
+        with h.Conn(self.port, source="127.0.0.3") as c:
+            self.assertStatus(c.request("GET", "/x", host="alice.test"), 200)
+            self.assertStatus(c.request("GET", "/staff/roster.txt", host="alice.test"), 403)
+            self.assertStatus(c.request("GET", "/legacy.txt", host="alice.test"), 403)
+            self.assertStatus(c.request("GET", "/office/plan.txt", host="alice.test"), 403)
 
     def test_no_listing_without_indexes(self):
         self.assertStatus(self.get("/noindex/"), 403)

@@ -67,6 +67,8 @@ struct CompiledRegex {
   }
 };
 
+}  // namespace
+
 // The worker is single-threaded and the config is fixed for its lifetime, so each
 // pattern is compiled once. A pattern that does not compile (the config parser should
 // have refused it) never matches.
@@ -81,6 +83,8 @@ bool regex_matches(const std::string& pattern, const std::string& dir) {
   return it->second->ok && regexec(&it->second->re, dir.c_str(), 0, nullptr, 0) == 0;
 }
 
+namespace {
+
 void apply(const DirectoryBlock& block, DirectorySettings& s) {
   if (block.options) s.options = *block.options;
   s.options |= block.options_add;
@@ -92,7 +96,7 @@ void apply(const DirectoryBlock& block, DirectorySettings& s) {
       s.directory_index.clear();
     }
   }
-  if (block.require_all_denied) s.denied = *block.require_all_denied;
+  s.access.apply(block.access);
 }
 
 }  // namespace
@@ -167,19 +171,6 @@ bool files_block_matches(const FilesBlock& block, std::string_view dir, std::str
   }
   std::string name(base);
   return block.is_regex ? regex_matches(block.pattern, name) : fnmatch(block.pattern.c_str(), name.c_str(), 0) == 0;
-}
-
-bool access_denied(const VirtualHost& vhost, std::string_view fs_path, bool directory_denied) {
-  size_t slash = fs_path.rfind('/');
-  std::string_view dir = slash == std::string_view::npos || slash == 0 ? std::string_view("/") : fs_path.substr(0, slash);
-  std::string_view base = slash == std::string_view::npos ? fs_path : fs_path.substr(slash + 1);
-  // Apache's stock configuration (httpd.conf and Debian's apache2.conf alike) denies
-  // .ht* files, and a site moved from Apache keeps its .htaccess and .htpasswd (password
-  // hashes) in its docroot: denied here too unless a <Files> block grants them.
-  bool denied = directory_denied || base.rfind(".ht", 0) == 0;
-  for (const FilesBlock& f : vhost.files_blocks)
-    if (f.require_all_denied && files_block_matches(f, dir, base)) denied = *f.require_all_denied;
-  return denied;
 }
 
 }  // namespace itkd

@@ -237,13 +237,12 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
   auto mapped_path = [&] {
     return relative.empty() ? mapping.base : (mapping.base == "/" ? "" : mapping.base) + "/" + std::string(relative);
   };
-  bool denied = opened.containing.denied;
+  EffectiveAccess access = opened.containing.access;
   std::string_view name = relative.substr(relative.rfind('/') + 1);
-  bool name_rules = std::any_of(req_.vhost.files_blocks.begin(), req_.vhost.files_blocks.end(),
-                                [](const FilesBlock& f) { return f.require_all_denied.has_value(); });
-  if (!relative.empty() && (name_rules || name.rfind(".ht", 0) == 0))
-    denied = access_denied(req_.vhost, mapped_path(), denied);
-  if (denied) {
+  if (!relative.empty() && (name.rfind(".ht", 0) == 0 || has_files_access_rules(req_.vhost)))
+    access = access_for_file(req_.vhost, mapped_path(), access);
+  if (!req_.vhost.locations.empty()) apply_locations(req_.vhost, url_path, access);
+  if (!access.unrestricted() && !access_granted(access, req_.client)) {
     std::string mapped = mapped_path();
     return error(403, "client denied by server configuration: " + mapped, mapped);
   }
@@ -265,7 +264,9 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
 
   if (S_ISDIR(opened.st.st_mode)) {
     DirectorySettings settings = settings_for_directory(req_.vhost, opened.fs_path);
-    if (settings.denied) {
+    EffectiveAccess dir_access = settings.access;
+    if (!req_.vhost.locations.empty()) apply_locations(req_.vhost, url_path, dir_access);
+    if (!dir_access.unrestricted() && !access_granted(dir_access, req_.client)) {
       return error(403, "client denied by server configuration: " + opened.fs_path,
                    opened.fs_path);
     }
@@ -332,8 +333,9 @@ StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath&
   }
   UniqueFd readable = open_for_reading(dir);
   StaticResponse r;
-  auto denied = [this, &dir](std::string_view name) {
-    return access_denied(req_.vhost, dir.fs_path + "/" + std::string(name), false);
+  auto denied = [this, &dir, &settings](std::string_view name) {
+    EffectiveAccess a = access_for_file(req_.vhost, dir.fs_path + "/" + std::string(name), settings.access);
+    return !a.unrestricted() && !access_granted(a, req_.client);
   };
   if (!readable || !render_directory_listing(readable.release(), url_path, settings.options, denied,
                                              r.body)) {

@@ -16,6 +16,7 @@
 #include "common/shared_fd.h"
 #include "common/unique_fd.h"
 #include "config/server_config.h"
+#include "worker/static/access_check.h"
 #include "http/request_head.h"
 #include "worker/static/mime_types.h"
 
@@ -36,6 +37,8 @@ struct StaticRequest {
   // FallbackResource may apply: false when the missing file's name has a handler (a
   // missing .php is a 404, as with mod_dir, whose fallback needs "no handler").
   bool fallback_allowed = true;
+  // Who is asking, for Require ip / local and Allow / Deny (unknown: no ip rule matches).
+  ClientAddresses client;
 };
 
 struct StaticResponse {
@@ -71,7 +74,7 @@ bool remove_dot_segments(std::string_view path, std::string& out);
 struct DirectorySettings {
   unsigned options = kDefaultOptions;
   std::vector<std::string> directory_index;
-  bool denied = false;
+  EffectiveAccess access;  // its <Directory> blocks' Require & co. (worker/static/access_check.h)
 };
 DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir);
 // The <Directory>/<DirectoryMatch> blocks that apply to `dir`, in the order they merge.
@@ -80,10 +83,8 @@ std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost
 std::vector<PhpIniSetting> php_ini_for_directory(const VirtualHost& vhost, const std::string& dir);
 // Does this <Files>/<FilesMatch> block apply to the file `base` in directory `dir`?
 bool files_block_matches(const FilesBlock& block, std::string_view dir, std::string_view base);
-// mod_authz_core for one file: its directory's Require (`directory_denied`), then the
-// <Files>/<FilesMatch> blocks matching its name, in config order (the last with a Require
-// decides). ".ht*" names start out denied, as in Apache's stock configuration.
-bool access_denied(const VirtualHost& vhost, std::string_view fs_path, bool directory_denied);
+// POSIX extended regex match, each pattern compiled once per worker (the config is fixed).
+bool regex_matches(const std::string& pattern, const std::string& subject);
 // FallbackResource for files in `dir` ("" = none): the vhost's, then its <Directory> blocks'.
 std::string fallback_resource_for(const VirtualHost& vhost, const std::string& dir);
 // mod_dir's fallback for a request whose file `missing_fs_path` doesn't exist: the decoded,

@@ -410,9 +410,9 @@ TEST(ConfigParser, DirectoryBlocks) {
   const auto& d = c.vhosts[0].directories;
   ASSERT_EQ(d.size(), 4u);
   EXPECT_EQ(d[0].path, "/");
-  EXPECT_TRUE(*d[0].require_all_denied);
+  EXPECT_EQ(describe_require(*d[0].access.require), "any(all denied)");
   EXPECT_EQ(d[1].path, "/srv/www");
-  EXPECT_FALSE(*d[1].require_all_denied);
+  EXPECT_EQ(describe_require(*d[1].access.require), "any(all granted)");
   EXPECT_EQ(*d[1].directory_index, (std::vector<std::string>{"home.html", "index.html"}));
   EXPECT_TRUE(d[2].is_regex);
   EXPECT_EQ(d[2].path, "^/srv/[a-z]+/cgi");
@@ -769,18 +769,24 @@ TEST(ConfigErrors, PipedLogsRefused) {
   EXPECT_NE(parse_err(kBase + "ErrorLog syslog:local1\n").find("t.conf:3:"), std::string::npos);
 }
 
-TEST(ConfigErrors, RequireOtherFormsRefused) {
-  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire ip 10.0.0.0/8\n</Directory>\n").find("t.conf:4: Require ip"),
+TEST(ConfigErrors, RequireFormsItkdCantEnforceRefused) {
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire valid-user\n</Directory>\n")
+                .find("t.conf:4: 'Require valid-user' is not supported yet: itkd has no authentication"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire host example.com\n</Directory>\n")
+                .find("t.conf:4: 'Require host' is not supported: it needs DNS lookups"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire ip intranet.example\n</Directory>\n")
+                .find("host names need reverse DNS lookups"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire env LOCAL\n</Directory>\n").find("t.conf:4: 'Require env'"),
             std::string::npos);
 }
 
 TEST(ConfigErrors, SecurityDirectiveInFilesRefused) {
-  // <Location> isn't applied, so an access rule there would silently not hold.
-  EXPECT_NE(parse_err(kBase + "<Location /admin>\n  Require all denied\n</Location>\n")
-                .find("t.conf:4: Require inside <Location> is not supported yet"),
-            std::string::npos);
-  EXPECT_NE(parse_err(kBase + "<Files wp-login.php>\n  Require ip 10.0.0.0/8\n</Files>\n")
-                .find("t.conf:4: Require ip 10.0.0.0/8 is not supported yet"),
+  // Only the access rules of a <Location> are applied: an Options there would not hold.
+  EXPECT_NE(parse_err(kBase + "<Location /admin>\n  Options -Indexes\n</Location>\n")
+                .find("t.conf:4: Options inside <Location> is not supported yet"),
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "<Files x.php>\nSetHandler application/x-httpd-php\n</Files>\n").find("t.conf:4: SetHandler"),
             std::string::npos);
@@ -795,11 +801,11 @@ TEST(ConfigAccess, RequireInFilesAndFilesMatch) {
   const auto& blocks = c.vhosts[1].files_blocks;
   ASSERT_EQ(blocks.size(), 3u);  // the server's first, then the vhost's
   EXPECT_EQ(blocks[0].pattern, "^\\.ht");
-  EXPECT_EQ(blocks[0].require_all_denied, std::optional<bool>(true));
+  EXPECT_EQ(describe_require(*blocks[0].access.require), "any(all denied)");
   EXPECT_EQ(blocks[1].pattern, "wp-config.php");
-  EXPECT_EQ(blocks[1].require_all_denied, std::optional<bool>(true));
+  EXPECT_EQ(describe_require(*blocks[1].access.require), "any(all denied)");
   EXPECT_EQ(blocks[2].directory, "/srv/a/pub");
-  EXPECT_EQ(blocks[2].require_all_denied, std::optional<bool>(false));
+  EXPECT_EQ(describe_require(*blocks[2].access.require), "any(all granted)");
 }
 
 TEST(ConfigErrors, UnknownHandlerRefused) {

@@ -5,6 +5,9 @@
 namespace itkd {
 namespace {
 
+AccessRules require_all(bool denied) { return *access_rules_from({{"all", denied ? "denied" : "granted"}}); }
+bool denies(const EffectiveAccess& a) { return !a.unrestricted() && !access_granted(a, ClientAddresses{}); }
+
 DirectoryBlock block(const std::string& path, std::optional<unsigned> options) {
   DirectoryBlock b;
   b.path = path;
@@ -17,7 +20,7 @@ TEST(DirectorySettings, DefaultsWithoutBlocks) {
   DirectorySettings s = settings_for_directory(v, "/srv/www");
   EXPECT_EQ(s.options, kDefaultOptions);
   EXPECT_EQ(s.directory_index, std::vector<std::string>{"index.html"});
-  EXPECT_FALSE(s.denied);
+  EXPECT_TRUE(s.access.unrestricted());
 }
 
 TEST(DirectorySettings, LongestPathWinsRegardlessOfOrder) {
@@ -72,15 +75,15 @@ TEST(DirectorySettings, DirectoryIndexAndDenial) {
   VirtualHost v;
   v.directory_index = {"index.html", "index.htm"};
   DirectoryBlock deny = block("/srv/www/private", std::nullopt);
-  deny.require_all_denied = true;
+  deny.access = require_all(true);
   v.directories.push_back(deny);
   DirectoryBlock grant = block("/srv/www/private/open", std::nullopt);
-  grant.require_all_denied = false;
+  grant.access = require_all(false);
   grant.directory_index = std::vector<std::string>{"start.html"};
   v.directories.push_back(grant);
-  EXPECT_TRUE(settings_for_directory(v, "/srv/www/private/x").denied);
+  EXPECT_TRUE(denies(settings_for_directory(v, "/srv/www/private/x").access));
   DirectorySettings open = settings_for_directory(v, "/srv/www/private/open");
-  EXPECT_FALSE(open.denied);
+  EXPECT_FALSE(denies(open.access));
   EXPECT_EQ(open.directory_index, std::vector<std::string>{"start.html"});
   EXPECT_EQ(settings_for_directory(v, "/srv/www").directory_index.size(), 2u);
 }

@@ -54,7 +54,7 @@ TEST_F(FallbackResource, NotAppliedWhenTheCallerSaysTheNameHasAHandler) {
   TestRequest t;
   t.path = "/missing.php";
   http::RequestHead h = t.head();
-  StaticRequest req{vhost_, h, mime_, "http", "example.com", nullptr, 0, false};
+  StaticRequest req{vhost_, h, mime_, "http", "example.com", nullptr, 0, false, client_};
   EXPECT_EQ(serve_static(req).status, 404);
 }
 

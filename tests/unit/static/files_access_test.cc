@@ -12,7 +12,7 @@ FilesBlock files(const std::string& pattern, bool regex, bool denied, const std:
   b.pattern = pattern;
   b.is_regex = regex;
   b.directory = dir;
-  b.require_all_denied = denied;
+  b.access = require_all(denied);
   return b;
 }
 

@@ -1,5 +1,8 @@
 #include "static_fixture.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -81,7 +84,7 @@ DirectoryBlock& StaticFixture::add_directory(const std::string& rel, unsigned op
 
 StaticResponse StaticFixture::request(const TestRequest& r) {
   http::RequestHead h = r.head();
-  StaticRequest req{vhost_, h, mime_, "http", "example.com", files_, now_ms_};
+  StaticRequest req{vhost_, h, mime_, "http", "example.com", files_, now_ms_, true, client_};
   return serve_static(req);
 }
 
@@ -143,6 +146,23 @@ std::string StaticFixture::header(const StaticResponse& r, const std::string& na
 bool StaticFixture::has_header(const StaticResponse& r, const std::string& name) {
   return r.headers.rfind(name + ": ", 0) == 0 ||
          r.headers.find("\r\n" + name + ": ") != std::string::npos;
+}
+
+void StaticFixture::client_from(const std::string& ip) {
+  sockaddr_storage peer{}, local{};
+  if (ip.find(':') != std::string::npos) {
+    auto& a = reinterpret_cast<sockaddr_in6&>(peer);
+    a.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, ip.c_str(), &a.sin6_addr);
+  } else {
+    auto& a = reinterpret_cast<sockaddr_in&>(peer);
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  }
+  auto& l = reinterpret_cast<sockaddr_in&>(local);
+  l.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &l.sin_addr);
+  client_ = ClientAddresses::from(peer, local);
 }
 
 }  // namespace itkd::test

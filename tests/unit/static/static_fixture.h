@@ -30,6 +30,16 @@ struct TestRequest {
   http::RequestHead head() const;
 };
 
+// "Require all denied|granted" as the config parser builds it.
+inline AccessRules require_all(bool denied) {
+  return *access_rules_from({{"all", denied ? "denied" : "granted"}});
+}
+inline AccessRules require_lines(const std::vector<std::vector<std::string>>& lines) {
+  auto r = access_rules_from(lines);
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : AccessRules{};
+}
+
 class StaticFixture : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -58,6 +68,8 @@ class StaticFixture : public ::testing::Test {
   std::string root_;
   OpenFileCache* files_ = nullptr;  // set by tests of the worker's open-file cache
   uint64_t now_ms_ = 0;
+  ClientAddresses client_;  // who asks (set with client_from)
+  void client_from(const std::string& ip);  // "10.1.2.3" / "2001:db8::1", to 127.0.0.1
   std::string docroot_;
   VirtualHost vhost_;
   MimeTypes mime_ = MimeTypes::from_text(

@@ -410,7 +410,7 @@ TEST_F(StaticHandler, DirectoryIndexFromDirectoryBlock) {
 
 TEST_F(StaticHandler, RequireAllDeniedCoversEverythingBelow) {
   DirectoryBlock& b = add_directory("www/private", kDefaultOptions);
-  b.require_all_denied = true;
+  b.access = require_all(true);
   make_dir("www/private");
   make_dir("www/private/sub");
   write_file("www/private/a.txt", "secret");
@@ -427,9 +427,9 @@ TEST_F(StaticHandler, RequireAllDeniedCoversEverythingBelow) {
 
 TEST_F(StaticHandler, RequireAllGrantedReopensSubdirectory) {
   DirectoryBlock& deny = add_directory("www/private", kDefaultOptions);
-  deny.require_all_denied = true;
+  deny.access = require_all(true);
   DirectoryBlock& grant = add_directory("www/private/open", kDefaultOptions);
-  grant.require_all_denied = false;
+  grant.access = require_all(false);
   make_dir("www/private");
   make_dir("www/private/open");
   write_file("www/private/open/a.txt", "fine");
@@ -441,10 +441,10 @@ TEST_F(StaticHandler, DebianStyleRootDeniedDocrootGranted) {
   DirectoryBlock root_block;
   root_block.path = "/";
   root_block.options = kOptFollowSymLinks;
-  root_block.require_all_denied = true;
+  root_block.access = require_all(true);
   vhost_.directories.push_back(root_block);
   DirectoryBlock& www = add_directory("www", kOptIndexes | kOptFollowSymLinks);
-  www.require_all_denied = false;
+  www.access = require_all(false);
   write_file("www/index.html", "home");
   write_file("www/a.txt", "a");
   write_file("elsewhere.txt", "no");

@@ -43,7 +43,8 @@ TEST(HandlerMemo, GivesWhatChooseHandlerGives) {
   EXPECT_EQ(memo.by_name(v, "/srv/a/index.php").choice.wrapper, "/usr/bin/php-cgi");
   EXPECT_EQ(memo.by_name(v, "/srv/a/x.phtml").choice.kind, K::ProxyFcgi);
   EXPECT_EQ(memo.by_name(v, "/srv/a/1k.html").choice.kind, K::Static);
-  EXPECT_TRUE(memo.by_name(v, "/srv/a/up/shell.php").denied);
+  const EffectiveAccess& up = memo.by_name(v, "/srv/a/up/shell.php").access;
+  EXPECT_FALSE(access_granted(up, ClientAddresses{}));
   EXPECT_EQ(memo.by_name(v, "/srv/a/up/shell.php").choice.kind, K::Forbidden);
   EXPECT_EQ(memo.size(), 4u);  // repeats are answered from the memo
 }

@@ -1,0 +1,83 @@
+// Who may request what, as a section of the config says it: mod_authz_core's Require
+// lines and <RequireAll|Any|None> containers with mod_authz_host's `ip` and `local`, and
+// mod_access_compat's Order / Allow / Deny / Satisfy, which Apache 2.2-era configurations
+// (and Debian's Apache 2.4, where the module is on) still carry. The per-request decision
+// is worker/access_check.h.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace itkd {
+
+// An address range. IPv4 ones are kept as IPv4-mapped IPv6 (::ffff:a.b.c.d), so a client
+// on a dual-stack listener ("::ffff:10.1.2.3") matches "10.1".
+struct IpRange {
+  std::array<uint8_t, 16> net{};
+  std::array<uint8_t, 16> mask{};
+  bool operator==(const IpRange&) const = default;
+};
+
+// mod_authz_host's forms: "10.1.2.3", "10.1" (partial: whole octets), "10.1.0.0/16",
+// "10.1.0.0/255.255.0.0", "2001:db8::1", "2001:db8::/32". Host names are refused: they
+// need reverse DNS, which itkd never does.
+Result<IpRange> parse_ip_range(std::string_view text);
+
+// One Require line or container. A section's Require lines form an implicit <RequireAny>.
+struct RequireNode {
+  enum class Kind { AllGranted, AllDenied, Ip, Local, Any, All, None };
+  Kind kind = Kind::Any;
+  bool negated = false;          // "Require not ip ..."
+  std::vector<IpRange> ranges;   // Kind::Ip
+  std::vector<RequireNode> children;  // Any / All / None
+};
+
+// Order / Allow from / Deny from (mod_access_compat).
+struct AccessCompat {
+  // Deny,Allow: allowed unless a Deny matches and no Allow does (the default).
+  // Allow,Deny: denied unless an Allow matches and no Deny does. Mutual-failure: as
+  // Allow,Deny.
+  enum class Order { DenyAllow, AllowDeny, MutualFailure };
+  Order order = Order::DenyAllow;
+  bool allow_all = false, deny_all = false;
+  std::vector<IpRange> allow, deny;
+};
+
+// What one <Directory>, <Files> or <Location> block says. Each part replaces what an
+// enclosing or earlier-merged section said, only if this section sets it: Apache's
+// AuthMerging Off for Require, and mod_access_compat's lack of a merge for Order & co.
+struct AccessRules {
+  std::shared_ptr<RequireNode> require;  // the implicit <RequireAny> of its Require lines
+  std::shared_ptr<AccessCompat> compat;
+  std::optional<bool> satisfy_any;       // Satisfy Any|All
+  bool empty() const { return !require && !compat && !satisfy_any; }
+};
+
+// Parses the arguments of one `Require` line ("all granted", "ip 10.1 192.168.0.0/16",
+// "not ip 10.9", "local") into a node. Refuses what itkd can't enforce (user, group,
+// valid-user, env, expr, host, method) rather than ignore a rule that closes something.
+Result<RequireNode> parse_require_line(const std::vector<std::string>& args);
+// "from all" / "from 10.1 192.168.0.0/16" for Allow and Deny.
+Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, std::vector<IpRange>& ranges);
+// Checks one finished container as mod_authz_core does when it reads the config (nested
+// containers are checked when they close): negations can't stand in a <RequireAny>
+// (including a section's own Require lines, `top_level`), and a <RequireAll> must not hold
+// only negations; no container may be empty.
+Result<void> check_require_tree(const RequireNode& node, bool top_level);
+
+// A section holding these Require lines, each split into words ({"all", "denied"}),
+// checked as the parser checks a section: for configurations built in code (tests).
+Result<AccessRules> access_rules_from(const std::vector<std::vector<std::string>>& require_lines);
+
+// "Require ip 10.1 192.168.0.0/16" and the like, for `itkd -t`.
+std::string describe_require(const RequireNode& node);
+std::string describe_compat(const AccessCompat& compat);
+
+}  // namespace itkd
