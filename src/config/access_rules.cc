@@ -173,21 +173,32 @@ Result<RequireNode> parse_require_line(const std::vector<std::string>& all_args)
     node.kind = RequireNode::Kind::Local;
     return node;
   }
+  if (iequal(type, "valid-user")) {
+    if (args.size() != 1) return Error{"'Require valid-user' takes no arguments"};
+    node.kind = RequireNode::Kind::ValidUser;
+    return node;
+  }
+  if (iequal(type, "user")) {
+    if (args.size() < 2) return Error{"'Require user' needs at least one user name"};
+    node.kind = RequireNode::Kind::User;
+    node.users.assign(args.begin() + 1, args.end());
+    return node;
+  }
   // Ignoring any of these would open what the admin closed: refuse instead.
   if (iequal(type, "host") || iequal(type, "forward-dns")) {
     return Error{"'Require " + type +
                  "' is not supported: it needs DNS lookups, which itkd never does; use 'Require ip'"};
   }
-  if (iequal(type, "user") || iequal(type, "group") || iequal(type, "valid-user") ||
-      iequal(type, "file-owner") || iequal(type, "file-group") || type.rfind("ldap-", 0) == 0 ||
-      type.rfind("dbd-", 0) == 0 || type.rfind("dbm-", 0) == 0) {
+  if (iequal(type, "group") || iequal(type, "file-owner") || iequal(type, "file-group") ||
+      type.rfind("ldap-", 0) == 0 || type.rfind("dbd-", 0) == 0 || type.rfind("dbm-", 0) == 0) {
     return Error{"'Require " + type +
-                 "' is not supported yet: itkd has no authentication (AuthType); itkd would not enforce it"};
+                 "' is not supported yet (itkd knows valid-user and user with an AuthUserFile); "
+                 "itkd would not enforce it"};
   }
   if (iequal(type, "env") || iequal(type, "expr") || iequal(type, "method")) {
     return Error{"'Require " + type + "' is not supported yet; itkd would not enforce it"};
   }
-  return Error{"unknown Require type '" + type + "' (itkd knows all, ip, local)"};
+  return Error{"unknown Require type '" + type + "' (itkd knows all, ip, local, valid-user, user)"};
 }
 
 Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, std::vector<IpRange>& ranges) {
@@ -245,6 +256,11 @@ std::string describe_require(const RequireNode& node) {
     case RequireNode::Kind::AllGranted: return out + "all granted";
     case RequireNode::Kind::AllDenied: return out + "all denied";
     case RequireNode::Kind::Local: return out + "local";
+    case RequireNode::Kind::ValidUser: return out + "valid-user";
+    case RequireNode::Kind::User:
+      out += "user";
+      for (const std::string& u : node.users) out += " " + u;
+      return out;
     case RequireNode::Kind::Ip:
       out += "ip";
       describe_ranges(out, node.ranges);

@@ -32,10 +32,11 @@ Result<IpRange> parse_ip_range(std::string_view text);
 
 // One Require line or container. A section's Require lines form an implicit <RequireAny>.
 struct RequireNode {
-  enum class Kind { AllGranted, AllDenied, Ip, Local, Any, All, None };
+  enum class Kind { AllGranted, AllDenied, Ip, Local, ValidUser, User, Any, All, None };
   Kind kind = Kind::Any;
   bool negated = false;          // "Require not ip ..."
   std::vector<IpRange> ranges;   // Kind::Ip
+  std::vector<std::string> users;  // Kind::User
   std::vector<RequireNode> children;  // Any / All / None
 };
 
@@ -57,12 +58,19 @@ struct AccessRules {
   std::shared_ptr<RequireNode> require;  // the implicit <RequireAny> of its Require lines
   std::shared_ptr<AccessCompat> compat;
   std::optional<bool> satisfy_any;       // Satisfy Any|All
-  bool empty() const { return !require && !compat && !satisfy_any; }
+  // mod_auth_basic / mod_authn_file, each replacing the enclosing section's if set.
+  std::optional<bool> auth_basic;        // AuthType Basic (true) | None (false)
+  std::optional<std::string> auth_name;  // AuthName: the realm the browser shows
+  std::optional<std::string> auth_user_file;  // AuthUserFile: an htpasswd file
+  bool empty() const {
+    return !require && !compat && !satisfy_any && !auth_basic && !auth_name && !auth_user_file;
+  }
 };
 
 // Parses the arguments of one `Require` line ("all granted", "ip 10.1 192.168.0.0/16",
-// "not ip 10.9", "local") into a node. Refuses what itkd can't enforce (user, group,
-// valid-user, env, expr, host, method) rather than ignore a rule that closes something.
+// "not ip 10.9", "local", "valid-user", "user alice bob") into a node. Refuses what itkd
+// can't enforce (group, env, expr, host, method) rather than ignore a rule that closes
+// something.
 Result<RequireNode> parse_require_line(const std::vector<std::string>& args);
 // "from all" / "from 10.1 192.168.0.0/16" for Allow and Deny.
 Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, std::vector<IpRange>& ranges);

@@ -74,8 +74,8 @@ std::string describe_config(const ServerConfig& c) {
       describe_php(out, d.php_ini);
       out << "\n";
     }
-    // Who may come in, where it depends on the client's address (Require ip/local,
-    // Order/Allow/Deny); plain "Require all granted|denied" blocks are not listed.
+    // Who may come in, where it depends on the client (Require ip/local/valid-user,
+    // Order/Allow/Deny, AuthType); plain "Require all granted|denied" blocks are not listed.
     auto access = [&out](const AccessRules& a, const std::string& section) {
       std::string text;
       if (a.require) {
@@ -84,6 +84,11 @@ std::string describe_config(const ServerConfig& c) {
       }
       if (a.compat) text += (text.empty() ? "" : "; ") + describe_compat(*a.compat);
       if (a.satisfy_any && *a.satisfy_any && !text.empty()) text += "; Satisfy Any";
+      if (a.auth_basic && *a.auth_basic) {
+        text += std::string(text.empty() ? "" : "; ") + "AuthType Basic";
+        if (a.auth_name) text += " \"" + *a.auth_name + "\"";
+        if (a.auth_user_file) text += " AuthUserFile " + *a.auth_user_file;
+      }
       if (!text.empty()) out << "  access in " << section << ": " << text << "\n";
     };
     for (const DirectoryBlock& d : v.directories)

@@ -306,6 +306,40 @@ Result<void> h_allow_deny(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// mod_auth_basic + mod_authn_file: who the client says it is, checked against an
+// htpasswd file by the owner's worker (worker/static/htpasswd.h).
+Result<void> h_auth_type(ParseState& ps, const Directive& d) {
+  if (iequals(d.args[0], "Basic")) ps.access().auth_basic = true;
+  else if (iequals(d.args[0], "None")) ps.access().auth_basic = false;
+  else return Error{"AuthType " + d.args[0] + " is not supported yet (only Basic and None); itkd would not enforce it"};
+  return ok();
+}
+
+Result<void> h_auth_name(ParseState& ps, const Directive& d) {
+  // The realm goes into a quoted header parameter: no quotes, backslashes or controls.
+  for (char c : d.args[0]) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Error{"AuthName must not contain quotes, backslashes or control characters"};
+    }
+  }
+  ps.access().auth_name = d.args[0];
+  return ok();
+}
+
+Result<void> h_auth_user_file(ParseState& ps, const Directive& d) {
+  ps.access().auth_user_file = ps.server_relative(d.args[0]);
+  return ok();
+}
+
+Result<void> h_auth_basic_provider(ParseState&, const Directive& d) {
+  for (const std::string& p : d.args) {
+    if (!iequals(p, "file")) {
+      return Error{"AuthBasicProvider " + p + " is not supported yet (only 'file', with AuthUserFile)"};
+    }
+  }
+  return ok();
+}
+
 Result<void> h_satisfy(ParseState& ps, const Directive& d) {
   if (!iequals(d.args[0], "any") && !iequals(d.args[0], "all")) {
     return Error{"Satisfy takes Any or All, not '" + d.args[0] + "'"};
@@ -1063,6 +1097,10 @@ const DirectiveSpec kTable[] = {
   Access(D("Allow", kDirOnly, 1, -1, h_allow_deny)),
   Access(D("Deny", kDirOnly, 1, -1, h_allow_deny)),
   Access(D("Satisfy", kDirOnly, 1, 1, h_satisfy)),
+  Access(D("AuthType", kDirOnly, 1, 1, h_auth_type)),
+  Access(D("AuthName", kDirOnly, 1, 1, h_auth_name)),
+  Access(D("AuthUserFile", kDirOnly, 1, 1, h_auth_user_file)),
+  Access(D("AuthBasicProvider", kDirOnly, 1, -1, h_auth_basic_provider)),
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
   D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),
@@ -1251,7 +1289,8 @@ bool module_is_loaded(std::string_view name) {
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
-      "authz_core", "authz_host", "access_compat", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
+      "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
+      "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
       "fcgid", "ssl"};
   for (auto m : kLoaded)
     if (m == n) return true;

@@ -388,6 +388,7 @@ void Connection::handle_request() {
   ::gettimeofday(&request_start_, nullptr);
   request_start_mono_ms_ = worker_.loop().now_ms();
   ++requests_;
+  remote_user_.clear();
   logged_ = false;
 
   body_framing_ = head_.framing;
@@ -450,14 +451,18 @@ void Connection::serve_request() {
   StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
                         &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_, client_};
   StaticResponse response = serve_static(request);
+  remote_user_ = std::move(response.remote_user);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);
   }
   start_response(std::move(response));
 }
 
-void Connection::respond_error(int status, const std::string& reason, bool log_to_vhost) {
-  if (log_to_vhost) {
+void Connection::respond_error(int status, const std::string& reason, bool log_to_vhost,
+                               std::string_view extra_headers) {
+  if (reason.empty()) {
+    // Nothing worth the admin's attention (a browser's first request to a protected area).
+  } else if (log_to_vhost) {
     log_error(LogLevel::Error, "request refused with " + std::to_string(status) + ": " + reason);
   } else {
     worker_.logs(vhost_).error.log(LogLevel::Error, "http", client_text_,
@@ -468,7 +473,7 @@ void Connection::respond_error(int status, const std::string& reason, bool log_t
     ::gettimeofday(&request_start_, nullptr);
     request_start_mono_ms_ = worker_.loop().now_ms();
   }
-  out_ = http::simple_error_response(status, false, {});
+  out_ = http::simple_error_response(status, false, {}, extra_headers);
   out_sent_ = 0;
   file_.reset();
   file_remaining_ = 0;
@@ -609,6 +614,7 @@ void Connection::write_access_log() {
   AccessLogRecord record;
   record.remote_ip = peer_ip_;
   record.remote_port = address_port(peer_);
+  record.remote_user = remote_user_;
   record.local_ip = local_ip_;
   record.local_port = address_port(local_);
   const VirtualHost& vh = worker_.config().vhosts[vhost_];

@@ -71,7 +71,9 @@ class Connection : public ResponseSink {
   void process_buffer();
   void handle_request();
   void serve_request();
-  void respond_error(int status, const std::string& reason, bool log_to_vhost);
+  // `reason` empty: nothing is logged (a 401 asking for credentials); `extra_headers`
+  // (e.g. WWW-Authenticate) go into the response head.
+  void respond_error(int status, const std::string& reason, bool log_to_vhost, std::string_view extra_headers = {});
   void start_response(StaticResponse response);
   // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
   void write_response_head(int status, std::string_view headers, size_t body_reserve);
@@ -124,6 +126,7 @@ class Connection : public ResponseSink {
   sockaddr_storage peer_{};
   std::string peer_ip_;
   ClientAddresses client_;  // for Require ip / local and Allow / Deny
+  std::string remote_user_;  // who authenticated for the current request (%u), if anyone
   std::string local_ip_;
   std::string client_text_;
   State state_ = State::ReadingHead;

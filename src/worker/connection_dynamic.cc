@@ -37,8 +37,9 @@ bool has_header(std::string_view headers, std::string_view name) {
 }  // namespace
 
 void Connection::start_dynamic(DynamicTarget target) {
+  remote_user_ = target.remote_user;
   if (target.error_status) {
-    respond_error(target.error_status, target.reason, true);
+    respond_error(target.error_status, target.reason, true, target.extra_headers);
     return;
   }
   target_ = std::move(target);
@@ -109,6 +110,7 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   const VhostLogs& logs = worker_.logs(vhost_);
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
+  request.remote_user = remote_user_;
   if (tls_) {
     tls_sni_ = tls_->sni();
     request.ssl_protocol = tls_->protocol();

@@ -13,6 +13,19 @@ namespace {
 
 bool is_dynamic(const HandlerSpec& h) { return h.kind != HandlerSpec::Kind::Default; }
 
+// The access rules' answer for a program: true (with `target` set to answer the error) if
+// it may not run; else the authenticated user, if any, goes along (REMOTE_USER).
+bool refuse(AccessVerdict verdict, const std::string& what, DynamicTarget& target) {
+  if (verdict.status == 0) {
+    target.remote_user = std::move(verdict.remote_user);
+    return false;
+  }
+  target.error_status = verdict.status;
+  target.reason = verdict.status == 403 ? "client denied by server configuration: " + what : verdict.log_reason;
+  target.extra_headers = std::move(verdict.extra_headers);
+  return true;
+}
+
 // CONTEXT_PREFIX / CONTEXT_DOCUMENT_ROOT: the Alias that mapped the URL, or the docroot.
 void set_context(const VirtualHost& vhost, const std::string& path, CgiScript& script) {
   for (const AliasRule& a : vhost.aliases) {
@@ -32,7 +45,7 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
                                              const std::string& base, const std::string& relative,
                                              const std::string& path_info, bool via_script_alias,
                                              OpenFileCache* files, HandlerMemo* memo, uint64_t now_ms,
-                                             const ClientAddresses& client) {
+                                             const ClientAddresses& client, const http::RequestHead& head) {
   // Most requests of a PHP site are for static files: when the name alone says no
   // handler applies, leave the file to the static handler instead of opening it twice.
   std::string fs;
@@ -63,9 +76,7 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
   }
   EffectiveAccess access = access_for_file(vhost, opened.fs_path, opened.containing.access);
   if (!vhost.locations.empty()) apply_locations(vhost, url_path, access);
-  if (!access.unrestricted() && !access_granted(access, client)) {
-    target.error_status = 403;
-    target.reason = "client denied by server configuration: " + opened.fs_path;
+  if (!access.unrestricted() && refuse(judge_access(access, client, head, url_path), opened.fs_path, target)) {
     return target;
   }
   if (!S_ISREG(opened.st.st_mode)) {
@@ -118,11 +129,7 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
     if (!vhost.locations.empty()) {
       EffectiveAccess access;
       apply_locations(vhost, path, access);
-      if (!access.unrestricted() && !access_granted(access, client)) {
-        target.error_status = 403;
-        target.reason = "client denied by server configuration: " + path;
-        return target;
-      }
+      if (!access.unrestricted() && refuse(judge_access(access, client, head, path), path, target)) return target;
     }
     target.choice.kind = HandlerChoice::Kind::ProxyFcgi;
     target.choice.backend = proxied->backend;
@@ -155,7 +162,7 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
         struct stat ist {};
         if (::stat((fs + "/" + index).c_str(), &ist) != 0 || !S_ISREG(ist.st_mode)) continue;
         std::string rel = relative.empty() ? index : relative + "/" + index;
-        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, memo, now_ms, client);
+        return target_for_file(vhost, path + index, mapping.base, rel, {}, mapping.is_script, files, memo, now_ms, client, head);
       }
       if (mapping.is_script) {
         DynamicTarget target;
@@ -165,13 +172,13 @@ std::optional<DynamicTarget> target_for_path(const VirtualHost& vhost, const std
       }
       return std::nullopt;
     }
-    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, memo, now_ms, client);
+    return target_for_file(vhost, path, mapping.base, relative, {}, mapping.is_script, files, memo, now_ms, client, head);
   }
   // "/cgi-bin/x.cgi/more": the longest existing file prefix is the script, the rest PATH_INFO.
   PathInfoSplit split = split_path_info(fs);
   if (split.found && split.filename.size() > mapping.base.size()) {
     std::string rel = split.filename.substr(mapping.base.size() + 1);
-    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, memo, now_ms, client);
+    return target_for_file(vhost, path, mapping.base, rel, split.path_info, mapping.is_script, files, memo, now_ms, client, head);
   }
   if (mapping.is_script) {
     DynamicTarget target;

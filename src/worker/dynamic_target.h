@@ -21,7 +21,9 @@ struct DynamicTarget {
   HandlerChoice choice;   // Cgi, Fcgid, ProxyFcgi, or Forbidden (403)
   CgiScript script;
   int error_status = 0;   // nonzero: answer this error (with `reason` in the log)
-  std::string reason;
+  std::string reason;     // empty: nothing to log (a 401 asking for credentials)
+  std::string extra_headers;  // with the error: WWW-Authenticate for a 401
+  std::string remote_user;    // who authenticated (AuthType Basic), for REMOTE_USER and %u
   std::string decoded_path;
 };
 

@@ -60,6 +60,8 @@ struct HandlerRequest {
   std::string_view ssl_protocol = {};
   std::string_view ssl_cipher = {};
   std::string_view ssl_sni = {};
+  // Who authenticated (AuthType Basic): REMOTE_USER and AUTH_TYPE for the program.
+  std::string_view remote_user = {};
 };
 
 class AsyncHandler {

@@ -6,6 +6,7 @@ The test starts one php-fpm master per owner itself (numeric uids in the pool co
 stops it by pid. Identities are checked in /proc, not only in the bodies.
 """
 
+import base64
 import errno
 import hashlib
 import json
@@ -143,6 +144,12 @@ def setup(srv):
         t.write("php/app/style.css", b"body{}")
         t.write("php/wp-config.php", b'<?php echo "RAN wp-config\\n";')
         t.write("php/admin/panel.php", b'<?php echo "RAN panel for ", $_SERVER["REMOTE_ADDR"], "\\n";')
+        t.write("php/members/who.php",
+                b'<?php echo "RAN for ", $_SERVER["REMOTE_USER"] ?? "-", " ", $_SERVER["AUTH_TYPE"] ?? "-", " ",'
+                b' isset($_SERVER["HTTP_AUTHORIZATION"]) ? "saw-credentials" : "no-credentials", "\\n";')
+        t.home_write("members.htpasswd", b"ann:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\n"
+                                          b"ben:$2y$05$9XWVWzYUJ7Ax2MyezPmNK.obLISeOMK62mNbddv1sE8QEcnHWDHsm\n",
+                     mode=0o600)
         h._mkdir(os.path.join(t.home, "sessions"), t.uid, t.uid, 0o700)
         h._mkdir(os.path.join(t.home, "tmp"), t.uid, t.uid, 0o700)
         t.home_write("php.d/50-itkd.ini",
@@ -177,7 +184,13 @@ def fallback_block(t):
             # An admin area for the office only, by URL, as hosting guides write it.
             f"  <Location /php/admin>\n"
             f"    Require ip 127.0.0.2\n"
-            f"  </Location>\n")
+            f"  </Location>\n"
+            f"  <Directory {t.www}/php/members>\n"
+            f"    AuthType Basic\n"
+            f"    AuthName Members\n"
+            f"    AuthUserFile {t.home}/members.htpasswd\n"
+            f"    Require user ann\n"
+            f"  </Directory>\n")
 
 
 def fpm_handler(sock):
@@ -319,6 +332,19 @@ class PhpBase(h.ServerTestCase):
         self.assertStatus(r, 200)
         self.assertEqual(r.body, b"RAN panel for 127.0.0.2\n")
 
+    def check_basic_auth(self, host):
+        def auth(user_pass):
+            return [("Authorization", "Basic " + base64.b64encode(user_pass.encode()).decode())]
+        for creds in (None, "ann:wrong", "ben:secret"):  # ben is valid but not "Require user ann"
+            r = self.php("/php/members/who.php", host=host, headers=auth(creds) if creds else ())
+            self.assertStatus(r, 401, str(creds))
+            self.assertEqual(r.header("WWW-Authenticate"), 'Basic realm="Members"')
+            self.assertNotIn(b"RAN", r.body, f"{creds}: the script ran without a valid login")
+        r = self.php("/php/members/who.php", host=host, headers=auth("ann:secret"))
+        self.assertStatus(r, 200)
+        # The script learns who, never the password (Authorization stays with the server).
+        self.assertEqual(r.body, b"RAN for ann Basic no-credentials\n")
+
     def check_files_require(self, host):
         for path in ("/php/wp-config.php", "/php/wp-config.php/x"):
             r = self.php(path, host=host)
@@ -375,6 +401,9 @@ class ManagedPhpCgi(PhpBase):
 
     def test_location_require_ip_guards_a_script(self):
         self.check_location_require_ip("alice.test")
+
+    def test_basic_auth_guards_a_script(self):
+        self.check_basic_auth("alice.test")
 
     def test_path_info_and_request_uri(self):
         r = self.php("/php/vars.php/extra/info?q=1")
@@ -559,6 +588,9 @@ class PhpFpm(PhpBase):
 
     def test_location_require_ip_guards_a_script(self):
         self.check_location_require_ip("alice-fpm.test")
+
+    def test_basic_auth_guards_a_script(self):
+        self.check_basic_auth("alice-fpm.test")
 
     def test_php_value_and_admin_value(self):
         # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The static handler and HTTP/1.1 connection handling, as Apache serves them."""
 
+import base64
 import os
 import re
 import time
@@ -34,6 +35,14 @@ def setup(srv):
     a.write("office/plan.txt", b"office plan\n")
     a.write("staff/roster.txt", b"roster\n")
     a.write("legacy.txt", b"legacy\n")
+    a.write("staging/index.html", b"staging site\n")
+    a.write("stolen/x.txt", b"x\n")
+    # htpasswd -B (bcrypt) and the older $apr1$ default, for the password "secret";
+    # readable by its owner only.
+    a.home_write("conf/staging.htpasswd",
+                 b"ann:$2y$05$9XWVWzYUJ7Ax2MyezPmNK.obLISeOMK62mNbddv1sE8QEcnHWDHsm\n"
+                 b"ben:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\n", mode=0o600)
+    srv.bob.home_write("conf/bob.htpasswd", b"ann:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\n", mode=0o600)
     a.write("errors/404.html", NOT_FOUND_PAGE)
     a.write("1m.bin", ONE_MIB)
     a.home_write("extra/aliased.txt", ALIASED)
@@ -58,7 +67,16 @@ def config(srv):
                    f"  <Location /staff>\n    <RequireAll>\n      Require all granted\n"
                    f"      Require not ip 127.0.0.3\n    </RequireAll>\n  </Location>\n"
                    f"  <Files legacy.txt>\n    Order deny,allow\n    Deny from all\n"
-                   f"    Allow from 127.0.0.4\n  </Files>\n")
+                   f"    Allow from 127.0.0.4\n  </Files>\n"
+                   # Basic authentication, as control panels protect a directory.
+                   f"  <Directory {a.www}/staging>\n    AuthType Basic\n"
+                   f"    AuthName \"Staging site\"\n"
+                   f"    AuthUserFile {a.home}/conf/staging.htpasswd\n"
+                   f"    Require valid-user\n  </Directory>\n"
+                   # Another owner's password file: alice's worker can't read it.
+                   f"  <Directory {a.www}/stolen>\n    AuthType Basic\n    AuthName x\n"
+                   f"    AuthUserFile {srv.bob.home}/conf/bob.htpasswd\n"
+                   f"    Require valid-user\n  </Directory>\n")
     return h.standard_config(srv, alice_extra=alice_extra,
                              bob_extra="  AddDefaultCharset utf-8\n")
 
@@ -258,6 +276,43 @@ class Static(h.ServerTestCase):
             self.assertStatus(c.request("GET", "/staff/roster.txt", host="alice.test"), 403)
             self.assertStatus(c.request("GET", "/legacy.txt", host="alice.test"), 403)
             self.assertStatus(c.request("GET", "/office/plan.txt", host="alice.test"), 403)
+
+    def test_basic_authentication(self):
+        def auth(user_pass):
+            return [("Authorization", "Basic " + base64.b64encode(user_pass.encode()).decode())]
+        r = self.get("/staging/")
+        self.assertStatus(r, 401)
+        self.assertEqual(r.header("WWW-Authenticate"), 'Basic realm="Staging site"')
+        self.assertNotIn(b"staging site", r.body)
+        watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)
+        for creds in ("ann:wrong", "nobody:secret"):
+            r = self.get("/staging/index.html", headers=auth(creds))
+            self.assertStatus(r, 401, creds)
+            self.assertNotIn(b"staging site", r.body)
+        h.wait_for(lambda: "user ann: authentication failure" in
+                   watch.new_text(self.srv.alice.error_log) + watch.new_text(self.srv.error_log),
+                   timeout=5, what="the failed login in the error log")
+        for creds in ("ann:secret", "ben:secret"):  # bcrypt and $apr1$
+            r = self.get("/staging/", headers=auth(creds))
+            self.assertStatus(r, 200, creds)
+            self.assertEqual(r.body, b"staging site\n")
+        # The user is in the access log (%u of the combined format).
+        def logged_ben():
+            with open(self.srv.alice.access_log, errors="replace") as f:
+                return any(" - ben [" in line for line in f)
+        h.wait_for(logged_ben, timeout=5, what="ben in the access log")
+
+    def test_another_owners_password_file_is_not_readable(self):
+        # Naming bob's 0600 htpasswd in alice's vhost gets alice nothing: her worker runs
+        # as alice and can't open it, so the request fails closed (500), with the reason.
+        watch = h.LogWatch(self.srv.alice.error_log, self.srv.error_log)
+        r = self.get("/stolen/x.txt",
+                     headers=[("Authorization", "Basic " + base64.b64encode(b"ann:secret").decode())])
+        self.assertStatus(r, 500)
+        self.assertNotIn(b"x\n", r.body)
+        h.wait_for(lambda: "Permission denied" in
+                   watch.new_text(self.srv.alice.error_log) + watch.new_text(self.srv.error_log),
+                   timeout=5, what="the unreadable AuthUserFile in the log")
 
     def test_no_listing_without_indexes(self):
         self.assertStatus(self.get("/noindex/"), 403)

@@ -154,6 +154,10 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
                                                                 : s.context_document_root);
   set("SCRIPT_FILENAME", s.filename);
   set("REMOTE_PORT", number(address_port(r.peer)));
+  if (!r.remote_user.empty()) {
+    set("REMOTE_USER", r.remote_user);
+    set("AUTH_TYPE", "Basic");
+  }
   set("GATEWAY_INTERFACE", "CGI/1.1");
   set("SERVER_PROTOCOL", protocol(r.head));
   set("REQUEST_METHOD", r.head.method_text);

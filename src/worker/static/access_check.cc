@@ -3,9 +3,12 @@
 #include <fnmatch.h>
 #include <netinet/in.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cstring>
 
+#include "worker/static/htpasswd.h"
 #include "worker/static/static_handler.h"
 
 namespace itkd {
@@ -78,52 +81,63 @@ void EffectiveAccess::apply(const AccessRules& rules) {
   if (rules.require) require = rules.require.get();
   if (rules.compat) compat = rules.compat.get();
   if (rules.satisfy_any) satisfy_any = *rules.satisfy_any;
+  if (rules.auth_basic) auth_basic = *rules.auth_basic;
+  if (rules.auth_name) auth_name = &*rules.auth_name;
+  if (rules.auth_user_file) auth_user_file = &*rules.auth_user_file;
 }
 
-AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client) {
-  AuthzResult r = AuthzResult::Neutral;
+AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client, const std::string* user) {
+  using R = AuthzResult;
+  R r = R::Neutral;
   switch (node.kind) {
-    case RequireNode::Kind::AllGranted: r = AuthzResult::Granted; break;
-    case RequireNode::Kind::AllDenied: r = AuthzResult::Denied; break;
-    case RequireNode::Kind::Ip: r = in_any(node.ranges, client) ? AuthzResult::Granted : AuthzResult::Denied; break;
-    case RequireNode::Kind::Local: r = is_local(client) ? AuthzResult::Granted : AuthzResult::Denied; break;
+    case RequireNode::Kind::AllGranted: r = R::Granted; break;
+    case RequireNode::Kind::AllDenied: r = R::Denied; break;
+    case RequireNode::Kind::Ip: r = in_any(node.ranges, client) ? R::Granted : R::Denied; break;
+    case RequireNode::Kind::Local: r = is_local(client) ? R::Granted : R::Denied; break;
+    case RequireNode::Kind::ValidUser: r = user ? R::Granted : R::DeniedNoUser; break;
+    case RequireNode::Kind::User:
+      if (!user) r = R::DeniedNoUser;
+      else r = std::find(node.users.begin(), node.users.end(), *user) != node.users.end() ? R::Granted : R::Denied;
+      break;
     case RequireNode::Kind::Any:
     case RequireNode::Kind::None: {
-      // Any: granted as soon as one grants; denied if none grants and one denies.
-      bool denied = false;
+      // Any: granted as soon as one grants; else refused, for want of a user if one
+      // child asks for one (so the client is asked to authenticate).
+      bool denied = false, no_user = false;
       for (const RequireNode& c : node.children) {
-        AuthzResult cr = evaluate_require(c, client);
-        if (cr == AuthzResult::Granted) {
-          r = AuthzResult::Granted;
+        R cr = evaluate_require(c, client, user);
+        if (cr == R::Granted) {
+          r = R::Granted;
           break;
         }
-        denied = denied || cr == AuthzResult::Denied;
+        denied = denied || cr == R::Denied;
+        no_user = no_user || cr == R::DeniedNoUser;
       }
-      if (r != AuthzResult::Granted && denied) r = AuthzResult::Denied;
+      if (r != R::Granted) r = no_user ? R::DeniedNoUser : denied ? R::Denied : R::Neutral;
       // <RequireNone> is a negated <RequireAny>.
       if (node.kind == RequireNode::Kind::None) {
-        r = r == AuthzResult::Granted ? AuthzResult::Denied : AuthzResult::Neutral;
+        r = r == R::Granted ? R::Denied : r == R::DeniedNoUser ? R::DeniedNoUser : R::Neutral;
       }
       break;
     }
     case RequireNode::Kind::All: {
-      // All: denied as soon as one denies; granted if none denies and one grants.
+      // All: refused as soon as one refuses; granted if none refuses and one grants.
       bool granted = false;
       for (const RequireNode& c : node.children) {
-        AuthzResult cr = evaluate_require(c, client);
-        if (cr == AuthzResult::Denied) {
-          r = AuthzResult::Denied;
+        R cr = evaluate_require(c, client, user);
+        if (cr == R::Denied || cr == R::DeniedNoUser) {
+          r = cr;
           break;
         }
-        granted = granted || cr == AuthzResult::Granted;
+        granted = granted || cr == R::Granted;
       }
-      if (r != AuthzResult::Denied) r = granted ? AuthzResult::Granted : AuthzResult::Neutral;
+      if (r == R::Neutral) r = granted ? R::Granted : R::Neutral;
       break;
     }
   }
   // A negated rule can refuse but never grant: what it matches is refused, the rest is
   // left to the other rules.
-  if (node.negated) r = r == AuthzResult::Granted ? AuthzResult::Denied : AuthzResult::Neutral;
+  if (node.negated) r = r == R::Granted ? R::Denied : r == R::DeniedNoUser ? R::DeniedNoUser : R::Neutral;
   return r;
 }
 
@@ -133,6 +147,103 @@ bool access_granted(const EffectiveAccess& access, const ClientAddresses& client
   // Satisfy Any only matters where both are set; with one alone, that one decides.
   if (access.satisfy_any && access.compat && access.require) return compat_ok || require_ok;
   return compat_ok && require_ok;
+}
+
+namespace {
+
+bool decode_base64(std::string_view in, std::string& out) {
+  while (!in.empty() && (in.back() == ' ' || in.back() == '\t')) in.remove_suffix(1);
+  if (in.empty() || in.size() % 4 != 0 || in.size() > 4096) return false;
+  out.assign(in.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return false;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t pad = in.back() == '=' ? (in[in.size() - 2] == '=' ? 2 : 1) : 0;
+  out.resize(static_cast<size_t>(n) - pad);
+  return true;
+}
+
+bool iprefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+AccessVerdict judge_access(const EffectiveAccess& access, const ClientAddresses& client,
+                           const http::RequestHead& head, std::string_view target) {
+  AccessVerdict v;
+  bool compat_ok = !access.compat || compat_allows(*access.compat, client);
+  AuthzResult r = access.require ? evaluate_require(*access.require, client) : AuthzResult::Granted;
+  if (access.satisfy_any && access.compat && access.require) {
+    if (compat_ok || r == AuthzResult::Granted) return v;
+  } else {
+    if (!compat_ok) {
+      v.status = 403;
+      return v;
+    }
+    if (r == AuthzResult::Granted) return v;
+  }
+  if (r != AuthzResult::DeniedNoUser) {
+    v.status = 403;
+    return v;
+  }
+  // The rules want a user: Basic authentication against the AuthUserFile.
+  std::string where(target);
+  if (!access.auth_basic || !access.auth_user_file || !access.auth_name || access.auth_name->empty()) {
+    v.status = 500;
+    v.log_reason = std::string(!access.auth_basic       ? "AuthType Basic"
+                               : !access.auth_user_file ? "AuthUserFile"
+                                                        : "AuthName") +
+                   " is not set, but a Require valid-user/user rule needs it: " + where;
+    return v;
+  }
+  v.extra_headers = "WWW-Authenticate: Basic realm=\"" + *access.auth_name + "\"\r\n";
+  v.status = 401;
+  const http::HeaderField* field = head.find("Authorization");
+  if (!field) return v;  // a browser's first request: asked for credentials, nothing to log
+  std::string_view value = field->value;
+  if (!iprefix(value, "basic ")) {
+    v.log_reason = "client used wrong authentication scheme (not Basic): " + where;
+    return v;
+  }
+  value.remove_prefix(6);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  std::string decoded;
+  size_t colon = std::string::npos;
+  if (!decode_base64(value, decoded) || (colon = decoded.find(':')) == std::string::npos) {
+    v.log_reason = "invalid Basic credentials (not base64 of user:password): " + where;
+    return v;
+  }
+  std::string user = decoded.substr(0, colon);
+  std::string_view password = std::string_view(decoded).substr(colon + 1);
+  std::string error;
+  switch (check_htpasswd(*access.auth_user_file, user, password, error)) {
+    case PasswordCheck::FileError:
+      v.status = 500;
+      v.extra_headers.clear();
+      v.log_reason = error + " (for " + where + ")";
+      return v;
+    case PasswordCheck::NoSuchUser:
+      v.log_reason = "user " + user + " not found: " + where;
+      return v;
+    case PasswordCheck::Mismatch:
+      v.log_reason = "user " + user + ": authentication failure for \"" + where + "\": Password Mismatch";
+      return v;
+    case PasswordCheck::Match:
+      break;
+  }
+  if (evaluate_require(*access.require, client, &user) != AuthzResult::Granted) {
+    v.log_reason = "access to " + where + " failed, reason: user '" + user + "' does not meet 'require'ments";
+    return v;
+  }
+  v.status = 0;
+  v.extra_headers.clear();
+  v.remote_user = std::move(user);
+  return v;
 }
 
 EffectiveAccess access_for_file(const VirtualHost& vhost, std::string_view fs_path, EffectiveAccess directory) {

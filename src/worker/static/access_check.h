@@ -13,6 +13,7 @@
 
 #include "config/access_rules.h"
 #include "config/server_config.h"
+#include "http/request_head.h"
 
 namespace itkd {
 
@@ -27,17 +28,37 @@ struct EffectiveAccess {
   const RequireNode* require = nullptr;
   const AccessCompat* compat = nullptr;
   bool satisfy_any = false;
+  bool auth_basic = false;                     // AuthType Basic
+  const std::string* auth_name = nullptr;      // AuthName
+  const std::string* auth_user_file = nullptr;  // AuthUserFile
   // A section's rules replace those merged before it, part by part.
   void apply(const AccessRules& rules);
   // Nothing restricts: every client is granted, no address needed.
   bool unrestricted() const { return !require && !compat; }
 };
 
-enum class AuthzResult { Granted, Denied, Neutral };
-AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client);
+// DeniedNoUser: refused for want of an authenticated user (valid-user, user): worth
+// asking for credentials (mod_authz_core's AUTHZ_DENIED_NO_USER).
+enum class AuthzResult { Granted, Denied, DeniedNoUser, Neutral };
+// `user`: the authenticated user, or null before authentication.
+AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client,
+                             const std::string* user = nullptr);
 // Satisfy All (the default): Order/Allow/Deny and Require must both let the client in;
-// Satisfy Any: either. A Require tree that ends neutral refuses, as in Apache.
+// Satisfy Any: either. A Require tree that ends neutral refuses, as in Apache. Without
+// authentication: rules that need a user refuse.
 bool access_granted(const EffectiveAccess& access, const ClientAddresses& client);
+
+// The whole decision for one request, with Basic authentication where the rules need a
+// user and allow no one without: Apache's order (address rules first, so "Require ip
+// 10.1" next to "Require valid-user" lets the office in without a password).
+struct AccessVerdict {
+  int status = 0;                // 0: go ahead; else 401, 403 or 500
+  std::string remote_user;       // who authenticated (REMOTE_USER, %u), if anyone
+  std::string log_reason;        // for the error log; empty: nothing worth logging
+  std::string extra_headers;     // "WWW-Authenticate: Basic realm=\"...\"\r\n" with a 401
+};
+AccessVerdict judge_access(const EffectiveAccess& access, const ClientAddresses& client,
+                           const http::RequestHead& head, std::string_view target);
 
 // The <Directory> result for a file, then its <Files>/<FilesMatch> blocks in config order
 // (the last matching one that sets a rule decides). ".ht*" names start out denied, as in

@@ -74,6 +74,11 @@ class Handler {
   StaticResponse error(int status, std::string log_reason, std::string filename = {},
                        std::string extra_headers = {});
   StaticResponse builtin_page(int status, std::string extra_headers, std::string location = {});
+  // 403, 401 (asking for credentials) or 500 from the access rules.
+  StaticResponse refused(AccessVerdict verdict, const std::string& path) {
+    if (verdict.status == 403) return error(403, "client denied by server configuration: " + path, path);
+    return error(verdict.status, std::move(verdict.log_reason), path, std::move(verdict.extra_headers));
+  }
   bool serve_error_document(const std::string& local_url, StaticResponse& out);
   void finish_body(StaticResponse& r, std::string_view content_type);
 
@@ -81,6 +86,8 @@ class Handler {
   bool head_only_;
   bool in_error_document_ = false;
   bool in_fallback_ = false;  // serving a FallbackResource: no second fallback
+ public:
+  std::string remote_user_;   // who authenticated for this request (Basic), if anyone
 };
 
 void Handler::finish_body(StaticResponse& r, std::string_view content_type) {
@@ -242,9 +249,10 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
   if (!relative.empty() && (name.rfind(".ht", 0) == 0 || has_files_access_rules(req_.vhost)))
     access = access_for_file(req_.vhost, mapped_path(), access);
   if (!req_.vhost.locations.empty()) apply_locations(req_.vhost, url_path, access);
-  if (!access.unrestricted() && !access_granted(access, req_.client)) {
-    std::string mapped = mapped_path();
-    return error(403, "client denied by server configuration: " + mapped, mapped);
+  if (!access.unrestricted()) {
+    AccessVerdict verdict = judge_access(access, req_.client, req_.head, url_path);
+    if (verdict.status) return refused(std::move(verdict), mapped_path());
+    remote_user_ = std::move(verdict.remote_user);
   }
   if (opened.status == 404 && req_.fallback_allowed && !in_fallback_ && !in_error_document_) {
     // mod_dir's FallbackResource: nothing in the filesystem, so the fallback URL answers,
@@ -266,9 +274,10 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
     DirectorySettings settings = settings_for_directory(req_.vhost, opened.fs_path);
     EffectiveAccess dir_access = settings.access;
     if (!req_.vhost.locations.empty()) apply_locations(req_.vhost, url_path, dir_access);
-    if (!dir_access.unrestricted() && !access_granted(dir_access, req_.client)) {
-      return error(403, "client denied by server configuration: " + opened.fs_path,
-                   opened.fs_path);
+    if (!dir_access.unrestricted()) {
+      AccessVerdict verdict = judge_access(dir_access, req_.client, req_.head, url_path);
+      if (verdict.status) return refused(std::move(verdict), opened.fs_path);
+      remote_user_ = std::move(verdict.remote_user);
     }
     if (!trailing_slash && url_path != "/") {
       if (in_error_document_) return error(404, {}, opened.fs_path);
@@ -437,6 +446,11 @@ StaticResponse Handler::serve_file(OpenedPath& file) {
 
 }  // namespace
 
-StaticResponse serve_static(const StaticRequest& request) { return Handler(request).run(); }
+StaticResponse serve_static(const StaticRequest& request) {
+  Handler h(request);
+  StaticResponse r = h.run();
+  r.remote_user = std::move(h.remote_user_);
+  return r;
+}
 
 }  // namespace itkd

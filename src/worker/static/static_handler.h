@@ -57,6 +57,8 @@ struct StaticResponse {
   std::string log_reason;
   // The file that was served or refused (for the error log and %f).
   std::string filename;
+  // Who authenticated (AuthType Basic), for %u; empty if no one.
+  std::string remote_user;
 };
 
 StaticResponse serve_static(const StaticRequest& request);

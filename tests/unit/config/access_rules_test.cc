@@ -227,6 +227,53 @@ TEST(ConfigAccess, MisusedRulesRefusedWithFileAndLine) {
             std::string::npos);
 }
 
+TEST(ConfigAccess, BasicAuthentication) {
+  // What control panels write to password-protect a directory, moved into the vhost.
+  auto c = parse_ok(kBase + R"(
+ServerRoot /etc/itkd
+<Directory /srv/a/staging>
+  AuthType Basic
+  AuthName "Staging site"
+  AuthBasicProvider file
+  AuthUserFile conf/staging.htpasswd
+  Require valid-user
+</Directory>
+<Location /admin>
+  AuthType basic
+  AuthName admins
+  AuthUserFile /srv/a/admins.htpasswd
+  <RequireAny>
+    Require ip 10.1
+    Require user alice bob
+  </RequireAny>
+</Location>
+<Directory /srv/a/staging/public>
+  AuthType None
+  Require all granted
+</Directory>
+)");
+  const auto& d = c.vhosts[0].directories;
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].access.auth_basic, std::optional<bool>(true));
+  EXPECT_EQ(d[0].access.auth_name, std::optional<std::string>("Staging site"));
+  EXPECT_EQ(d[0].access.auth_user_file, std::optional<std::string>("/etc/itkd/conf/staging.htpasswd"));
+  EXPECT_EQ(describe_require(*d[0].access.require), "any(valid-user)");
+  EXPECT_EQ(d[1].access.auth_basic, std::optional<bool>(false));
+  const auto& l = c.vhosts[0].locations;
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_EQ(describe_require(*l[0].access.require), "any(any(ip 10.1.0.0/16, user alice bob))");
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nAuthType Digest\n</Directory>\n")
+                .find("t.conf:4: AuthType Digest is not supported yet"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nAuthBasicProvider ldap\n</Directory>\n")
+                .find("t.conf:4: AuthBasicProvider ldap is not supported yet"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nAuthName \"a\\\"b\"\n</Directory>\n").find("t.conf:4: AuthName"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire user\n</Directory>\n").find("t.conf:4: 'Require user' needs"),
+            std::string::npos);
+}
+
 TEST(ConfigAccess, DescribedByTestConfig) {
   auto c = parse_ok(kBase + R"(
 <VirtualHost *:80>
@@ -241,6 +288,12 @@ TEST(ConfigAccess, DescribedByTestConfig) {
     Order deny,allow
     Deny from 203.0.113.7
   </Files>
+  <Directory /srv/a/staging>
+    AuthType Basic
+    AuthName "Staging"
+    AuthUserFile /srv/a/.htpasswd
+    Require valid-user
+  </Directory>
 </VirtualHost>
 )");
   std::string text = describe_config(c);
@@ -249,6 +302,10 @@ TEST(ConfigAccess, DescribedByTestConfig) {
             std::string::npos)
       << text;
   EXPECT_EQ(text.find("access in <Directory /srv/a>"), std::string::npos) << text;  // plain grant: not listed
+  EXPECT_NE(text.find("  access in <Directory /srv/a/staging>: Require any(valid-user); AuthType Basic \"Staging\" "
+                      "AuthUserFile /srv/a/.htpasswd\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
