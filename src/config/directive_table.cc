@@ -306,6 +306,15 @@ Result<void> h_allow_deny(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// CGIPassAuth On: scripts in the directory see the Authorization header (as
+// HTTP_AUTHORIZATION, from which php-cgi and php-fpm fill PHP_AUTH_USER / PHP_AUTH_PW),
+// for applications that check credentials themselves, as they did under mod_php.
+Result<void> h_cgi_pass_auth(ParseState& ps, const Directive& d) {
+  if (!iequals(d.args[0], "on") && !iequals(d.args[0], "off")) return Error{"CGIPassAuth takes On or Off"};
+  ps.dir().cgi_pass_auth = iequals(d.args[0], "on");
+  return ok();
+}
+
 // mod_auth_basic + mod_authn_file: who the client says it is, checked against an
 // htpasswd file by the owner's worker (worker/static/htpasswd.h).
 Result<void> h_auth_type(ParseState& ps, const Directive& d) {
@@ -1097,6 +1106,7 @@ const DirectiveSpec kTable[] = {
   Access(D("Allow", kDirOnly, 1, -1, h_allow_deny)),
   Access(D("Deny", kDirOnly, 1, -1, h_allow_deny)),
   Access(D("Satisfy", kDirOnly, 1, 1, h_satisfy)),
+  D("CGIPassAuth", kDirOnly, 1, 1, h_cgi_pass_auth),
   Access(D("AuthType", kDirOnly, 1, 1, h_auth_type)),
   Access(D("AuthName", kDirOnly, 1, 1, h_auth_name)),
   Access(D("AuthUserFile", kDirOnly, 1, 1, h_auth_user_file)),

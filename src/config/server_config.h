@@ -143,6 +143,7 @@ struct DirectoryBlock {
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
   std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
   std::optional<std::string> fallback_resource;  // FallbackResource: local URL, "" = disabled
+  std::optional<bool> cgi_pass_auth;        // CGIPassAuth: Authorization reaches scripts
   SourceLocation where;
 };
 

@@ -98,6 +98,7 @@ std::optional<DynamicTarget> target_for_file(const VirtualHost& vhost, const std
   target.script.filename = opened.fs_path;
   target.script.path_info = path_info;
   target.script.script_name = script_name_for(url_path, path_info);
+  target.script.pass_authorization = opened.containing.cgi_pass_auth;
   set_context(vhost, url_path, target.script);
   return target;
 }

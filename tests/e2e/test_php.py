@@ -147,6 +147,9 @@ def setup(srv):
         t.write("php/members/who.php",
                 b'<?php echo "RAN for ", $_SERVER["REMOTE_USER"] ?? "-", " ", $_SERVER["AUTH_TYPE"] ?? "-", " ",'
                 b' isset($_SERVER["HTTP_AUTHORIZATION"]) ? "saw-credentials" : "no-credentials", "\\n";')
+        for d in ("php/api", "php"):
+            t.write(f"{d}/auth.php", b'<?php echo "user=", $_SERVER["PHP_AUTH_USER"] ?? "-", " pw=",'
+                                     b' $_SERVER["PHP_AUTH_PW"] ?? "-", "\\n";')
         t.home_write("members.htpasswd", b"ann:$apr1$abcdefgh$h9FWgUz3n9YxylKLlR5SQ/\n"
                                           b"ben:$2y$05$9XWVWzYUJ7Ax2MyezPmNK.obLISeOMK62mNbddv1sE8QEcnHWDHsm\n",
                      mode=0o600)
@@ -190,6 +193,10 @@ def fallback_block(t):
             f"    AuthName Members\n"
             f"    AuthUserFile {t.home}/members.htpasswd\n"
             f"    Require user ann\n"
+            f"  </Directory>\n"
+            # An API that checks credentials itself, as it did under mod_php.
+            f"  <Directory {t.www}/php/api>\n"
+            f"    CGIPassAuth On\n"
             f"  </Directory>\n")
 
 
@@ -345,6 +352,16 @@ class PhpBase(h.ServerTestCase):
         # The script learns who, never the password (Authorization stays with the server).
         self.assertEqual(r.body, b"RAN for ann Basic no-credentials\n")
 
+    def check_cgi_pass_auth(self, host):
+        creds = [("Authorization", "Basic " + base64.b64encode(b"api-user:api-key").decode())]
+        r = self.php("/php/api/auth.php", host=host, headers=creds)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"user=api-user pw=api-key\n")
+        # Elsewhere the header stays with the server, as in Apache without CGIPassAuth.
+        r = self.php("/php/auth.php", host=host, headers=creds)
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"user=- pw=-\n")
+
     def check_files_require(self, host):
         for path in ("/php/wp-config.php", "/php/wp-config.php/x"):
             r = self.php(path, host=host)
@@ -404,6 +421,9 @@ class ManagedPhpCgi(PhpBase):
 
     def test_basic_auth_guards_a_script(self):
         self.check_basic_auth("alice.test")
+
+    def test_cgi_pass_auth(self):
+        self.check_cgi_pass_auth("alice.test")
 
     def test_path_info_and_request_uri(self):
         r = self.php("/php/vars.php/extra/info?q=1")
@@ -591,6 +611,9 @@ class PhpFpm(PhpBase):
 
     def test_basic_auth_guards_a_script(self):
         self.check_basic_auth("alice-fpm.test")
+
+    def test_cgi_pass_auth(self):
+        self.check_cgi_pass_auth("alice-fpm.test")
 
     def test_php_value_and_admin_value(self):
         # php-fpm gets them as PHP_VALUE / PHP_ADMIN_VALUE with each request.

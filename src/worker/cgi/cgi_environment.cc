@@ -114,9 +114,10 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
     }
     // Content-Length and Transfer-Encoding describe the client's framing, which the
     // script never sees (CONTENT_LENGTH is the de-chunked length); Authorization stays
-    // with the server (Apache without CGIPassAuth); Proxy is httpoxy (CVE-2016-5387).
+    // with the server unless the directory says CGIPassAuth On (as Apache); Proxy is
+    // httpoxy (CVE-2016-5387).
     if (iequal(f.name, "Content-Length") || iequal(f.name, "Transfer-Encoding") ||
-        iequal(f.name, "Authorization") || iequal(f.name, "Proxy-Authorization") ||
+        (iequal(f.name, "Authorization") && !s.pass_authorization) || iequal(f.name, "Proxy-Authorization") ||
         iequal(f.name, "Proxy")) {
       continue;
     }

@@ -22,6 +22,7 @@ struct CgiScript {
   std::string path_info;              // PATH_INFO (decoded), empty if none
   std::string context_prefix;         // CONTEXT_PREFIX: the Alias/ScriptAlias URL prefix, "" for DocumentRoot
   std::string context_document_root;  // CONTEXT_DOCUMENT_ROOT: where that prefix maps to
+  bool pass_authorization = false;    // CGIPassAuth On: HTTP_AUTHORIZATION is passed
 };
 
 // Apache's split of a mapped path: the longest prefix that exists is the script if it is

@@ -97,6 +97,7 @@ void apply(const DirectoryBlock& block, DirectorySettings& s) {
     }
   }
   s.access.apply(block.access);
+  if (block.cgi_pass_auth) s.cgi_pass_auth = *block.cgi_pass_auth;
 }
 
 }  // namespace

@@ -84,6 +84,24 @@ TEST(CgiEnvironment, HttpoxyUnderscoreAuthorizationAndFraming) {
   for (const auto& [k, v] : env) EXPECT_EQ(k.find('.'), std::string::npos) << k;
 }
 
+TEST(CgiEnvironment, CgiPassAuthAndRemoteUser) {
+  test::RequestFixture f("GET /x HTTP/1.1\r\nHost: a\r\nAuthorization: Basic Zm9vOmJhcg==\r\n"
+                         "Proxy-Authorization: Basic eDp5\r\n\r\n");
+  CgiScript s = script();
+  s.pass_authorization = true;  // CGIPassAuth On
+  HandlerRequest r = f.request();
+  auto env = as_map(build_cgi_environment(r, s, std::nullopt));
+  EXPECT_EQ(env["HTTP_AUTHORIZATION"], "Basic Zm9vOmJhcg==");
+  EXPECT_EQ(env.count("HTTP_PROXY_AUTHORIZATION"), 0u);  // never: it is for the proxy
+  EXPECT_EQ(env.count("REMOTE_USER"), 0u);
+  EXPECT_EQ(env.count("AUTH_TYPE"), 0u);
+  r.remote_user = "alice";  // authenticated by the server (AuthType Basic)
+  env = as_map(build_cgi_environment(r, script(), std::nullopt));
+  EXPECT_EQ(env["REMOTE_USER"], "alice");
+  EXPECT_EQ(env["AUTH_TYPE"], "Basic");
+  EXPECT_EQ(env.count("HTTP_AUTHORIZATION"), 0u);
+}
+
 TEST(CgiEnvironment, DuplicateHeadersJoined) {
   test::RequestFixture f(
       "GET /x HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\nX-A: 1\r\naccept: text/plain\r\n"

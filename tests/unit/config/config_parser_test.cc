@@ -769,6 +769,18 @@ TEST(ConfigErrors, PipedLogsRefused) {
   EXPECT_NE(parse_err(kBase + "ErrorLog syslog:local1\n").find("t.conf:3:"), std::string::npos);
 }
 
+TEST(ConfigParser, CgiPassAuth) {
+  auto c = parse_ok(kBase + "<Directory /srv/api>\nCGIPassAuth On\n</Directory>\n<Directory /srv/api/v1>\n"
+                            "CGIPassAuth off\n</Directory>\n");
+  const auto& d = c.vhosts[0].directories;
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].cgi_pass_auth, std::optional<bool>(true));
+  EXPECT_EQ(d[1].cgi_pass_auth, std::optional<bool>(false));
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nCGIPassAuth yes\n</Directory>\n").find("t.conf:4: CGIPassAuth takes On or Off"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "CGIPassAuth On\n").find("t.conf:3: CGIPassAuth not allowed"), std::string::npos);
+}
+
 TEST(ConfigErrors, RequireFormsItkdCantEnforceRefused) {
   EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequire group admins\n</Directory>\n")
                 .find("t.conf:4: 'Require group' is not supported yet"),
