@@ -195,18 +195,47 @@ Result<RequireNode> parse_require_line(const std::vector<std::string>& all_args)
                  "' is not supported yet (itkd knows valid-user and user with an AuthUserFile); "
                  "itkd would not enforce it"};
   }
-  if (iequal(type, "env") || iequal(type, "expr") || iequal(type, "method")) {
+  if (iequal(type, "method")) {
+    if (args.size() < 2) return Error{"'Require method' needs at least one HTTP method"};
+    auto scope = parse_method_scope(std::vector<std::string>(args.begin() + 1, args.end()), false);
+    if (!scope) return Error{"Require method: " + scope.error().message};
+    node.kind = RequireNode::Kind::Method;
+    node.users = scope->methods;
+    return node;
+  }
+  if (iequal(type, "env") || iequal(type, "expr")) {
     return Error{"'Require " + type + "' is not supported yet; itkd would not enforce it"};
   }
   return Error{"unknown Require type '" + type + "' (itkd knows all, ip, local, valid-user, user)"};
 }
 
-Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, std::vector<IpRange>& ranges) {
+bool MethodScope::applies(std::string_view method) const {
+  if (methods.empty()) return true;
+  bool listed = std::find(methods.begin(), methods.end(), method) != methods.end();
+  return listed != except;
+}
+
+Result<MethodScope> parse_method_scope(const std::vector<std::string>& args, bool except) {
+  MethodScope scope;
+  scope.except = except;
+  for (const std::string& m : args) {
+    bool token = !m.empty() && std::all_of(m.begin(), m.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+    if (!token) return Error{"'" + m + "' is not an HTTP method"};
+    scope.methods.push_back(m);
+  }
+  if (scope.methods.empty()) return Error{"needs at least one HTTP method"};
+  return scope;
+}
+
+Result<void> parse_allow_deny(const std::vector<std::string>& args, const MethodScope& scope,
+                              std::vector<AccessCompat::Entry>& entries) {
   if (args.size() < 2 || !iequal(args[0], "from")) return Error{"takes 'from' and addresses, or 'from all'"};
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (iequal(a, "all")) {
-      all = true;
+      entries.push_back({true, {}, scope});
       continue;
     }
     if (a.rfind("env=", 0) == 0 || a.rfind("env=!", 0) == 0) {
@@ -214,7 +243,7 @@ Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, s
     }
     auto range = parse_ip_range(a);
     if (!range) return Error{range.error().message};
-    ranges.push_back(*range);
+    entries.push_back({false, *range, scope});
   }
   return ok();
 }
@@ -251,12 +280,24 @@ Result<AccessRules> access_rules_from(const std::vector<std::vector<std::string>
 
 std::string describe_require(const RequireNode& node) {
   std::string out;
+  if (!node.scope.methods.empty()) {
+    // "limit(GET POST: ...)" / "limit-except(GET: ...)"
+    RequireNode inner = node;
+    inner.scope = {};
+    std::string methods;
+    for (const std::string& m : node.scope.methods) methods += (methods.empty() ? "" : " ") + m;
+    return (node.scope.except ? "limit-except(" : "limit(") + methods + ": " + describe_require(inner) + ")";
+  }
   if (node.negated) out += "not ";
   switch (node.kind) {
     case RequireNode::Kind::AllGranted: return out + "all granted";
     case RequireNode::Kind::AllDenied: return out + "all denied";
     case RequireNode::Kind::Local: return out + "local";
     case RequireNode::Kind::ValidUser: return out + "valid-user";
+    case RequireNode::Kind::Method:
+      out += "method";
+      for (const std::string& m : node.users) out += " " + m;
+      return out;
     case RequireNode::Kind::User:
       out += "user";
       for (const std::string& u : node.users) out += " " + u;
@@ -280,16 +321,21 @@ std::string describe_compat(const AccessCompat& c) {
   std::string out = c.order == AccessCompat::Order::DenyAllow   ? "Order deny,allow"
                     : c.order == AccessCompat::Order::AllowDeny ? "Order allow,deny"
                                                                 : "Order mutual-failure";
-  if (c.allow_all || !c.allow.empty()) {
-    out += "; Allow from";
-    if (c.allow_all) out += " all";
-    describe_ranges(out, c.allow);
-  }
-  if (c.deny_all || !c.deny.empty()) {
-    out += "; Deny from";
-    if (c.deny_all) out += " all";
-    describe_ranges(out, c.deny);
-  }
+  auto list = [&out](const char* what, const std::vector<AccessCompat::Entry>& entries) {
+    if (entries.empty()) return;
+    out += std::string("; ") + what;
+    for (const AccessCompat::Entry& e : entries) {
+      if (e.all) out += " all";
+      else describe_ranges(out, {e.range});
+      if (!e.scope.methods.empty()) {
+        out += e.scope.except ? " (except" : " (for";
+        for (const std::string& m : e.scope.methods) out += " " + m;
+        out += ")";
+      }
+    }
+  };
+  list("Allow from", c.allow);
+  list("Deny from", c.deny);
   return out;
 }
 

@@ -30,14 +30,23 @@ struct IpRange {
 // need reverse DNS, which itkd never does.
 Result<IpRange> parse_ip_range(std::string_view text);
 
+// <Limit GET POST> / <LimitExcept GET POST>: the request methods a rule is for. Empty:
+// every method.
+struct MethodScope {
+  std::vector<std::string> methods;  // as written, matched case-sensitively (methods are)
+  bool except = false;               // <LimitExcept>
+  bool applies(std::string_view method) const;
+};
+
 // One Require line or container. A section's Require lines form an implicit <RequireAny>.
 struct RequireNode {
-  enum class Kind { AllGranted, AllDenied, Ip, Local, ValidUser, User, Any, All, None };
+  enum class Kind { AllGranted, AllDenied, Ip, Local, ValidUser, User, Method, Any, All, None };
   Kind kind = Kind::Any;
   bool negated = false;          // "Require not ip ..."
   std::vector<IpRange> ranges;   // Kind::Ip
-  std::vector<std::string> users;  // Kind::User
+  std::vector<std::string> users;  // Kind::User; Kind::Method: the methods
   std::vector<RequireNode> children;  // Any / All / None
+  MethodScope scope;             // from <Limit>: for other methods the node is neutral
 };
 
 // Order / Allow from / Deny from (mod_access_compat).
@@ -47,8 +56,12 @@ struct AccessCompat {
   // Allow,Deny.
   enum class Order { DenyAllow, AllowDeny, MutualFailure };
   Order order = Order::DenyAllow;
-  bool allow_all = false, deny_all = false;
-  std::vector<IpRange> allow, deny;
+  struct Entry {
+    bool all = false;   // "from all"
+    IpRange range;
+    MethodScope scope;  // written inside <Limit>: only for those methods
+  };
+  std::vector<Entry> allow, deny;
 };
 
 // What one <Directory>, <Files> or <Location> block says. Each part replaces what an
@@ -72,8 +85,11 @@ struct AccessRules {
 // can't enforce (group, env, expr, host, method) rather than ignore a rule that closes
 // something.
 Result<RequireNode> parse_require_line(const std::vector<std::string>& args);
-// "from all" / "from 10.1 192.168.0.0/16" for Allow and Deny.
-Result<void> parse_allow_deny(const std::vector<std::string>& args, bool& all, std::vector<IpRange>& ranges);
+// "from all" / "from 10.1 192.168.0.0/16" for Allow and Deny, each entry for `scope`.
+Result<void> parse_allow_deny(const std::vector<std::string>& args, const MethodScope& scope,
+                              std::vector<AccessCompat::Entry>& entries);
+// The methods of a <Limit>/<LimitExcept> line: names as HTTP has them (tokens).
+Result<MethodScope> parse_method_scope(const std::vector<std::string>& args, bool except);
 // Checks one finished container as mod_authz_core does when it reads the config (nested
 // containers are checked when they close): negations can't stand in a <RequireAny>
 // (including a section's own Require lines, `top_level`), and a <RequireAll> must not hold

@@ -375,6 +375,45 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
       ps.current_location = saved_location;
       return;
     }
+    case SectionKind::Limit: {
+      if (ps.context == kCtxFiles && !ps.current_files && !ps.current_location) {
+        ps.error(d.where, "<" + d.name + "> inside " + ps.section_name + " is not supported yet; itkd would not apply it");
+        skip_section(ps, r, open);
+        return;
+      }
+      // (Nested in another <Limit> or in a <Require...> container it was refused already.)
+      auto scope = parse_method_scope(d.args, iequals(d.name, "LimitExcept"));
+      if (!scope) {
+        ps.error(d.where, "<" + d.name + ">: " + scope.error().message);
+        skip_section(ps, r, open);
+        return;
+      }
+      // Its Require lines form a <RequireAny> that only speaks for these methods
+      // (neutral for others), as mod_authz_core has it; its Allow/Deny lines carry the
+      // methods too.
+      AccessRules& rules = ps.access();
+      bool made_root = !rules.require;
+      if (made_root) rules.require = std::make_shared<RequireNode>();
+      RequireNode node;
+      node.scope = *scope;
+      rules.require->children.push_back(std::move(node));
+      ps.require_stack.push_back(&rules.require->children.back());
+      ps.current_limit = *scope;
+      ps.limit_stack_depth = ps.require_stack.size();
+      parse_body(ps, r, &open);
+      RequireNode* limited = ps.require_stack.back();
+      ps.require_stack.pop_back();
+      ps.current_limit.reset();
+      ps.limit_stack_depth = 0;
+      if (limited->children.empty()) {
+        // Only Allow/Deny (or nothing) inside: no Require rule to keep.
+        rules.require->children.pop_back();
+        if (made_root) rules.require.reset();
+      } else if (auto c = check_require_tree(*limited, false); !c) {
+        ps.error(d.where, c.error().message);
+      }
+      return;
+    }
     case SectionKind::RequireContainer: {
       if (ps.context == kCtxFiles && !ps.current_files && !ps.current_location) {
         // Inside a block itkd doesn't apply (<Files> nested in <Files>): refuse, as the
@@ -504,12 +543,15 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
       !c) {
     return refuse_section(c.error().message);
   }
+  bool directly_in_limit = ps.current_limit && ps.require_stack.size() == ps.limit_stack_depth;
   if (!ps.require_stack.empty() && !iequals(name, "Require") && spec->section != SectionKind::RequireContainer &&
       spec->section != SectionKind::IfModule && spec->section != SectionKind::IfDefine &&
       !iequals(name, "Include") && !iequals(name, "IncludeOptional") && !iequals(name, "Define") &&
-      !iequals(name, "UnDefine")) {
-    return refuse_section(std::string(spec->name) + " not allowed in a <RequireAll|Any|None> container (only "
-                          "Require and nested containers)");
+      !iequals(name, "UnDefine") && !(directly_in_limit && spec->location_ok && spec->section == SectionKind::None)) {
+    return refuse_section(std::string(spec->name) + " not allowed in " +
+                          (directly_in_limit ? std::string("<Limit>/<LimitExcept> (only access directives)")
+                                             : std::string("a <RequireAll|Any|None> container (only Require and "
+                                                           "nested containers)")));
   }
   if (section) {
     ++ps.section_depth;

@@ -301,7 +301,7 @@ Result<void> h_order(ParseState& ps, const Directive& d) {
 Result<void> h_allow_deny(ParseState& ps, const Directive& d) {
   AccessCompat& c = section_compat(ps);
   bool allow = iequals(d.name, "Allow");
-  auto r = parse_allow_deny(d.args, allow ? c.allow_all : c.deny_all, allow ? c.allow : c.deny);
+  auto r = parse_allow_deny(d.args, ps.current_limit ? *ps.current_limit : MethodScope{}, allow ? c.allow : c.deny);
   if (!r) return Error{d.name + ": " + r.error().message};
   return ok();
 }
@@ -1195,6 +1195,8 @@ const DirectiveSpec kTable[] = {
   S("LocationMatch", kCtxServerVhost, 1, 1, SectionKind::Files),
   S("Proxy", kCtxServerVhost, 1, -1, SectionKind::Proxy),
   Access(S("RequireAll", kDirOnly, 0, 0, SectionKind::RequireContainer)),
+  Access(S("Limit", kDirOnly, 1, -1, SectionKind::Limit)),
+  Access(S("LimitExcept", kDirOnly, 1, -1, SectionKind::Limit)),
   Access(S("RequireAny", kDirOnly, 0, 0, SectionKind::RequireContainer)),
   Access(S("RequireNone", kDirOnly, 0, 0, SectionKind::RequireContainer)),
   S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule),

@@ -28,7 +28,7 @@ enum Context : unsigned {
 inline constexpr unsigned kCtxAny = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 inline constexpr unsigned kCtxServerVhost = kCtxServer | kCtxVhost;
 
-enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine, Proxy, RequireContainer };
+enum class SectionKind { None, VirtualHost, Directory, Files, IfModule, IfDefine, Proxy, RequireContainer, Limit };
 
 struct Directive {
   std::string name;               // as written
@@ -106,6 +106,10 @@ class ParseState {
   // The open <RequireAll|Any|None> containers, innermost last (nodes of the current
   // section's Require tree; a node's children only grow while it is innermost).
   std::vector<RequireNode*> require_stack;
+  // Inside <Limit>/<LimitExcept>: its methods, and the depth of require_stack with its node
+  // on top (access directives are allowed directly in it).
+  std::optional<MethodScope> current_limit;
+  size_t limit_stack_depth = 0;
   // Index into vhosts[current_vhost].vhost.proxy_workers while inside <Proxy>.
   size_t current_proxy = 0;
   unsigned context = kCtxServer;

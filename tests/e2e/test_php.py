@@ -197,6 +197,10 @@ def fallback_block(t):
             # An API that checks credentials itself, as it did under mod_php.
             f"  <Directory {t.www}/php/api>\n"
             f"    CGIPassAuth On\n"
+            # Debian's userdir.conf style: other methods are refused before PHP runs.
+            f"    <LimitExcept GET POST>\n"
+            f"      Require all denied\n"
+            f"    </LimitExcept>\n"
             f"  </Directory>\n")
 
 
@@ -361,6 +365,10 @@ class PhpBase(h.ServerTestCase):
         r = self.php("/php/auth.php", host=host, headers=creds)
         self.assertStatus(r, 200)
         self.assertEqual(r.body, b"user=- pw=-\n")
+        for method in ("PUT", "DELETE"):
+            r = self.php("/php/api/auth.php", host=host, method=method, headers=creds)
+            self.assertStatus(r, 403, method)
+            self.assertNotIn(b"user=", r.body, f"{method}: the script ran")
 
     def check_files_require(self, host):
         for path in ("/php/wp-config.php", "/php/wp-config.php/x"):

@@ -37,6 +37,12 @@ bool in_range(const IpRange& r, const std::array<uint8_t, 16>& ip) {
   return true;
 }
 
+bool in_any(const std::vector<AccessCompat::Entry>& entries, const ClientAddresses& c, std::string_view method) {
+  return std::any_of(entries.begin(), entries.end(), [&](const AccessCompat::Entry& e) {
+    return e.scope.applies(method) && (e.all || (c.known && in_range(e.range, c.client)));
+  });
+}
+
 bool in_any(const std::vector<IpRange>& ranges, const ClientAddresses& c) {
   return c.known && std::any_of(ranges.begin(), ranges.end(), [&](const IpRange& r) { return in_range(r, c.client); });
 }
@@ -51,9 +57,9 @@ bool is_local(const ClientAddresses& c) {
   return v4_loopback || c.client == v6_loopback || c.client == c.local;
 }
 
-bool compat_allows(const AccessCompat& c, const ClientAddresses& client) {
-  bool allowed = c.allow_all || in_any(c.allow, client);
-  bool denied = c.deny_all || in_any(c.deny, client);
+bool compat_allows(const AccessCompat& c, const ClientAddresses& client, std::string_view method) {
+  bool allowed = in_any(c.allow, client, method);
+  bool denied = in_any(c.deny, client, method);
   if (c.order == AccessCompat::Order::DenyAllow) return !denied || allowed;
   return allowed && !denied;  // Allow,Deny and Mutual-failure
 }
@@ -86,8 +92,40 @@ void EffectiveAccess::apply(const AccessRules& rules) {
   if (rules.auth_user_file) auth_user_file = &*rules.auth_user_file;
 }
 
-AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client, const std::string* user) {
+namespace {
+
+// Does a rule speak for this method? A <Limit>ed one only for its methods; a container
+// if any of its rules does.
+bool speaks_for(const RequireNode& node, std::string_view method) {
+  if (!node.scope.applies(method)) return false;
+  if (node.kind != RequireNode::Kind::Any && node.kind != RequireNode::Kind::All &&
+      node.kind != RequireNode::Kind::None) {
+    return true;
+  }
+  return std::any_of(node.children.begin(), node.children.end(),
+                     [&](const RequireNode& c) { return speaks_for(c, method); });
+}
+
+AuthzResult evaluate(const RequireNode& node, const ClientAddresses& client, const std::string* user,
+                     std::string_view method, bool parent_all);
+
+}  // namespace
+
+AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client, const std::string* user,
+                             std::string_view method) {
+  // The sections' rules meet as in a <RequireAll>: with none for this method (a
+  // <Limit POST> alone), the method is unprotected, as mod_authz_core has it.
+  return evaluate(node, client, user, method, true);
+}
+
+namespace {
+
+AuthzResult evaluate(const RequireNode& node, const ClientAddresses& client, const std::string* user,
+                     std::string_view method, bool parent_all) {
   using R = AuthzResult;
+  // A rule for other methods has no say: it lets an all-of pass and leaves an any-of to
+  // the others.
+  if (!speaks_for(node, method)) return parent_all ? R::Granted : R::Neutral;
   R r = R::Neutral;
   switch (node.kind) {
     case RequireNode::Kind::AllGranted: r = R::Granted; break;
@@ -95,6 +133,9 @@ AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& cli
     case RequireNode::Kind::Ip: r = in_any(node.ranges, client) ? R::Granted : R::Denied; break;
     case RequireNode::Kind::Local: r = is_local(client) ? R::Granted : R::Denied; break;
     case RequireNode::Kind::ValidUser: r = user ? R::Granted : R::DeniedNoUser; break;
+    case RequireNode::Kind::Method:
+      r = std::find(node.users.begin(), node.users.end(), method) != node.users.end() ? R::Granted : R::Denied;
+      break;
     case RequireNode::Kind::User:
       if (!user) r = R::DeniedNoUser;
       else r = std::find(node.users.begin(), node.users.end(), *user) != node.users.end() ? R::Granted : R::Denied;
@@ -105,7 +146,7 @@ AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& cli
       // child asks for one (so the client is asked to authenticate).
       bool denied = false, no_user = false;
       for (const RequireNode& c : node.children) {
-        R cr = evaluate_require(c, client, user);
+        R cr = evaluate(c, client, user, method, false);
         if (cr == R::Granted) {
           r = R::Granted;
           break;
@@ -124,7 +165,7 @@ AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& cli
       // All: refused as soon as one refuses; granted if none refuses and one grants.
       bool granted = false;
       for (const RequireNode& c : node.children) {
-        R cr = evaluate_require(c, client, user);
+        R cr = evaluate(c, client, user, method, true);
         if (cr == R::Denied || cr == R::DeniedNoUser) {
           r = cr;
           break;
@@ -141,9 +182,12 @@ AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& cli
   return r;
 }
 
-bool access_granted(const EffectiveAccess& access, const ClientAddresses& client) {
-  bool compat_ok = !access.compat || compat_allows(*access.compat, client);
-  bool require_ok = !access.require || evaluate_require(*access.require, client) == AuthzResult::Granted;
+}  // namespace
+
+bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method) {
+  bool compat_ok = !access.compat || compat_allows(*access.compat, client, method);
+  bool require_ok =
+      !access.require || evaluate_require(*access.require, client, nullptr, method) == AuthzResult::Granted;
   // Satisfy Any only matters where both are set; with one alone, that one decides.
   if (access.satisfy_any && access.compat && access.require) return compat_ok || require_ok;
   return compat_ok && require_ok;
@@ -176,8 +220,9 @@ bool iprefix(std::string_view s, std::string_view prefix) {
 AccessVerdict judge_access(const EffectiveAccess& access, const ClientAddresses& client,
                            const http::RequestHead& head, std::string_view target) {
   AccessVerdict v;
-  bool compat_ok = !access.compat || compat_allows(*access.compat, client);
-  AuthzResult r = access.require ? evaluate_require(*access.require, client) : AuthzResult::Granted;
+  std::string_view method = head.method_text;
+  bool compat_ok = !access.compat || compat_allows(*access.compat, client, method);
+  AuthzResult r = access.require ? evaluate_require(*access.require, client, nullptr, method) : AuthzResult::Granted;
   if (access.satisfy_any && access.compat && access.require) {
     if (compat_ok || r == AuthzResult::Granted) return v;
   } else {
@@ -236,7 +281,7 @@ AccessVerdict judge_access(const EffectiveAccess& access, const ClientAddresses&
     case PasswordCheck::Match:
       break;
   }
-  if (evaluate_require(*access.require, client, &user) != AuthzResult::Granted) {
+  if (evaluate_require(*access.require, client, &user, method) != AuthzResult::Granted) {
     v.log_reason = "access to " + where + " failed, reason: user '" + user + "' does not meet 'require'ments";
     return v;
   }

@@ -41,12 +41,13 @@ struct EffectiveAccess {
 // asking for credentials (mod_authz_core's AUTHZ_DENIED_NO_USER).
 enum class AuthzResult { Granted, Denied, DeniedNoUser, Neutral };
 // `user`: the authenticated user, or null before authentication.
+// `method`: the request's, for <Limit> and Require method.
 AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& client,
-                             const std::string* user = nullptr);
+                             const std::string* user = nullptr, std::string_view method = "GET");
 // Satisfy All (the default): Order/Allow/Deny and Require must both let the client in;
 // Satisfy Any: either. A Require tree that ends neutral refuses, as in Apache. Without
 // authentication: rules that need a user refuse.
-bool access_granted(const EffectiveAccess& access, const ClientAddresses& client);
+bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method = "GET");
 
 // The whole decision for one request, with Basic authentication where the rules need a
 // user and allow no one without: Apache's order (address rules first, so "Require ip

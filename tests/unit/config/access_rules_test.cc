@@ -274,6 +274,45 @@ ServerRoot /etc/itkd
             std::string::npos);
 }
 
+TEST(ConfigAccess, LimitAndLimitExcept) {
+  // Debian's userdir.conf, as shipped, and an Apache 2.2-era <Limit> block.
+  auto c = parse_ok(kBase + R"(
+<Directory /home/*/public_html>
+  <Limit GET POST OPTIONS>
+    Require all granted
+  </Limit>
+  <LimitExcept GET POST OPTIONS>
+    Require all denied
+  </LimitExcept>
+</Directory>
+<Directory /srv/old>
+  <Limit GET POST>
+    Order allow,deny
+    Allow from all
+  </Limit>
+  Require method GET POST
+</Directory>
+)");
+  const auto& d = c.vhosts[0].directories;
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(describe_require(*d[0].access.require),
+            "any(limit(GET POST OPTIONS: any(all granted)), limit-except(GET POST OPTIONS: any(all denied)))");
+  EXPECT_EQ(describe_compat(*d[1].access.compat), "Order allow,deny; Allow from all (for GET POST)");
+  EXPECT_EQ(describe_require(*d[1].access.require), "any(method GET POST)");  // the Limit held no Require
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\n<Limit GET>\n<Limit POST>\nRequire all denied\n</Limit>\n</Limit>\n"
+                              "</Directory>\n")
+                .find("t.conf:5: Limit not allowed in <Limit>/<LimitExcept>"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\n<Limit GET>\nOptions -Indexes\n</Limit>\n</Directory>\n")
+                .find("t.conf:5: Options not allowed in <Limit>/<LimitExcept> (only access directives)"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\n<Limit>\nRequire all denied\n</Limit>\n</Directory>\n")
+                .find("t.conf:4: <Limit> takes"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Limit GET>\nRequire all denied\n</Limit>\n").find("t.conf:3: Limit not allowed"),
+            std::string::npos);
+}
+
 TEST(ConfigAccess, DescribedByTestConfig) {
   auto c = parse_ok(kBase + R"(
 <VirtualHost *:80>

@@ -96,10 +96,10 @@ TEST(AccessDecision, OrderAllowDeny) {
     AccessRules r;
     r.compat = std::make_shared<AccessCompat>();
     r.compat->order = order;
-    r.compat->allow_all = allow_all;
-    r.compat->deny_all = deny_all;
-    if (allow) r.compat->allow.push_back(*parse_ip_range(allow));
-    if (deny) r.compat->deny.push_back(*parse_ip_range(deny));
+    if (allow_all) r.compat->allow.push_back({true, {}, {}});
+    if (deny_all) r.compat->deny.push_back({true, {}, {}});
+    if (allow) r.compat->allow.push_back({false, *parse_ip_range(allow), {}});
+    if (deny) r.compat->deny.push_back({false, *parse_ip_range(deny), {}});
     return r;
   };
   using O = AccessCompat::Order;
@@ -124,8 +124,8 @@ TEST(AccessDecision, SatisfyCombinesCompatAndRequire) {
   AccessRules r = require_lines({{"ip", "10.1"}});
   r.compat = std::make_shared<AccessCompat>();
   r.compat->order = AccessCompat::Order::DenyAllow;
-  r.compat->deny_all = true;
-  r.compat->allow.push_back(*parse_ip_range("192.168"));
+  r.compat->deny.push_back({true, {}, {}});
+  r.compat->allow.push_back({false, *parse_ip_range("192.168"), {}});
   // Satisfy All (the default): both must let the client in.
   EXPECT_FALSE(granted(r, "10.1.0.1"));
   EXPECT_FALSE(granted(r, "192.168.0.1"));
@@ -149,6 +149,49 @@ TEST(AccessDecision, DeeperSectionsReplacePartByPart) {
   a.apply(open_compat);
   EXPECT_TRUE(access_granted(a, client("10.1.0.1")));
   EXPECT_FALSE(access_granted(a, client("10.2.0.1")));
+}
+
+TEST(AccessDecision, LimitSpeaksOnlyForItsMethods) {
+  auto limited = [](std::vector<std::string> methods, bool except, std::vector<RequireNode> children) {
+    RequireNode n = container(RequireNode::Kind::Any, std::move(children));
+    n.scope.methods = std::move(methods);
+    n.scope.except = except;
+    return n;
+  };
+  auto judge = [](const RequireNode& root, const std::string& ip, const char* method) {
+    EffectiveAccess a;
+    a.require = &root;
+    return access_granted(a, client(ip), method);
+  };
+  // <Limit POST PUT DELETE> Require ip 10.1: only those methods are protected.
+  RequireNode writes = container(RequireNode::Kind::Any, {limited({"POST", "PUT", "DELETE"}, false, {line({"ip", "10.1"})})});
+  EXPECT_TRUE(judge(writes, "198.51.100.1", "GET"));
+  EXPECT_FALSE(judge(writes, "198.51.100.1", "POST"));
+  EXPECT_TRUE(judge(writes, "10.1.0.1", "POST"));
+  // Debian's userdir.conf: GET/POST/OPTIONS granted, everything else denied.
+  RequireNode userdir = container(RequireNode::Kind::Any,
+                                  {limited({"GET", "POST", "OPTIONS"}, false, {line({"all", "granted"})}),
+                                   limited({"GET", "POST", "OPTIONS"}, true, {line({"all", "denied"})})});
+  EXPECT_TRUE(judge(userdir, "198.51.100.1", "GET"));
+  EXPECT_TRUE(judge(userdir, "198.51.100.1", "POST"));
+  EXPECT_FALSE(judge(userdir, "198.51.100.1", "PUT"));
+  EXPECT_FALSE(judge(userdir, "198.51.100.1", "DELETE"));
+  EXPECT_FALSE(judge(userdir, "198.51.100.1", "get"));  // methods are case-sensitive
+  // Require method.
+  RequireNode reads = container(RequireNode::Kind::Any, {line({"method", "GET", "HEAD"})});
+  EXPECT_TRUE(judge(reads, "198.51.100.1", "HEAD"));
+  EXPECT_FALSE(judge(reads, "198.51.100.1", "POST"));
+  // Allow/Deny written in a <Limit> count for its methods only.
+  AccessRules r;
+  r.compat = std::make_shared<AccessCompat>();
+  r.compat->order = AccessCompat::Order::DenyAllow;
+  MethodScope post;
+  post.methods = {"POST"};
+  r.compat->deny.push_back({true, {}, post});
+  EXPECT_TRUE(granted(r, "198.51.100.1"));  // GET
+  EffectiveAccess a;
+  a.apply(r);
+  EXPECT_FALSE(access_granted(a, client("198.51.100.1"), "POST"));
 }
 
 TEST(AccessDecision, LocationMatching) {
@@ -232,7 +275,7 @@ TEST_F(AccessCheck, FilesBlockOrderDenyAndHtFiles) {
   rpc.pattern = "xmlrpc.php";
   rpc.access.compat = std::make_shared<AccessCompat>();
   rpc.access.compat->order = AccessCompat::Order::AllowDeny;
-  rpc.access.compat->deny_all = true;
+  rpc.access.compat->deny.push_back({true, {}, {}});
   vhost_.files_blocks.push_back(rpc);
   client_from("127.0.0.1");
   EXPECT_EQ(get("/xmlrpc.php").status, 403);
