@@ -184,10 +184,11 @@ AuthzResult evaluate(const RequireNode& node, const ClientAddresses& client, con
 
 }  // namespace
 
-bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method) {
+bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method,
+                    const std::string* user) {
   bool compat_ok = !access.compat || compat_allows(*access.compat, client, method);
   bool require_ok =
-      !access.require || evaluate_require(*access.require, client, nullptr, method) == AuthzResult::Granted;
+      !access.require || evaluate_require(*access.require, client, user, method) == AuthzResult::Granted;
   // Satisfy Any only matters where both are set; with one alone, that one decides.
   if (access.satisfy_any && access.compat && access.require) return compat_ok || require_ok;
   return compat_ok && require_ok;

@@ -46,8 +46,9 @@ AuthzResult evaluate_require(const RequireNode& node, const ClientAddresses& cli
                              const std::string* user = nullptr, std::string_view method = "GET");
 // Satisfy All (the default): Order/Allow/Deny and Require must both let the client in;
 // Satisfy Any: either. A Require tree that ends neutral refuses, as in Apache. Without
-// authentication: rules that need a user refuse.
-bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method = "GET");
+// authentication: rules that need a user refuse, unless `user` says who authenticated.
+bool access_granted(const EffectiveAccess& access, const ClientAddresses& client, std::string_view method = "GET",
+                    const std::string* user = nullptr);
 
 // The whole decision for one request, with Basic authentication where the rules need a
 // user and allow no one without: Apache's order (address rules first, so "Require ip

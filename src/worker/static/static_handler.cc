@@ -342,9 +342,11 @@ StaticResponse Handler::serve_directory(const std::string& url_path, OpenedPath&
   }
   UniqueFd readable = open_for_reading(dir);
   StaticResponse r;
+  // What this client, as whoever it authenticated as, could fetch.
   auto denied = [this, &dir, &settings](std::string_view name) {
     EffectiveAccess a = access_for_file(req_.vhost, dir.fs_path + "/" + std::string(name), settings.access);
-    return !a.unrestricted() && !access_granted(a, req_.client);
+    return !a.unrestricted() &&
+           !access_granted(a, req_.client, req_.head.method_text, remote_user_.empty() ? nullptr : &remote_user_);
   };
   if (!readable || !render_directory_listing(readable.release(), url_path, settings.options, denied,
                                              r.body)) {

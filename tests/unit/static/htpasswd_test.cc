@@ -103,9 +103,14 @@ TEST_F(HtpasswdFile, BasicAuthenticationThroughTheStaticHandler) {
   r = get("/private/report.txt", {basic("alice:secret")});
   EXPECT_EQ(body_of(r), "numbers");
   EXPECT_EQ(r.remote_user, "alice");
-  // The directory itself is guarded too (then refused for having no index, 403).
+  // The directory itself is guarded too; its listing shows the files to who logged in.
   EXPECT_EQ(get("/private/").status, 401);
-  EXPECT_EQ(get("/private/", {basic("bob:secret")}).status, 403);
+  EXPECT_EQ(get("/private/", {basic("bob:secret")}).status, 403);  // no index, no Indexes
+  d.options = kDefaultOptions | kOptIndexes;
+  r = get("/private/", {basic("bob:secret")});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(body_of(r).find("report.txt"), std::string::npos) << body_of(r);
+  d.options = kDefaultOptions;
   // Require user: a valid user who isn't listed is refused with 401 (asked again).
   d.access = require_lines({{"user", "alice"}});
   d.access.auth_basic = true;
