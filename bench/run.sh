@@ -8,6 +8,10 @@
 #   ITKD_BUILD_DIR=dir  use an existing build instead of scripts/build.sh release
 #   ONLY="itkd nginx h2o apache-prefork apache-itk"  run only these servers (default all)
 #   OUT=DIR  write results there instead of bench/results/<date>
+#   ROWS="static-1k-close php-close"  run only these workloads (default all; names as in
+#     results.tsv) -- for comparing two builds on a few rows, not for a summary to publish
+#   HOLD=SECS  before the rows, keep the started servers up this long and list their ports
+#     and pids in OUT/servers.tsv, to profile them by hand (perf, strace)
 # Writes bench/results/<date>/summary.md and the raw wrk outputs next to it.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -154,6 +158,7 @@ run_once() {
 # row WORKLOAD PATH HEADER MIX(0|1) SERVER/HOST-SUFFIX... -> every run of every server
 row() {
   local wl=$1 path=$2 header=$3 mix=$4 r s srv suffix; shift 4
+  [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" $wl "* ]] || return 0
   for r in $(seq "$runs"); do
     for s in "$@"; do
       srv=${s%%/*}; suffix=${s#*/}
@@ -397,6 +402,11 @@ for kind in prefork itk; do
   static_servers+=("apache-$kind/.test"); php_servers+=("apache-$kind/.test")
 done
 
+if [ -n "${HOLD:-}" ]; then
+  for srv in "${!port_of[@]}"; do printf '%s\t%s\t%s\n' "$srv" "${port_of[$srv]}" "${pss_of[$srv]}"; done > "$out/servers.tsv"
+  echo "holding the servers for $HOLD s (ports and pids in $out/servers.tsv)" >&2
+  sleep "$HOLD"
+fi
 echo "static rows: ${static_servers[*]}" >&2
 row static-1k-ka /1k.html "" 0 "${static_servers[@]}"
 row static-1k-close /1k.html "Connection: close" 0 "${static_servers[@]}"
