@@ -73,6 +73,7 @@ struct WorkerLink {
 struct PoolLinks {
   std::vector<std::unique_ptr<WorkerLink>> workers;
   std::list<uint64_t> waiting;  // routed connections waiting for a worker
+  bool dispatch_queued = false;  // in dispatch_queue_, sent at the end of this turn
   uint64_t start_requested_ms = 0;
   bool start_requested = false;
 };
@@ -101,7 +102,8 @@ class Front {
   void process(PendingConnection& conn);
   void route(PendingConnection& conn, const http::RequestHead& head);
   void dispatch_pool(size_t pool);
-  bool hand_off(PendingConnection& conn, size_t pool);
+  void dispatch_queued_pools();
+  WorkerLink* pick_worker(size_t pool);
   void refuse(PendingConnection& conn, int status, const std::string& reason, bool log_it = true);
   void drop(uint64_t id);
   void on_control();
@@ -125,6 +127,7 @@ class Front {
   std::unordered_map<uint64_t, std::unique_ptr<PendingConnection>> pending_;
   std::unordered_map<uint64_t, RoutedConnection> routed_;
   std::vector<PoolLinks> pools_;
+  std::vector<size_t> dispatch_queue_;  // pools with connections routed this turn
   VhostCounters counters_;
   // Listening addresses; a wildcard one (any address) needs getsockname per connection.
   struct ListenerInfo {
@@ -185,9 +188,10 @@ PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes, const s
 }
 
 void Front::on_accept(int listener_fd) {
-  // One accept per wake-up (nginx's multi_accept off): the listener is level-triggered,
-  // so a backlog wakes us again, and we never pay a failing accept4 per connection.
-  for (int i = 0; i < 1; ++i) {
+  // Up to a handoff's worth of connections per wake-up: under load the backlog holds
+  // several, and taking them together saves an epoll_wait each and lets them travel to
+  // the worker in one message. Idle, it costs one failing accept4 per wake-up.
+  for (uint32_t i = 0; i < ipc::kMaxHandoffs; ++i) {
     sockaddr_storage peer{};
     socklen_t peer_len = sizeof peer;
     int fd = ::accept4(listener_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -391,8 +395,22 @@ void Front::queue_for_worker(PendingConnection& conn, size_t vhost) {
     conn.in_loop = false;
   }
   size_t pool = config_.vhosts[vhost].pool;
-  pools_[pool].waiting.push_back(conn.id);
-  dispatch_pool(pool);
+  PoolLinks& links = pools_[pool];
+  links.waiting.push_back(conn.id);
+  // Sent at the end of the turn, together with whatever else this turn routes there.
+  if (!links.dispatch_queued) {
+    links.dispatch_queued = true;
+    dispatch_queue_.push_back(pool);
+  }
+}
+
+void Front::dispatch_queued_pools() {
+  std::vector<size_t> pools;
+  pools.swap(dispatch_queue_);
+  for (size_t pool : pools) {
+    pools_[pool].dispatch_queued = false;
+    dispatch_pool(pool);
+  }
 }
 
 WorkerLink* Front::find_worker(size_t pool, uint32_t id) {
@@ -416,63 +434,102 @@ void Front::request_pool(size_t pool) {
 void Front::dispatch_pool(size_t pool) {
   PoolLinks& links = pools_[pool];
   while (!links.waiting.empty()) {
-    auto it = pending_.find(links.waiting.front());
-    if (it == pending_.end()) {
+    // Deal the waiting connections out as the balancing picks (it counts each as handed
+    // at once), then send every worker its share in one message.
+    struct Share {
+      WorkerLink* worker;
+      std::vector<PendingConnection*> conns;
+      size_t bytes = 0;
+    };
+    std::vector<Share> shares;
+    while (!links.waiting.empty()) {
+      auto it = pending_.find(links.waiting.front());
+      if (it == pending_.end()) {
+        links.waiting.pop_front();
+        continue;
+      }
+      PendingConnection& conn = *it->second;
+      WorkerLink* worker = pick_worker(pool);
+      if (!worker) break;
+      Share* share = nullptr;
+      for (Share& s : shares)
+        if (s.worker == worker) share = &s;
+      if (!share) share = &shares.emplace_back(Share{worker, {}, 0});
+      // A full share goes first; the rest are dealt in the next round.
+      if (share->conns.size() == ipc::kMaxHandoffs ||
+          ipc::handoff_message_size(share->conns.size() + 1, share->bytes + conn.buffer.size()) > kMaxMessageBytes)
+        break;
+      share->conns.push_back(&conn);
+      share->bytes += conn.buffer.size();
+      worker->handed++;
       links.waiting.pop_front();
-      continue;
     }
-    if (!hand_off(*it->second, pool)) {
+    if (shares.empty()) {
       request_pool(pool);
       return;
     }
-    links.waiting.pop_front();
+    bool retry_later = false;
+    for (Share& share : shares) {
+      if (share.conns.empty()) continue;
+      WorkerLink* worker = share.worker;
+      std::vector<ipc::Handoff> handoffs;
+      std::vector<int> fds;
+      for (PendingConnection* conn : share.conns) {
+        uint32_t flags = (conn->tls ? ipc::kHandoffTls : 0u) | (conn->nodelay ? ipc::kHandoffNoDelay : 0u);
+        handoffs.push_back(ipc::Handoff{
+            ipc::ConnectionRef{conn->id, static_cast<uint32_t>(conn->vhost), flags, conn->local, conn->peer}, conn->buffer});
+        fds.push_back(conn->fd.get());
+      }
+      std::string error;
+      auto status = send_message(worker->channel.get(), ipc::encode_handoffs(handoffs), fds, &error);
+      if (status != ChannelStatus::Ok) {
+        // Not sent: these connections wait again, first in line.
+        worker->handed -= share.conns.size();
+        for (auto c = share.conns.rbegin(); c != share.conns.rend(); ++c) links.waiting.push_front((*c)->id);
+        if (status == ChannelStatus::WouldBlock) {
+          retry_later = true;  // the worker's queue is full
+        } else {
+          log_.log(LogLevel::Warn, "mpm_itkd", {}, "worker pid " + std::to_string(worker->pid) + " channel failed: " + error);
+          remove_worker(pool, worker->id);
+        }
+        continue;
+      }
+      for (PendingConnection* conn : share.conns) {
+        // Only a MaxClientsVHost slot needs the connection's end reported by id.
+        if (config_.vhosts[conn->vhost].max_clients) routed_[conn->id] = RoutedConnection{pool, worker->id, conn->vhost};
+        if (conn->timer) loop_.cancel_timer(conn->timer);
+        pending_.erase(conn->id);  // closes our copy of the socket; the worker has its own
+      }
+    }
+    if (retry_later) {
+      // Retry shortly instead of blocking everyone.
+      loop_.add_timer(5, [this, pool] { dispatch_pool(pool); });
+      maybe_exit();
+      return;
+    }
+    maybe_exit();
   }
 }
 
-bool Front::hand_off(PendingConnection& conn, size_t pool) {
+WorkerLink* Front::pick_worker(size_t pool) {
   PoolLinks& links = pools_[pool];
-  for (;;) {
-    // Fill workers in order up to the grow threshold, then the least busy: an owner's
-    // traffic stays on one warm worker (its PHP processes and opcache live there) until
-    // it needs more, and the others stay idle long enough to retire.
-    WorkerLink* best = nullptr;
-    WorkerLink* first_free = nullptr;
-    size_t usable = 0;
-    for (auto& w : links.workers) {
-      if (w->retiring || !w->channel) continue;
-      ++usable;
-      uint64_t active = w->active();
-      if (!first_free && active < pool_grow_threshold_) first_free = w.get();
-      if (!best || active < best->active()) best = w.get();
-    }
-    if (first_free) best = first_free;
-    if (!best) return false;
-    // Grow the pool while every worker is busy, so all cores get used.
-    if (!first_free && usable < pool_max_workers_) request_pool(pool);
-    uint32_t flags = (conn.tls ? ipc::kHandoffTls : 0u) | (conn.nodelay ? ipc::kHandoffNoDelay : 0u);
-    ipc::ConnectionRef ref{conn.id, static_cast<uint32_t>(conn.vhost), flags, conn.local, conn.peer};
-    std::string error;
-    auto status = send_message(best->channel.get(), ipc::encode_with_bytes(ipc::MessageType::Handoff, ref, conn.buffer),
-                               conn.fd.get(), &error);
-    if (status == ChannelStatus::WouldBlock) {
-      // The worker's queue is full; retry shortly instead of blocking everyone.
-      loop_.add_timer(5, [this, pool] { dispatch_pool(pool); });
-      return false;
-    }
-    if (status != ChannelStatus::Ok) {
-      log_.log(LogLevel::Warn, "mpm_itkd", {}, "worker pid " + std::to_string(best->pid) + " channel failed: " + error);
-      remove_worker(pool, best->id);
-      continue;
-    }
-    best->handed++;
-    // Only a MaxClientsVHost slot needs the connection's end reported by id.
-    if (config_.vhosts[conn.vhost].max_clients) routed_[conn.id] = RoutedConnection{pool, best->id, conn.vhost};
-    uint64_t id = conn.id;
-    if (conn.timer) loop_.cancel_timer(conn.timer);
-    pending_.erase(id);  // closes our copy of the socket; the worker has its own
-    maybe_exit();
-    return true;
+  // Fill workers in order up to the grow threshold, then the least busy: an owner's
+  // traffic stays on one warm worker (its PHP processes and opcache live there) until
+  // it needs more, and the others stay idle long enough to retire.
+  WorkerLink* best = nullptr;
+  WorkerLink* first_free = nullptr;
+  size_t usable = 0;
+  for (auto& w : links.workers) {
+    if (w->retiring || !w->channel) continue;
+    ++usable;
+    uint64_t active = w->active();
+    if (!first_free && active < pool_grow_threshold_) first_free = w.get();
+    if (!best || active < best->active()) best = w.get();
   }
+  if (first_free) return first_free;
+  // Grow the pool while every worker is busy, so all cores get used.
+  if (best && usable < pool_max_workers_) request_pool(pool);
+  return best;
 }
 
 void Front::refuse(PendingConnection& conn, int status, const std::string& reason, bool log_it) {
@@ -723,6 +780,7 @@ int Front::run() {
 
   ::fcntl(kControlFd, F_SETFL, O_NONBLOCK);
   if (!enable_credentials(kControlFd)) return 1;
+  loop_.set_batch_end([this] { dispatch_queued_pools(); });
   if (!loop_.add(kControlFd, EPOLLIN, [this](uint32_t) { on_control(); }) ||
       !loop_.add(signal_fd_.get(), EPOLLIN, [this](uint32_t) { on_signal(); })) {
     log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: could not set up its event loop");

@@ -30,20 +30,29 @@ Result<SocketPair> make_channel(bool nonblocking) {
 }
 
 ChannelStatus send_message(int channel, std::string_view bytes, int fd_to_pass, std::string* error) {
+  if (fd_to_pass < 0) return send_message(channel, bytes, std::span<const int>(), error);
+  return send_message(channel, bytes, std::span<const int>(&fd_to_pass, 1), error);
+}
+
+ChannelStatus send_message(int channel, std::string_view bytes, std::span<const int> fds, std::string* error) {
+  if (fds.size() > kMaxFdsPerMessage) {
+    if (error) *error = "more than " + std::to_string(kMaxFdsPerMessage) + " fds in one message";
+    return ChannelStatus::Failed;
+  }
   iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  if (fd_to_pass >= 0) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+  if (!fds.empty()) {
     std::memset(control, 0, sizeof control);
     msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd_to_pass, sizeof(int));
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   }
   for (;;) {
     ssize_t n = ::sendmsg(channel, &msg, MSG_NOSIGNAL);
@@ -55,13 +64,15 @@ ChannelStatus send_message(int channel, std::string_view bytes, int fd_to_pass, 
   }
 }
 
-ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* error) {
+ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* error, size_t max_fds) {
   static char scratch[kMaxMessageBytes];  // copied out by size: no 72 KiB memset per message
   iovec iov{scratch, sizeof scratch};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 4)];
+  // Room for more fds than anyone may send, so an excess arrives (and is refused) rather
+  // than being cut off silently.
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * (kMaxFdsPerMessage + 4))];
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
@@ -76,6 +87,7 @@ ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* er
   if (n == 0 && msg.msg_controllen == 0) return ChannelStatus::Closed;
   out.bytes.assign(scratch, static_cast<size_t>(n));
   out.fd.reset();
+  out.more_fds.clear();
   bool have_creds = false;
   bool bad = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
@@ -92,8 +104,15 @@ ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* er
       for (size_t i = 0; i < count; ++i) {
         int fd;
         std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        // Keep the first; more than one fd per message is a protocol violation.
-        if (i == 0 && !out.fd) out.fd.reset(fd); else { ::close(fd); bad = true; }
+        // More fds than this receiver allows is a protocol violation.
+        if (out.fd_count() >= max_fds) {
+          ::close(fd);
+          bad = true;
+        } else if (!out.fd) {
+          out.fd.reset(fd);
+        } else {
+          out.more_fds.emplace_back(fd);
+        }
       }
     } else {
       bad = true;
@@ -102,11 +121,13 @@ ChannelStatus receive_message(int channel, ReceivedMessage& out, std::string* er
   if (bad) {
     if (error) *error = "malformed channel message (truncated, extra fds or foreign control data)";
     out.fd.reset();
+    out.more_fds.clear();
     return ChannelStatus::Failed;
   }
   if (!have_creds) {
     if (error) *error = "channel message without sender credentials (SO_PASSCRED not set?)";
     out.fd.reset();
+    out.more_fds.clear();
     return ChannelStatus::Failed;
   }
   return ChannelStatus::Ok;

@@ -1,5 +1,7 @@
 #include "ipc/messages.h"
 
+#include "ipc/channel.h"
+
 namespace itkd::ipc {
 
 std::string encode_empty(MessageType type) {
@@ -56,6 +58,52 @@ std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::st
   std::memcpy(&ref, message.data() + sizeof(MsgHeader), sizeof ref);
   *bytes = message.substr(sizeof(MsgHeader) + sizeof(ConnectionRef));
   return ref;
+}
+
+static_assert(kMaxHandoffs <= kMaxFdsPerMessage, "a full Handoff must fit in one message's fds");
+
+std::string encode_handoffs(const std::vector<Handoff>& handoffs) {
+  size_t bytes = 0;
+  for (const Handoff& h : handoffs) bytes += h.bytes.size();
+  std::string out(handoff_message_size(handoffs.size(), bytes), '\0');
+  char* p = out.data();
+  MsgHeader header{MessageType::Handoff, 0};
+  std::memcpy(p, &header, sizeof header);
+  p += sizeof header;
+  HandoffCount count{static_cast<uint32_t>(handoffs.size()), 0};
+  std::memcpy(p, &count, sizeof count);
+  p += sizeof count;
+  for (const Handoff& h : handoffs) {
+    HandoffEntry entry{h.ref, static_cast<uint32_t>(h.bytes.size()), 0};
+    std::memcpy(p, &entry, sizeof entry);
+    p += sizeof entry;
+  }
+  for (const Handoff& h : handoffs) {
+    if (!h.bytes.empty()) std::memcpy(p, h.bytes.data(), h.bytes.size());
+    p += h.bytes.size();
+  }
+  return out;
+}
+
+std::optional<std::vector<Handoff>> decode_handoffs(std::string_view message) {
+  if (message.size() < handoff_message_size(0, 0)) return std::nullopt;
+  HandoffCount count;
+  std::memcpy(&count, message.data() + sizeof(MsgHeader), sizeof count);
+  if (count.count < 1 || count.count > kMaxHandoffs || count.reserved != 0) return std::nullopt;
+  if (message.size() < handoff_message_size(count.count, 0)) return std::nullopt;
+  std::vector<Handoff> out;
+  out.reserve(count.count);
+  size_t entries = sizeof(MsgHeader) + sizeof(HandoffCount);
+  size_t at = handoff_message_size(count.count, 0);
+  for (uint32_t i = 0; i < count.count; ++i) {
+    HandoffEntry entry;
+    std::memcpy(&entry, message.data() + entries + i * sizeof entry, sizeof entry);
+    if (entry.reserved != 0 || entry.bytes_size > message.size() - at) return std::nullopt;
+    out.push_back(Handoff{entry.ref, message.substr(at, entry.bytes_size)});
+    at += entry.bytes_size;
+  }
+  if (at != message.size()) return std::nullopt;
+  return out;
 }
 
 }  // namespace itkd::ipc

@@ -8,7 +8,8 @@
 //   WorkerChannel   worker -> master     MsgHeader + ChannelOffer      channel end for one front
 //   WorkerChannel   master -> front      MsgHeader + ChannelOffer      the same end, forwarded
 //   WorkerGone      master -> front      MsgHeader + WorkerRef         -
-//   Handoff         front  -> worker     MsgHeader + ConnectionRef + request bytes   client socket
+//   Handoff         front  -> worker     MsgHeader + HandoffCount + count x       count client
+//                                        HandoffEntry + their request bytes   sockets, in order
 //   Handback        worker -> front      MsgHeader + ConnectionRef + unread bytes    client socket
 //   ConnectionsDone worker -> front      MsgHeader + DoneList (count + ids) - (MaxClientsVHost
 //                                                                          vhosts only)
@@ -140,7 +141,7 @@ std::string encode(MessageType type, const Body& body) {
   return out;
 }
 std::string encode_empty(MessageType type);
-// Header + ConnectionRef + trailing bytes (Handoff / Handback).
+// Header + ConnectionRef + trailing bytes (Handback).
 std::string encode_with_bytes(MessageType type, const ConnectionRef& ref, std::string_view bytes);
 
 std::optional<MessageType> message_type(std::string_view message);
@@ -154,7 +155,33 @@ std::optional<Body> decode(std::string_view message) {
   return body;
 }
 bool is_empty_message(std::string_view message);
-// Decodes Handoff/Handback: ConnectionRef plus bytes (view into message).
+// Decodes Handback: ConnectionRef plus bytes (view into message).
 std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes);
+
+// Handoff: what a front routed to one worker in one turn of its loop, up to kMaxHandoffs
+// connections in one message, so a busy front pays one sendmsg and the worker one
+// recvmsg and one wake-up for all of them. The i-th fd of the message is the i-th
+// connection's socket.
+inline constexpr uint32_t kMaxHandoffs = 16;
+struct HandoffCount {
+  uint32_t count;
+  uint32_t reserved;
+};
+struct HandoffEntry {
+  ConnectionRef ref;
+  uint32_t bytes_size;  // request bytes the front already read, stored after all entries
+  uint32_t reserved;
+};
+struct Handoff {
+  ConnectionRef ref;
+  std::string_view bytes;
+};
+// The message size for `count` connections carrying `bytes` request bytes in all.
+inline constexpr size_t handoff_message_size(size_t count, size_t bytes) {
+  return sizeof(MsgHeader) + sizeof(HandoffCount) + count * sizeof(HandoffEntry) + bytes;
+}
+std::string encode_handoffs(const std::vector<Handoff>& handoffs);
+// Views into message; nullopt unless it is exactly 1..kMaxHandoffs entries and their bytes.
+std::optional<std::vector<Handoff>> decode_handoffs(std::string_view message);
 
 }  // namespace itkd::ipc

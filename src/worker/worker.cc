@@ -193,11 +193,13 @@ bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
 void Worker::on_front_message(size_t front) {
   FrontLink& link = fronts_[front];
   const uid_t front_uid = expected_front_uid_;
-  // One message per wake-up (level-triggered: the rest wake us again).
-  for (int budget = 1; budget > 0; --budget) {
+  // A few messages per wake-up: under load the front's Handoffs queue up while we serve
+  // the last ones, and reading them now shares this turn's epoll_wait, file checks and
+  // log write among them. The bound keeps a flood from starving our other connections.
+  for (int budget = 4; budget > 0; --budget) {
     ReceivedMessage msg;
     std::string error;
-    ChannelStatus status = receive_message(link.channel.get(), msg, &error);
+    ChannelStatus status = receive_message(link.channel.get(), msg, &error, ipc::kMaxHandoffs);
     if (status == ChannelStatus::WouldBlock) return;
     if (status != ChannelStatus::Ok) {
       if (status == ChannelStatus::Failed) log_.log(LogLevel::Error, "mpm_itkd", {}, "front channel: " + error);
@@ -215,21 +217,24 @@ void Worker::on_front_message(size_t front) {
       return;
     }
     auto type = ipc::message_type(msg.bytes);
-    if (type == ipc::MessageType::Handoff && msg.fd) {
-      std::string_view bytes;
-      auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);
-      if (!ref) continue;
+    std::optional<std::vector<ipc::Handoff>> handoffs;
+    if (type == ipc::MessageType::Handoff) handoffs = ipc::decode_handoffs(msg.bytes);
+    if (handoffs && handoffs->size() == msg.fd_count()) {
       last_active_ms_ = loop_.now_ms();
-      uint64_t id = next_id_++;
-      bool tls = (ref->flags & ipc::kHandoffTls) != 0;
-      if (ref->vhost >= config_.vhosts.size() || config_.vhosts[ref->vhost].pool != options_.pool) continue;
-      auto conn = std::make_unique<Connection>(*this, id, std::move(msg.fd), std::string(bytes), front,
-                                               ref->connection_id, ref->local, ref->peer, tls, ref->vhost);
-      Connection* raw = conn.get();
-      if (ref->flags & ipc::kHandoffNoDelay) raw->nodelay_already_set();
-      connections_.emplace(id, std::move(conn));
-      raw->start();
-    } else if (type == ipc::MessageType::RetireAck && ipc::is_empty_message(msg.bytes)) {
+      for (size_t i = 0; i < handoffs->size(); ++i) {
+        const ipc::Handoff& h = (*handoffs)[i];
+        UniqueFd fd = i == 0 ? std::move(msg.fd) : std::move(msg.more_fds[i - 1]);
+        uint64_t id = next_id_++;
+        bool tls = (h.ref.flags & ipc::kHandoffTls) != 0;
+        if (h.ref.vhost >= config_.vhosts.size() || config_.vhosts[h.ref.vhost].pool != options_.pool) continue;
+        auto conn = std::make_unique<Connection>(*this, id, std::move(fd), std::string(h.bytes), front,
+                                                 h.ref.connection_id, h.ref.local, h.ref.peer, tls, h.ref.vhost);
+        Connection* raw = conn.get();
+        if (h.ref.flags & ipc::kHandoffNoDelay) raw->nodelay_already_set();
+        connections_.emplace(id, std::move(conn));
+        raw->start();
+      }
+    } else if (type == ipc::MessageType::RetireAck && ipc::is_empty_message(msg.bytes) && msg.fd_count() == 0) {
       link.retire_acked = true;
       maybe_exit();
     } else {

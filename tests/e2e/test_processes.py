@@ -47,6 +47,39 @@ class Persistent(h.ServerTestCase):
         self.assertEqual(self.srv.workers(), workers_before)
         self.assertLess(elapsed, 30.0)
 
+    def test_a2_burst_of_connections_each_reaches_its_owner(self):
+        # Connections that arrive together are accepted together and handed to a worker
+        # several to a message, the i-th socket with the i-th request: a mix-up would
+        # answer a client with another client's file, or with the other owner's.
+        self.warm_up()
+        n = 160
+        owner = {i: (self.srv.alice if i % 3 else self.srv.bob) for i in range(n)}
+        for i in range(n):
+            owner[i].write(f"burst/{i}.txt", f"{owner[i].name} file {i}\n".encode())
+        conns = []
+        try:
+            for i in range(n):
+                conns.append(h.Conn(self.port, timeout=10.0))
+            # With the fronts stopped, every request waits in the listener's queue, so the
+            # fronts find them all ready at once, as under load.
+            fronts = self.srv.fronts()
+            for pid in fronts:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                for i, c in enumerate(conns):
+                    c.send(f"GET /burst/{i}.txt HTTP/1.1\r\nHost: {owner[i].name}.test\r\n"
+                           "Connection: close\r\n\r\n")
+            finally:
+                for pid in fronts:
+                    os.kill(pid, signal.SIGCONT)
+            for i, c in enumerate(conns):
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, f"{owner[i].name} file {i}\n".encode()),
+                                 f"connection {i}")
+        finally:
+            for c in conns:
+                c.close()
+
     def test_b_worker_killed_is_replaced(self):
         self.warm_up()
         alice_workers = self.srv.workers_with_uid(h.ALICE_UID)
