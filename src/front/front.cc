@@ -465,7 +465,7 @@ void Front::dispatch_pool(size_t pool) {
       links.waiting.pop_front();
     }
     if (shares.empty()) {
-      request_pool(pool);
+      if (!links.waiting.empty()) request_pool(pool);  // no usable worker yet
       return;
     }
     bool retry_later = false;
