@@ -481,7 +481,7 @@ void Front::dispatch_pool(size_t pool) {
         fds.push_back(conn->fd.get());
       }
       std::string error;
-      auto status = send_message(worker->channel.get(), ipc::encode_handoffs(handoffs), fds, &error);
+      auto status = send_message(worker->channel.get(), ipc::encode_handoffs(ipc::MessageType::Handoff, handoffs), fds, &error);
       if (status != ChannelStatus::Ok) {
         // Not sent: these connections wait again, first in line.
         worker->handed -= share.conns.size();
@@ -596,7 +596,7 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
   for (int budget = 1; budget > 0; --budget) {
     ReceivedMessage msg;
     std::string error;
-    ChannelStatus status = receive_message(worker->channel.get(), msg, &error);
+    ChannelStatus status = receive_message(worker->channel.get(), msg, &error, ipc::kMaxHandoffs);
     if (status == ChannelStatus::WouldBlock) return;
     if (status != ChannelStatus::Ok) {
       if (status == ChannelStatus::Failed)
@@ -611,28 +611,35 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
       return;
     }
     auto type = ipc::message_type(msg.bytes);
-    if (type == ipc::MessageType::ConnectionsDone && !msg.fd) {
+    if (type == ipc::MessageType::ConnectionsDone && msg.fd_count() == 0) {
       std::vector<uint64_t> ids;
       if (!ipc::decode_done(msg.bytes, &ids)) {
         remove_worker(pool, worker_id);
         return;
       }
       for (uint64_t id : ids) connection_finished(id, pool, worker_id);
-    } else if (type == ipc::MessageType::Handback && msg.fd) {
-      std::string_view bytes;
-      auto ref = ipc::decode_with_bytes(msg.bytes, &bytes);
-      if (!ref || bytes.size() > kMaxHeadBytes) {
+    } else if (type == ipc::MessageType::Handback) {
+      auto handbacks = ipc::decode_handoffs(msg.bytes);
+      bool valid = handbacks && handbacks->size() == msg.fd_count();
+      for (size_t i = 0; valid && i < handbacks->size(); ++i) valid = (*handbacks)[i].bytes.size() <= kMaxHeadBytes;
+      if (!valid) {
+        log_.log(LogLevel::Error, "mpm_itkd", {}, "worker pid " + std::to_string(worker->pid) + " sent a malformed hand-back; dropping its channel");
         remove_worker(pool, worker_id);
         return;
       }
-      connection_finished(ref->connection_id, pool, worker_id);
-      // The next request on this connection is for another owner: route it afresh.
-      PendingConnection& conn = add_connection(std::move(msg.fd), std::string(bytes), &ref->peer, &ref->local);
-      conn.nodelay = (ref->flags & ipc::kHandoffNoDelay) != 0;
-      process(conn);
+      for (size_t i = 0; i < handbacks->size(); ++i) {
+        const ipc::Handoff& h = (*handbacks)[i];
+        UniqueFd fd = i == 0 ? std::move(msg.fd) : std::move(msg.more_fds[i - 1]);
+        connection_finished(h.ref.connection_id, pool, worker_id);
+        // The next request on this connection is for another owner: route it afresh.
+        ipc::ConnectionRef ref = h.ref;
+        PendingConnection& conn = add_connection(std::move(fd), std::string(h.bytes), &ref.peer, &ref.local);
+        conn.nodelay = (ref.flags & ipc::kHandoffNoDelay) != 0;
+        process(conn);
+      }
       worker = find_worker(pool, worker_id);
       if (!worker) return;
-    } else if (type == ipc::MessageType::FinishedCounters && ipc::is_empty_message(msg.bytes) && msg.fd &&
+    } else if (type == ipc::MessageType::FinishedCounters && ipc::is_empty_message(msg.bytes) && msg.fd_count() == 1 &&
                !worker->finished.mapped()) {
       auto view = FinishedCounterView::map(msg.fd.get(), options_.index);
       if (!view) {
@@ -641,7 +648,7 @@ void Front::on_worker_message(size_t pool, uint32_t worker_id) {
         return;
       }
       worker->finished = std::move(*view);
-    } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && !msg.fd) {
+    } else if (type == ipc::MessageType::RetireRequest && ipc::is_empty_message(msg.bytes) && msg.fd_count() == 0) {
       worker->retiring = true;
       send_message(worker->channel.get(), ipc::encode_empty(ipc::MessageType::RetireAck), -1, &error);
     } else {

@@ -11,16 +11,6 @@ std::string encode_empty(MessageType type) {
   return out;
 }
 
-std::string encode_with_bytes(MessageType type, const ConnectionRef& ref, std::string_view bytes) {
-  std::string out;
-  out.resize(sizeof(MsgHeader) + sizeof(ConnectionRef) + bytes.size());
-  MsgHeader header{type, 0};
-  std::memcpy(out.data(), &header, sizeof header);
-  std::memcpy(out.data() + sizeof header, &ref, sizeof ref);
-  if (!bytes.empty()) std::memcpy(out.data() + sizeof header + sizeof ref, bytes.data(), bytes.size());
-  return out;
-}
-
 std::optional<MessageType> message_type(std::string_view message) {
   if (message.size() < sizeof(MsgHeader)) return std::nullopt;
   MsgHeader header;
@@ -42,9 +32,10 @@ std::string encode_done(const uint64_t* ids, uint32_t count) {
 
 bool decode_done(std::string_view message, std::vector<uint64_t>* ids) {
   if (message.size() < sizeof(MsgHeader) + 8) return false;
-  uint32_t count;
+  uint32_t count, reserved;
   std::memcpy(&count, message.data() + sizeof(MsgHeader), sizeof count);
-  if (count > DoneList::kMax || message.size() != sizeof(MsgHeader) + 8 + sizeof(uint64_t) * count) return false;
+  std::memcpy(&reserved, message.data() + sizeof(MsgHeader) + sizeof count, sizeof reserved);
+  if (reserved != 0 || count > DoneList::kMax || message.size() != sizeof(MsgHeader) + 8 + sizeof(uint64_t) * count) return false;
   ids->resize(count);
   std::memcpy(ids->data(), message.data() + sizeof(MsgHeader) + 8, sizeof(uint64_t) * count);
   return true;
@@ -52,22 +43,14 @@ bool decode_done(std::string_view message, std::vector<uint64_t>* ids) {
 
 bool is_empty_message(std::string_view message) { return message.size() == sizeof(MsgHeader); }
 
-std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes) {
-  if (message.size() < sizeof(MsgHeader) + sizeof(ConnectionRef)) return std::nullopt;
-  ConnectionRef ref;
-  std::memcpy(&ref, message.data() + sizeof(MsgHeader), sizeof ref);
-  *bytes = message.substr(sizeof(MsgHeader) + sizeof(ConnectionRef));
-  return ref;
-}
-
 static_assert(kMaxHandoffs <= kMaxFdsPerMessage, "a full Handoff must fit in one message's fds");
 
-std::string encode_handoffs(const std::vector<Handoff>& handoffs) {
+std::string encode_handoffs(MessageType type, const std::vector<Handoff>& handoffs) {
   size_t bytes = 0;
   for (const Handoff& h : handoffs) bytes += h.bytes.size();
   std::string out(handoff_message_size(handoffs.size(), bytes), '\0');
   char* p = out.data();
-  MsgHeader header{MessageType::Handoff, 0};
+  MsgHeader header{type, 0};
   std::memcpy(p, &header, sizeof header);
   p += sizeof header;
   HandoffCount count{static_cast<uint32_t>(handoffs.size()), 0};

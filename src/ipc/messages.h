@@ -10,7 +10,8 @@
 //   WorkerGone      master -> front      MsgHeader + WorkerRef         -
 //   Handoff         front  -> worker     MsgHeader + HandoffCount + count x       count client
 //                                        HandoffEntry + their request bytes   sockets, in order
-//   Handback        worker -> front      MsgHeader + ConnectionRef + unread bytes    client socket
+//   Handback        worker -> front      as Handoff: the connections whose next   count client
+//                                        request is another owner's, unread bytes sockets, in order
 //   ConnectionsDone worker -> front      MsgHeader + DoneList (count + ids) - (MaxClientsVHost
 //                                                                          vhosts only)
 //   FinishedCounters worker -> front     MsgHeader                     the worker's sealed memfd
@@ -128,7 +129,7 @@ struct DoneList {
   uint64_t ids[kMax];
 };
 std::string encode_done(const uint64_t* ids, uint32_t count);
-// Returns false unless the message is exactly a DoneList of its stated count.
+// Returns false unless the message is exactly a DoneList of its stated count, reserved 0.
 bool decode_done(std::string_view message, std::vector<uint64_t>* ids);
 
 // Fixed-size messages: header + one struct.
@@ -141,8 +142,6 @@ std::string encode(MessageType type, const Body& body) {
   return out;
 }
 std::string encode_empty(MessageType type);
-// Header + ConnectionRef + trailing bytes (Handback).
-std::string encode_with_bytes(MessageType type, const ConnectionRef& ref, std::string_view bytes);
 
 std::optional<MessageType> message_type(std::string_view message);
 
@@ -155,13 +154,12 @@ std::optional<Body> decode(std::string_view message) {
   return body;
 }
 bool is_empty_message(std::string_view message);
-// Decodes Handback: ConnectionRef plus bytes (view into message).
-std::optional<ConnectionRef> decode_with_bytes(std::string_view message, std::string_view* bytes);
 
 // Handoff: what a front routed to one worker in one turn of its loop, up to kMaxHandoffs
 // connections in one message, so a busy front pays one sendmsg and the worker one
 // recvmsg and one wake-up for all of them. The i-th fd of the message is the i-th
-// connection's socket.
+// connection's socket. Handback has the same form: the connections a worker gives back
+// in one turn (their next request is another owner's), with the bytes it read of it.
 inline constexpr uint32_t kMaxHandoffs = 16;
 struct HandoffCount {
   uint32_t count;
@@ -180,8 +178,10 @@ struct Handoff {
 inline constexpr size_t handoff_message_size(size_t count, size_t bytes) {
   return sizeof(MsgHeader) + sizeof(HandoffCount) + count * sizeof(HandoffEntry) + bytes;
 }
-std::string encode_handoffs(const std::vector<Handoff>& handoffs);
-// Views into message; nullopt unless it is exactly 1..kMaxHandoffs entries and their bytes.
+// type is Handoff or Handback.
+std::string encode_handoffs(MessageType type, const std::vector<Handoff>& handoffs);
+// Views into message (of either type); nullopt unless it is exactly 1..kMaxHandoffs
+// entries and their bytes.
 std::optional<std::vector<Handoff>> decode_handoffs(std::string_view message);
 
 }  // namespace itkd::ipc

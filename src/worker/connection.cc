@@ -374,9 +374,8 @@ void Connection::handle_request() {
       worker_.loop().remove(fd_.get());
       in_loop_ = false;
     }
-    if (worker_.hand_back(*this, fd_.get(), in_)) {
+    if (worker_.hand_back(*this, fd_, in_)) {
       state_ = State::Closed;
-      fd_.reset();
       worker_.connection_closed(*this, true);
       return;
     }

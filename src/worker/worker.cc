@@ -29,8 +29,17 @@ namespace itkd {
 
 namespace {
 
+// A connection going back to its front at the end of this turn.
+struct PendingHandback {
+  ipc::ConnectionRef ref;
+  UniqueFd fd;
+  std::string unread;
+};
+
 struct FrontLink {
   UniqueFd channel;
+  std::vector<PendingHandback> handbacks;  // sent together at the end of the turn
+  size_t handback_bytes = 0;
   bool retire_acked = false;
   std::vector<uint64_t> done;  // ended MaxClientsVHost connections not yet reported
   uint64_t counted_from = 0;   // local connection ids below this came over an older channel
@@ -63,7 +72,7 @@ class Worker : public WorkerContext {
   FcgidProcessManager& fcgid() override { return *fcgid_; }
   const tls::TlsContextSet* tls_contexts() const override { return tls_.get(); }
   void connection_closed(Connection& conn, bool handed_back) override;
-  bool hand_back(Connection& conn, int fd, std::string_view unread) override;
+  bool hand_back(Connection& conn, UniqueFd& fd, std::string_view unread) override;
 
  private:
   Result<void> setup_logs();
@@ -71,6 +80,8 @@ class Worker : public WorkerContext {
   void on_front_message(size_t front);
   void load_tls();
   void flush_done();
+  void flush_handbacks();
+  void flush_handbacks(FrontLink& front);
   void end_of_turn();
   void on_control();
   Result<void> offer_channel(unsigned front);
@@ -175,19 +186,46 @@ void Worker::connection_closed(Connection& conn, bool handed_back) {
   last_active_ms_ = loop_.now_ms();
 }
 
-bool Worker::hand_back(Connection& conn, int fd, std::string_view unread) {
+bool Worker::hand_back(Connection& conn, UniqueFd& fd, std::string_view unread) {
   if (conn.front_index() >= fronts_.size() || !fronts_[conn.front_index()].channel) return false;
-  if (unread.size() > kMaxMessageBytes - 64) return false;
+  if (ipc::handoff_message_size(1, unread.size()) > kMaxMessageBytes) return false;
+  FrontLink& front = fronts_[conn.front_index()];
+  if (front.handbacks.size() == ipc::kMaxHandoffs ||
+      ipc::handoff_message_size(front.handbacks.size() + 1, front.handback_bytes + unread.size()) > kMaxMessageBytes)
+    flush_handbacks(front);
   ipc::ConnectionRef ref{conn.front_connection_id(), static_cast<uint32_t>(conn.last_vhost()),
                          conn.nodelay() ? ipc::kHandoffNoDelay : 0u, conn.local(), conn.peer()};
-  std::string error;
-  auto status = send_message(fronts_[conn.front_index()].channel.get(),
-                             ipc::encode_with_bytes(ipc::MessageType::Handback, ref, unread), fd, &error);
-  if (status != ChannelStatus::Ok) {
-    log_.log(LogLevel::Warn, "mpm_itkd", {}, "hand back to front failed: " + error);
-    return false;
-  }
+  front.handbacks.push_back(PendingHandback{ref, std::move(fd), std::string(unread)});
+  front.handback_bytes += unread.size();
   return true;
+}
+
+void Worker::flush_handbacks() {
+  for (auto& f : fronts_) flush_handbacks(f);
+}
+
+void Worker::flush_handbacks(FrontLink& front) {
+  if (front.handbacks.empty()) return;
+  std::vector<ipc::Handoff> entries;
+  std::vector<int> fds;
+  entries.reserve(front.handbacks.size());
+  fds.reserve(front.handbacks.size());
+  for (const PendingHandback& h : front.handbacks) {
+    entries.push_back(ipc::Handoff{h.ref, h.unread});
+    fds.push_back(h.fd.get());
+  }
+  std::string error = "the front's channel is gone";
+  ChannelStatus status = ChannelStatus::Failed;
+  if (front.channel)
+    status = send_message(front.channel.get(), ipc::encode_handoffs(ipc::MessageType::Handback, entries), fds, &error);
+  // The sockets close here either way: ours are copies once sent, and unsendable ones
+  // leave their clients a closed keep-alive connection to retry on.
+  if (status != ChannelStatus::Ok)
+    log_.log(LogLevel::Warn, "mpm_itkd", {},
+             "hand back of " + std::to_string(entries.size()) + " connection(s) to the front failed: " +
+                 (status == ChannelStatus::WouldBlock ? std::string("its channel is full") : error) + "; closed them");
+  front.handbacks.clear();
+  front.handback_bytes = 0;
 }
 
 void Worker::on_front_message(size_t front) {
@@ -316,6 +354,7 @@ void Worker::end_of_turn() {
     auto it = connections_.find(id);
     if (it != connections_.end()) it->second->flush_queued();
   }
+  flush_handbacks();
   access_logs_.flush();
   // Closed connections go last, when none of them is on the call stack any more. (A
   // zero-delay timer did this at the cost of a timer, a closure and a non-blocking
@@ -384,6 +423,7 @@ void Worker::maybe_exit() {
   bool fronts_done = true;
   for (const auto& f : fronts_) fronts_done = fronts_done && (!f.channel || f.retire_acked);
   if ((stopping_ || draining_ || retiring_) && fronts_done) {
+    flush_handbacks();
     flush_done();
     access_logs_.flush();
     closed_.clear();
@@ -397,7 +437,10 @@ void Worker::maybe_exit() {
 void Worker::ask_fronts_to_retire() {
   if (retiring_) return;
   retiring_ = true;
-  flush_done();  // the fronts must know every connection ended before the request
+  // The fronts must have every connection we gave back, and know every one that ended,
+  // before the request.
+  flush_handbacks();
+  flush_done();
   std::string error;
   for (auto& f : fronts_)
     if (f.channel) send_message(f.channel.get(), ipc::encode_empty(ipc::MessageType::RetireRequest), -1, &error);
@@ -433,6 +476,7 @@ void Worker::on_signal() {
     ask_fronts_to_retire();
     // Don't wait forever for a client that never reads.
     loop_.add_timer(static_cast<uint64_t>(config_.vhosts[0].limits.timeout_s) * 1000, [this] {
+      flush_handbacks();
       access_logs_.flush();
       fcgid_.reset();
       std::exit(0);

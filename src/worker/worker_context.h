@@ -67,8 +67,9 @@ class WorkerContext {
   virtual const tls::TlsContextSet* tls_contexts() const = 0;
   // The connection is finished; `handed_back` if the socket went back to the front.
   virtual void connection_closed(Connection& conn, bool handed_back) = 0;
-  // Sends the socket and the unread bytes to the front it came from. False if impossible.
-  virtual bool hand_back(Connection& conn, int fd, std::string_view unread) = 0;
+  // Gives the socket and the unread bytes back to the front it came from, at the end of
+  // this turn with the others that go there (one message). Takes fd; false if impossible.
+  virtual bool hand_back(Connection& conn, UniqueFd& fd, std::string_view unread) = 0;
 };
 
 }  // namespace itkd

@@ -2,7 +2,9 @@
 """One keep-alive connection that moves between owners: alice -> bob -> alice. The worker
 hands the socket back to the front, which routes it to the other owner's pool."""
 
+import os
 import re
+import signal
 import unittest
 
 import itkd_harness as h
@@ -86,6 +88,40 @@ class KeepAliveSwitch(h.ServerTestCase):
             self.assertStatus(c.request("GET", "/nope", host="bob.test"), 404)
             r = c.request("GET", "/", host="alice.test")
             self.assertEqual(r.body, h.ALICE_INDEX)
+
+    def test_many_connections_switch_in_one_turn(self):
+        # alice's workers find all these next requests (for bob) in one turn and give the
+        # sockets back together, several to a message, the i-th socket with the i-th
+        # request's bytes: a mix-up would answer a client with another client's file.
+        a, b = self.srv.alice, self.srv.bob
+        n = 40
+        for i in range(n):
+            b.write(f"switch/{i}.txt", f"bob file {i}\n".encode())
+        conns = []
+        try:
+            for i in range(n):
+                c = h.Conn(self.port, timeout=10.0)
+                conns.append(c)
+                self.assertEqual(c.request("GET", "/", host="alice.test").body, h.ALICE_INDEX)
+            workers = self.srv.workers_with_uid(h.ALICE_UID)
+            self.assertTrue(workers)
+            for pid in workers:
+                os.kill(pid, signal.SIGSTOP)
+            try:
+                for i, c in enumerate(conns):
+                    c.send(f"GET /switch/{i}.txt HTTP/1.1\r\nHost: bob.test\r\n\r\n".encode())
+            finally:
+                for pid in workers:
+                    os.kill(pid, signal.SIGCONT)
+            for i, c in enumerate(conns):
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, f"bob file {i}\n".encode()), f"connection {i}")
+            # And back to alice on every one of them.
+            for i, c in enumerate(conns):
+                self.assertEqual(c.request("GET", "/", host="alice.test").body, h.ALICE_INDEX, f"connection {i}")
+        finally:
+            for c in conns:
+                c.close()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "ipc/channel.h"
@@ -24,7 +26,7 @@ TEST(Handoff, SeveralConnectionsRoundTripInOrder) {
   std::vector<ipc::Handoff> sent{{ref_for(1), "GET / HTTP/1.1\r\nHost: a\r\n\r\n"},
                                  {ref_for(2), ""},
                                  {ref_for(3), "GET /x HTTP/1.1\r\n"}};
-  std::string message = ipc::encode_handoffs(sent);
+  std::string message = ipc::encode_handoffs(ipc::MessageType::Handoff, sent);
   EXPECT_EQ(message.size(), ipc::handoff_message_size(3, sent[0].bytes.size() + sent[2].bytes.size()));
   EXPECT_EQ(ipc::message_type(message), ipc::MessageType::Handoff);
   auto got = ipc::decode_handoffs(message);
@@ -39,7 +41,7 @@ TEST(Handoff, SeveralConnectionsRoundTripInOrder) {
 }
 
 TEST(Handoff, MalformedMessagesAreRefused) {
-  std::string good = ipc::encode_handoffs({{ref_for(1), "abc"}, {ref_for(2), "de"}});
+  std::string good = ipc::encode_handoffs(ipc::MessageType::Handoff, {{ref_for(1), "abc"}, {ref_for(2), "de"}});
   ASSERT_TRUE(ipc::decode_handoffs(good));
   // Cut short, or with bytes no entry accounts for.
   EXPECT_FALSE(ipc::decode_handoffs(good.substr(0, good.size() - 1)));
@@ -60,6 +62,34 @@ TEST(Handoff, MalformedMessagesAreRefused) {
   std::memcpy(m.data() + sizeof(ipc::MsgHeader) + sizeof(ipc::HandoffCount) + sizeof(ipc::ConnectionRef), &huge,
               sizeof huge);
   EXPECT_FALSE(ipc::decode_handoffs(m));
+}
+
+TEST(Handback, HasTheHandoffFormUnderItsOwnType) {
+  std::vector<ipc::Handoff> sent{{ref_for(4), "GET / HTTP/1.1\r\nHost: b\r\n\r\n"}, {ref_for(5), "GE"}};
+  std::string message = ipc::encode_handoffs(ipc::MessageType::Handback, sent);
+  EXPECT_EQ(ipc::message_type(message), ipc::MessageType::Handback);
+  auto got = ipc::decode_handoffs(message);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].ref.connection_id, 4u);
+  EXPECT_EQ((*got)[1].bytes, "GE");
+}
+
+TEST(ConnectionsDone, ExactListsOnly) {
+  const uint64_t ids[] = {7, 9, 11};
+  std::string good = ipc::encode_done(ids, 3);
+  std::vector<uint64_t> got;
+  ASSERT_TRUE(ipc::decode_done(good, &got));
+  EXPECT_EQ(got, (std::vector<uint64_t>{7, 9, 11}));
+  EXPECT_FALSE(ipc::decode_done(good.substr(0, good.size() - 1), &got));
+  EXPECT_FALSE(ipc::decode_done(good + "x", &got));
+  std::string reserved = good;
+  reserved[sizeof(ipc::MsgHeader) + 4] = 1;
+  EXPECT_FALSE(ipc::decode_done(reserved, &got));
+  std::string too_many = good;
+  uint32_t count = ipc::DoneList::kMax + 1;
+  std::memcpy(too_many.data() + sizeof(ipc::MsgHeader), &count, sizeof count);
+  EXPECT_FALSE(ipc::decode_done(too_many, &got));
 }
 
 // An fd's identity: which file it is.
