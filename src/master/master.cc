@@ -87,6 +87,7 @@ struct Generation {
   std::vector<PoolState> pools;
   ZygoteProcess zygote;
   bool retiring = false;
+  bool workers_draining = false;  // told to finish and leave (after the fronts left)
   bool announced = false;
 };
 
@@ -139,6 +140,7 @@ class Master {
   void handle_exit(pid_t pid, int status);
   void reload(const char* why);
   void retire(std::unique_ptr<Generation> gen);
+  void drain_workers_once_fronts_are_gone(Generation& gen);
   void begin_stop();
   void maybe_finish();
   void broadcast_worker_gone(Generation& gen, size_t pool, uint32_t worker_id);
@@ -450,7 +452,9 @@ void Master::on_front_message(Generation* gen, size_t index) {
         ::kill(front.pid, SIGKILL);
         return;
       }
-      if (!stopping_ && !gen->retiring) start_worker(*gen, request->pool);
+      // A retiring generation's front may still hold clients (accepted before the
+      // reload) for a pool whose workers left while idle: they get one, exec'd.
+      if (!stopping_) start_worker(*gen, request->pool);
     } else {
       log().log(LogLevel::Error, "mpm_itkd", {}, "front pid " + std::to_string(front.pid) + " sent a message not allowed from a front; killing it");
       ::kill(front.pid, SIGKILL);
@@ -556,6 +560,8 @@ void Master::handle_exit(pid_t pid, int status) {
             if (w.control) send_message(w.control.get(), bytes, -1, &error);
           }
       });
+    } else {
+      drain_workers_once_fronts_are_gone(*gen);
     }
     maybe_finish();
     return;
@@ -655,15 +661,25 @@ void Master::maybe_finish() {
 void Master::retire(std::unique_ptr<Generation> gen) {
   gen->retiring = true;
   end_zygote(*gen, SIGTERM);
-  // Old fronts stop accepting and leave; old workers finish their connections and leave
-  // once their fronts are gone (their channels reach EOF).
+  // Old fronts stop accepting, hand what they already accepted to their workers and
+  // leave; the workers are told to drain only then. Draining workers ask their fronts to
+  // stop sending, so a front still holding a client whose request arrived late would
+  // find no worker left for it (and this generation starts none): that client would hang.
   for (auto& f : gen->fronts)
     if (f.pid) ::kill(f.pid, SIGTERM);
-  // SIGQUIT: graceful, so even idle keep-alive clients get their next request answered.
-  for (auto& p : gen->pools)
-    for (auto& w : p.workers) ::kill(w.pid, SIGQUIT);
   gen->listeners.clear();
+  drain_workers_once_fronts_are_gone(*gen);
   old_.push_back(std::move(gen));
+}
+
+void Master::drain_workers_once_fronts_are_gone(Generation& gen) {
+  if (!gen.retiring || gen.workers_draining) return;
+  for (const auto& f : gen.fronts)
+    if (f.pid) return;
+  gen.workers_draining = true;
+  // SIGQUIT: graceful, so even idle keep-alive clients get their next request answered.
+  for (auto& p : gen.pools)
+    for (auto& w : p.workers) ::kill(w.pid, SIGQUIT);
 }
 
 void Master::reload(const char* why) {

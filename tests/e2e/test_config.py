@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import time
 import tempfile
 import unittest
 
@@ -311,6 +312,39 @@ class Reload(h.ServerTestCase):
                    timeout=10, interval=0.2, what="carol.test after SIGHUP")
         self.assertTrue(self.srv.wait_worker(61003))
         self.assertEqual(h.get(self.port, "/", host="alice.test").body, h.ALICE_INDEX)
+
+    def test_d_request_accepted_before_reload_is_answered(self):
+        # A client sends half its request head before the reload and the rest after it.
+        # Its old front holds the socket: the old workers must still be there to serve it
+        # (they are told to drain only once their fronts are gone), else it would hang.
+        before = self.srv.refresh_children()
+        self.srv.write_config(reload_config(self.srv, "old"))
+        os.kill(self.srv.pid, signal.SIGHUP)
+        h.wait_for(lambda: h.get(self.port, "/m/page.txt").body == OLD, timeout=10,
+                   interval=0.2, what="the 'old' Alias after SIGHUP")
+        # Only this generation's processes are left, so they accept the next client.
+        h.wait_for(lambda: not any(h.alive(p) for p in before), timeout=10,
+                   what="the previous generation to leave")
+        with h.Conn(self.port, timeout=8.0) as c:
+            # (Listeners defer accept until data arrives: send some.)
+            c.send(b"GET /m/page.txt HTTP/1.1\r\n")
+            self.assertEqual(h.get(self.port, "/m/page.txt").body, OLD)
+            old_workers = self.srv.workers_with_uid(h.ALICE_UID)
+            self.assertTrue(old_workers)
+            self.srv.write_config(reload_config(self.srv, "new"))
+            os.kill(self.srv.pid, signal.SIGHUP)
+            h.wait_for(lambda: h.get(self.port, "/m/page.txt").body == NEW, timeout=10,
+                       interval=0.2, what="the 'new' Alias after SIGHUP")
+            # Give the old workers every chance to leave early (they did before the fix).
+            deadline = time.monotonic() + 1.5
+            while time.monotonic() < deadline and any(h.alive(p) for p in old_workers):
+                time.sleep(0.05)
+            c.send(b"Host: alice.test\r\n\r\n")
+            r = c.read_response()
+            self.assertStatus(r, 200)
+            self.assertEqual(r.body, OLD, "answered by the configuration that accepted the connection")
+        h.wait_for(lambda: not any(h.alive(p) for p in old_workers), timeout=10,
+                   what="the old generation's workers to leave once its fronts are gone")
 
 
 if __name__ == "__main__":
