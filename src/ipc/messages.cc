@@ -26,7 +26,7 @@ std::string encode_done(const uint64_t* ids, uint32_t count) {
   MsgHeader header{MessageType::ConnectionsDone, 0};
   std::memcpy(out.data(), &header, sizeof header);
   std::memcpy(out.data() + sizeof header, &count, sizeof count);
-  std::memcpy(out.data() + sizeof header + 8, ids, sizeof(uint64_t) * count);
+  if (count) std::memcpy(out.data() + sizeof header + 8, ids, sizeof(uint64_t) * count);  // ids may be null
   return out;
 }
 
@@ -37,7 +37,7 @@ bool decode_done(std::string_view message, std::vector<uint64_t>* ids) {
   std::memcpy(&reserved, message.data() + sizeof(MsgHeader) + sizeof count, sizeof reserved);
   if (reserved != 0 || count > DoneList::kMax || message.size() != sizeof(MsgHeader) + 8 + sizeof(uint64_t) * count) return false;
   ids->resize(count);
-  std::memcpy(ids->data(), message.data() + sizeof(MsgHeader) + 8, sizeof(uint64_t) * count);
+  if (count) std::memcpy(ids->data(), message.data() + sizeof(MsgHeader) + 8, sizeof(uint64_t) * count);
   return true;
 }
 
