@@ -6,7 +6,8 @@
 # whole benchmark and the runs of a workload take turns between them (one wrk at a time).
 # Usage (root): [SECS=10] [RUNS=3] [SCALE=1] bench/run.sh
 #   ITKD_BUILD_DIR=dir  use an existing build instead of scripts/build.sh release
-#   ONLY="itkd nginx h2o apache-prefork apache-itk"  run only these servers (default all)
+#   ONLY="itkd nginx h2o apache-prefork apache-itk floor"  run only these servers (default all;
+#     floor = bench/floor/floor_server.cc, the least a server must do, in two shapes)
 #   OUT=DIR  write results there instead of bench/results/<date>
 #   ROWS="static-1k-close php-close"  run only these workloads (default all; names as in
 #     results.tsv) -- for comparing two builds on a few rows, not for a summary to publish
@@ -218,6 +219,10 @@ ErrorLog $work/logs/itkd-error.log
 PidFile $work/itkd.pid
 DocumentRoot $work/empty
 MaxKeepAliveRequests 0
+# The servers take turns, so each waits a minute or more between its runs; with the default
+# 60 s an idle pool's workers (and their php-cgi processes) would leave in between and every
+# run would start cold, which no busy site sees. The other servers keep their processes.
+PoolIdleTimeout 3600
 CONF
 for o in alice:61001 bob:61002; do
   name=${o%%:*}; uid=${o##*:}
@@ -402,16 +407,48 @@ for kind in prefork itk; do
   static_servers+=("apache-$kind/.test"); php_servers+=("apache-$kind/.test")
 done
 
+# The floor: bench/floor/floor_server.cc answers every request with the same 1 KiB and
+# does nothing else. "floor" serves every host from one process per core (no isolation);
+# "floor-switch" has itkd's shape (fronts that pass each socket to a worker of the owner
+# its Host names, and take it back when the next request names the other owner) and
+# nothing more; "floor-peer" lets workers pass a socket straight to the other owner's
+# worker, which itkd's invariant 4 forbids. What they reach is what this machine allows.
+floor_servers=(); floor_php_servers=()
+if want floor; then
+  echo "starting the floor servers" >&2
+  g++ -std=c++20 -O2 -o "$work/floor_server" "$top/bench/floor/floor_server.cc"
+  for mode in direct switch switch-peer; do
+    port=$(free_port)
+    setsid "$work/floor_server" "$port" "$mode" > "$work/logs/floor-$mode.stderr" 2>&1 &
+    floor_pid=$!
+    pids+=("$floor_pid")
+    wait_http "$port" alice.test
+    case $mode in direct) srv=floor ;; switch) srv=floor-switch ;; *) srv=floor-peer ;; esac
+    port_of[$srv]=$port; pss_of[$srv]=$floor_pid
+    floor_servers+=("$srv/.test")
+  done
+  # php-fpm's floor: each request one FastCGI request to alice's pool, as nginx sends it.
+  port=$(free_port)
+  setsid "$work/floor_server" "$port" fpm "$work/run-php/alice.sock" "$work/alice/www/hello.php" 61003 61003 \
+    > "$work/logs/floor-fpm.stderr" 2>&1 &
+  floor_pid=$!
+  pids+=("$floor_pid")
+  wait_http "$port" alice.test
+  check_php "$port" alice.test 61001
+  port_of[floor-fpm]=$port; pss_of[floor-fpm]="$floor_pid $fpm_pid"
+  floor_php_servers=(floor-fpm/.test)
+fi
+
 if [ -n "${HOLD:-}" ]; then
   for srv in "${!port_of[@]}"; do printf '%s\t%s\t%s\n' "$srv" "${port_of[$srv]}" "${pss_of[$srv]}"; done > "$out/servers.tsv"
   echo "holding the servers for $HOLD s (ports and pids in $out/servers.tsv)" >&2
   sleep "$HOLD"
 fi
 echo "static rows: ${static_servers[*]}" >&2
-row static-1k-ka /1k.html "" 0 "${static_servers[@]}"
-row static-1k-close /1k.html "Connection: close" 0 "${static_servers[@]}"
+row static-1k-ka /1k.html "" 0 "${static_servers[@]}" "${floor_servers[@]}"
+row static-1k-close /1k.html "Connection: close" 0 "${static_servers[@]}" "${floor_servers[@]}"
 row static-100k-ka /100k.bin "" 0 "${static_servers[@]}"
-row mix-static-1k-ka /1k.html "" 1 "${static_servers[@]}"
+row mix-static-1k-ka /1k.html "" 1 "${static_servers[@]}" "${floor_servers[@]}"
 if want itkd; then
   memory itkd after-static "$itkd_pid"
   # One warm static-only worker (it has served only static files so far): the largest PSS
@@ -425,13 +462,14 @@ if want itkd; then
   printf '%s\t%s\t%s\n' itkd one-static-worker "$worker_max" >> "$out/memory.tsv"
 fi
 echo "PHP rows: ${php_servers[*]}" >&2
-row php-ka /hello.php "" 0 "${php_servers[@]}"
-row php-close /hello.php "Connection: close" 0 "${php_servers[@]}"
+row php-ka /hello.php "" 0 "${php_servers[@]}" "${floor_php_servers[@]}"
+row php-close /hello.php "Connection: close" 0 "${php_servers[@]}" "${floor_php_servers[@]}"
 row mix-php-ka /hello.php "" 1 "${php_servers[@]}"
 
 want itkd && { memory itkd after-load "$itkd_pid"; memory itkd+fpm after-load "$itkd_pid" "$fpm_pid"; stop "$itkd_pid"; }
 want nginx && { memory nginx+fpm after-load "$nginx_pid" "$fpm_pid"; stop "$nginx_pid"; }
 [ "$have_h2o" = 1 ] && want h2o && { memory h2o after-load "$h2o_pid"; stop "$h2o_pid"; }
+for s in "${floor_servers[@]}" "${floor_php_servers[@]}"; do p=${pss_of[${s%%/*}]}; stop "${p%% *}"; done
 for kind in "${!apache_pid_of[@]}"; do
   memory "apache-$kind" after-load "${apache_pid_of[$kind]}"
   stop "${apache_pid_of[$kind]}"

@@ -24,7 +24,9 @@ SERVERS = [
     ("itkd", "itkd"), ("itkd-fcgid", "itkd php-cgi (FcgidWrapper)"),
     ("itkd-fpm", "itkd php-fpm (proxy:unix)"), ("h2o", "h2o"), ("nginx", "nginx"),
     ("nginx-fpm", "nginx + php-fpm"), ("apache-prefork", "Apache prefork + mod_php"),
-    ("apache-itk", "Apache mpm-itk + mod_php"),
+    ("apache-itk", "Apache mpm-itk + mod_php"), ("floor", "floor: any host, no isolation"),
+    ("floor-switch", "floor: itkd's shape"), ("floor-peer", "floor: workers pass to workers"),
+    ("floor-fpm", "floor: php-fpm's client"),
 ]
 # Which itkd variant faces which peer, per workload kind.
 ITKD_FOR = {"static": ["itkd"], "php": ["itkd-fcgid", "itkd-fpm"]}
@@ -124,6 +126,52 @@ for wl, title in WORKLOADS:
                 cells.append("—")
         p(f"| {title} | {dict(SERVERS)[iv]} | " + " | ".join(cells) + " |")
 p()
+if any(k[1].startswith("floor") for k in results):
+    p("## The floor: what this machine allows")
+    p()
+    p("`bench/floor/floor_server.cc` answers every request with the same 1 KiB from memory "
+      "and does nothing else (no file, no parser, no log). *floor* answers every host from one "
+      "process per core: no isolation. *floor-switch* has itkd's shape and nothing more: fronts "
+      "pass each socket (SCM_RIGHTS, batched per loop turn) to a worker of the owner its Host "
+      "names, and a worker passes it back through a front when the next request names the "
+      "other owner. *floor-peer* is floor-switch with the shortcut itkd's invariant 4 forbids: "
+      "a worker passes the socket straight to a worker of the other owner. A ratio a floor "
+      "can't reach, no server of that shape can reach on this machine.")
+    p()
+    p("| workload | floor | floor-switch | floor-peer | itkd | itkd / floor-switch |")
+    p("|---|---:|---:|---:|---:|---:|")
+    for wl in ("static-1k-ka", "static-1k-close", "mix-static-1k-ka"):
+        f, fs, fp, me = (results.get((wl, x)) for x in ("floor", "floor-switch", "floor-peer", "itkd"))
+        ratio = f"{me['med'] / fs['med']:.2f}" if me and fs and fs["med"] > 0 else "—"
+        p(f"| {dict(WORKLOADS)[wl]} | {fmt_rps(f)} | {fmt_rps(fs)} | {fmt_rps(fp)} | {fmt_rps(me)} | {ratio} |")
+    fpm_rows = [wl for wl in ("php-ka", "php-close") if results.get((wl, "floor-fpm"))]
+    if fpm_rows:
+        p()
+        p("*floor-fpm* is the least a server in front of php-fpm must do: accept, one FastCGI "
+          "request to alice's pool over a new connection (as nginx and Apache send it by "
+          "default), the answer back.")
+        p()
+        p("| workload | floor-fpm | nginx + php-fpm | itkd php-fpm | nginx / floor | itkd / floor |")
+        p("|---|---:|---:|---:|---:|---:|")
+        for wl in fpm_rows:
+            f, ng, me = (results.get((wl, x)) for x in ("floor-fpm", "nginx-fpm", "itkd-fpm"))
+            cells = [f"{x['med'] / f['med']:.2f}" if x and f["med"] > 0 else "—" for x in (ng, me)]
+            p(f"| {dict(WORKLOADS)[wl]} | {fmt_rps(f)} | {fmt_rps(ng)} | {fmt_rps(me)} | "
+              + " | ".join(cells) + " |")
+    p()
+
+    def ratio_of(a, b):
+        return a["med"] / b["med"] if a and b and b["med"] > 0 else None
+    close_floor = ratio_of(results.get(("static-1k-close", "floor")), results.get(("static-1k-close", "apache-itk")))
+    if close_floor is not None:
+        p(f"- `Connection: close`: the floor does {close_floor:.1f}× Apache mpm-itk's connections "
+          "per second here (itkd's target: ≥ 100×).")
+    for srv, what in (("floor", "with no isolation"), ("floor-switch", "in itkd's shape"),
+                      ("floor-peer", "workers passing to workers")):
+        r = ratio_of(results.get(("mix-static-1k-ka", srv)), results.get(("static-1k-ka", srv)))
+        if r is not None:
+            p(f"- Owners alternating, {what}: {r:.2f} of the single-owner figure (itkd's target: ≥ 0.8).")
+    p()
 p("## Requests per second")
 p()
 present = [s for s in SERVERS if any(k[1] == s[0] for k in results)]
