@@ -298,6 +298,13 @@ void watch(int epoll, int fd, uint64_t tag) {
   if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
 }
 
+// Accepts every connection waiting on the listener.
+template <typename F>
+void accept_all(int lfd, F&& each) {
+  int fd;
+  while ((fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) each(fd);
+}
+
 [[noreturn]] void run_direct(int lfd) {
   int ep = make_epoll();
   watch(ep, lfd, kListenerTag);
@@ -307,8 +314,7 @@ void watch(int epoll, int fd, uint64_t tag) {
     int n = ::epoll_wait(ep, evs, 64, -1);
     for (int i = 0; i < n; ++i) {
       if (evs[i].data.u64 == kListenerTag) {
-        int fd;
-        while ((fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) w.adopt(Passed{fd, {}}, 0);
+        accept_all(lfd, [&](int fd) { w.adopt(Passed{fd, {}}, 0); });
       } else {
         w.on_client(static_cast<int>(evs[i].data.u64), evs[i].events);
       }
@@ -362,11 +368,10 @@ void watch(int epoll, int fd, uint64_t tag) {
     for (int i = 0; i < n; ++i) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kListenerTag) {
-        int fd;
-        while ((fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        accept_all(lfd, [&](int fd) {
           reading[fd];
           watch(ep, fd, static_cast<uint64_t>(fd));
-        }
+        });
       } else if (tag & kChannelTag) {
         if (!receive_batch(all[tag & 0xffff], route)) std::exit(0);
       } else {
@@ -532,13 +537,12 @@ struct FpmClient {
     for (int i = 0; i < n; ++i) {
       uint64_t tag = evs[i].data.u64;
       if (tag == kListenerTag) {
-        int fd;
-        while ((fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        accept_all(lfd, [&](int fd) {
           int one = 1;
           ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           clients[fd];
           watch(ep, fd, static_cast<uint64_t>(fd));
-        }
+        });
       } else if (tag & kBackendTag) {
         int b = static_cast<int>(tag & 0xffffffff);
         if (client_of.count(b)) on_backend(b);
