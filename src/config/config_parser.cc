@@ -725,6 +725,7 @@ void inherit_globals(ParseState& ps) {
     for (const auto& [ext, h] : gv.add_handlers) v.add_handlers.emplace(ext, h);
     if (!own("sethandler")) v.set_handler = gv.set_handler;
     v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
+    v.header_rules.insert(v.header_rules.begin(), gv.header_rules.begin(), gv.header_rules.end());
     v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
@@ -772,6 +773,13 @@ void inherit_globals(ParseState& ps) {
     if (!own("sslciphersuite-tlsv1.3")) t.cipher_suite_tls13 = gt.cipher_suite_tls13;
     if (!own("sslhonorcipherorder")) t.honor_cipher_order = gt.honor_cipher_order;
     if (!own("sslsessiontickets")) t.session_tickets = gt.session_tickets;
+  }
+  for (VhostState& s : ps.vhosts) {
+    VirtualHost& v = s.vhost;
+    auto has = [](const auto& blocks) {
+      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
+    };
+    v.has_header_rules = !v.header_rules.empty() || has(v.directories) || has(v.files_blocks) || has(v.locations);
   }
 }
 

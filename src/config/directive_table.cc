@@ -1046,6 +1046,21 @@ Result<void> h_handler_not_supported(ParseState&, const Directive& d) {
                "content (e.g. PHP source); remove it or serve them differently"};
 }
 
+// mod_headers: a rule that would touch what itkd writes itself is dropped with a warning
+// (Apache's mod_headers can't change Date and Server either; the framing headers would
+// break the response).
+Result<void> h_header(ParseState& ps, const Directive& d) {
+  auto rule = parse_header_rule(d.args);
+  if (!rule) return Error{rule.error().message};
+  if (rule->action != HeaderRule::Action::Echo && header_is_server_owned(rule->name)) {
+    ps.warn(d.where, "Header " + rule->name + " ignored: itkd writes Date, Server, Content-Length, "
+                     "Transfer-Encoding, Connection and Keep-Alive itself");
+    return ok();
+  }
+  ps.header_rules().push_back(std::move(*rule));
+  return ok();
+}
+
 constexpr unsigned kDirOnly = kCtxDirectory | kCtxFiles;
 constexpr unsigned kAllScopes = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 
@@ -1073,6 +1088,12 @@ constexpr DirectiveSpec Access(DirectiveSpec s) {
   s.security = true;
   return s;
 }
+// Applied in every section: <Directory>, <Files> and <Location> (Header).
+constexpr DirectiveSpec AnySection(DirectiveSpec s) {
+  s.files_ok = true;
+  s.location_ok = true;
+  return s;
+}
 constexpr DirectiveSpec S(std::string_view name, unsigned contexts, int min_args, int max_args,
                           SectionKind kind) {
   DirectiveSpec s = D(name, contexts, min_args, max_args, nullptr);
@@ -1098,6 +1119,7 @@ const DirectiveSpec kTable[] = {
   D("DocumentRoot", kCtxServerVhost, 1, 1, h_document_root),
   D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index),
   D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
+  AnySection(D("Header", kAllScopes, 1, 6, h_header)),
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
@@ -1226,7 +1248,6 @@ const DirectiveSpec kTable[] = {
   I("EnableMMAP", kAllScopes, "itkd decides itself"),
   I("UseCanonicalName", kAllScopes, "itkd always uses the Host header"),
   I("TraceEnable", kCtxServerVhost, "itkd never answers TRACE"),
-  I("Header", kAllScopes, "not supported yet, no header is changed"),
   I("AddLanguage", kAllScopes, "no content negotiation"),
   I("AddCharset", kAllScopes, "no content negotiation"),
   I("LanguagePriority", kAllScopes, "no content negotiation"),
@@ -1299,11 +1320,12 @@ bool module_is_loaded(std::string_view name) {
   // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
   // authz_host, access_compat: Require ip/local and Order/Allow/Deny (worker/static/access_check).
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
+  // headers: Header (worker/response_header_rules).
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl"};
+      "fcgid", "ssl", "headers"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

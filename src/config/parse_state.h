@@ -132,6 +132,13 @@ class ParseState {
     if (current_location) return vh().vhost.locations[*current_location].access;
     return dir().access;
   }
+  // Where a Header line goes: the innermost section being parsed, else the vhost.
+  std::vector<HeaderRule>& header_rules() {
+    if (current_files) return vh().vhost.files_blocks[*current_files].header_rules;
+    if (current_location) return vh().vhost.locations[*current_location].header_rules;
+    if (context == kCtxDirectory) return dir().header_rules;
+    return vh().vhost.header_rules;
+  }
   void error(const SourceLocation& where, const std::string& message) {
     errors.push_back((where.line ? where.str() : where.file) + ": " + message);
   }

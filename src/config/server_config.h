@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/access_rules.h"
+#include "config/header_rules.h"
 #include "config/php_ini.h"
 
 namespace itkd {
@@ -70,6 +71,7 @@ struct FilesBlock {
   std::string directory;  // set when nested in <Directory dir>: only files below it
   std::optional<HandlerSpec> set_handler;
   AccessRules access;     // Require & co. for the files whose name matches
+  std::vector<HeaderRule> header_rules;  // Header, for the files whose name matches
   SourceLocation where;
 };
 
@@ -80,6 +82,7 @@ struct LocationBlock {
   std::string pattern;  // "/admin" (whole segments), wildcard (fnmatch) or POSIX ERE
   bool is_regex = false;
   AccessRules access;
+  std::vector<HeaderRule> header_rules;  // Header, for the URLs it matches
   SourceLocation where;
 };
 
@@ -144,6 +147,7 @@ struct DirectoryBlock {
   std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
   std::optional<std::string> fallback_resource;  // FallbackResource: local URL, "" = disabled
   std::optional<bool> cgi_pass_auth;        // CGIPassAuth: Authorization reaches scripts
+  std::vector<HeaderRule> header_rules;     // Header, for files at or below it
   SourceLocation where;
 };
 
@@ -237,6 +241,11 @@ struct VirtualHost {
   // exists in the filesystem and no handler is set ("/index.php"); "" = none/disabled.
   std::string fallback_resource;
   std::string default_charset;                   // AddDefaultCharset, empty = off
+  // Header outside any section, the main server's first. Those in sections are in them.
+  std::vector<HeaderRule> header_rules;
+  // Derived after parsing: any Header rule applies anywhere in this vhost (the worker
+  // skips looking for them otherwise).
+  bool has_header_rules = false;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -12,6 +12,7 @@
 #include "common/socket_address.h"
 #include "front/front_limits.h"
 #include "http/response_head.h"
+#include "worker/response_header_rules.h"
 
 namespace itkd {
 
@@ -472,6 +473,12 @@ void Connection::respond_error(int status, const std::string& reason, bool log_t
     ::gettimeofday(&request_start_, nullptr);
     request_start_mono_ms_ = worker_.loop().now_ms();
   }
+  std::string edited;
+  if (worker_.config().vhosts[vhost_].has_header_rules) {
+    // The server's own answer: only the "always" rules, and no file's sections.
+    edited = apply_header_edits(extra_headers, false, {});
+    extra_headers = edited;
+  }
   out_ = http::simple_error_response(status, false, {}, extra_headers);
   out_sent_ = 0;
   file_.reset();
@@ -515,8 +522,34 @@ void Connection::write_response_head(int status, std::string_view headers, size_
   body_bytes_sent_ = 0;
 }
 
+std::string Connection::apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  std::string url_path;
+  if (have_head_ && !vh.locations.empty()) {
+    std::string decoded;
+    if (!percent_decode_path(current_head().path, decoded) || !remove_dot_segments(decoded, url_path)) url_path.clear();
+  }
+  std::vector<const HeaderRule*> rules = header_rules_for(vh, fs_path, url_path);
+  if (rules.empty()) return std::string(headers);
+  HeaderRuleContext context;
+  context.success = success;
+  context.https = tls_ != nullptr;
+  context.request = have_head_ ? &current_head() : nullptr;
+  context.request_start_us = int64_t{request_start_.tv_sec} * 1000000 + request_start_.tv_usec;
+  struct timeval now{};
+  ::gettimeofday(&now, nullptr);
+  context.now_us = int64_t{now.tv_sec} * 1000000 + now.tv_usec;
+  return apply_header_rules(headers, rules, context);
+}
+
 void Connection::start_response(StaticResponse response) {
   status_ = response.status;
+  if (worker_.config().vhosts[vhost_].has_header_rules) {
+    // mod_headers' "onsuccess" means the handler's own answer: a 2xx or 304 file, not
+    // the server's errors and redirects.
+    bool success = (response.status >= 200 && response.status < 300) || response.status == 304;
+    response.headers = apply_header_edits(response.headers, success, response.filename);
+  }
   if (response.close_connection) keep_alive_ = false;
   write_response_head(response.status, response.headers,
                       head_.method == http::Method::Head ? 0 : response.body.size());

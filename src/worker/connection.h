@@ -75,6 +75,10 @@ class Connection : public ResponseSink {
   // (e.g. WWW-Authenticate) go into the response head.
   void respond_error(int status, const std::string& reason, bool log_to_vhost, std::string_view extra_headers = {});
   void start_response(StaticResponse response);
+  // mod_headers: the Header rules for this response applied to `headers` (field lines).
+  // `success`: the handler's own answer, so "onsuccess" rules apply; `fs_path`: the file
+  // answered, whose <Directory> and <Files> sections' rules apply (empty: none).
+  std::string apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const;
   // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
   void write_response_head(int status, std::string_view headers, size_t body_reserve);
   void continue_writing();

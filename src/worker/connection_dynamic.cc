@@ -237,6 +237,8 @@ void Connection::send_head(int status, std::string headers) {
   if (state_ != State::Handling || response_started_) return;
   response_started_ = true;
   status_ = status;
+  // Whatever a script answers is the handler's own answer: "onsuccess" rules apply too.
+  if (worker_.config().vhosts[vhost_].has_header_rules) headers = apply_header_edits(headers, true, target_.script.filename);
   const http::RequestHead& head = current_head();
   response_no_body_ = head.method == http::Method::Head || status == 204 || status == 304 || status < 200;
   if (!response_no_body_ && !has_header(headers, "Content-Length")) {

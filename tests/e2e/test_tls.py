@@ -93,7 +93,9 @@ def config(srv):
     text = h.standard_config(
         srv,
         alice_extra=tls_vhost(srv.alice, "  SSLProtocol -all +TLSv1.2 +TLSv1.3\n"
-                                         "  SSLSessionTickets on\n"),
+                                         "  SSLSessionTickets on\n"
+                                         "  Header always set Strict-Transport-Security "
+                                         "\"max-age=63072000\" env=HTTPS\n"),
         bob_extra=tls_vhost(srv.bob))
     listen = f"Listen 127.0.0.1:{srv.port}\n"
     assert listen in text
@@ -219,6 +221,15 @@ class Tls(TlsBase):
         self.assertRegex(r.body, rb"\nSSL_PROTOCOL=TLSv1\.[23]\n")
         self.assertRegex(r.body, rb"\nSSL_CIPHER=[A-Z0-9_-]+\n")
         self.assertIn(b"\nSSL_TLS_SNI=alice.test\n", r.body)
+
+    def test_hsts_header_on_tls_answers(self):
+        # mod_headers' env=HTTPS: set on TLS connections, as mod_ssl sets HTTPS.
+        for path, status in (("/", 200), ("/missing", 404)):
+            r, _ = self.tls_get("alice.test", path)
+            self.assertStatus(r, status)
+            self.assertEqual(r.header("strict-transport-security"), "max-age=63072000")
+        r, _ = self.tls_get("bob.test")
+        self.assertIsNone(r.header("strict-transport-security"))
 
     # ------------------------------------------------------------ hostile bytes
 

@@ -1,0 +1,223 @@
+#include "worker/response_header_rules.h"
+
+#include <algorithm>
+
+#include "http/char_class.h"
+#include "worker/static/access_check.h"
+#include "worker/static/static_handler.h"
+
+namespace itkd {
+
+std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::string_view fs_path,
+                                                std::string_view url_path) {
+  std::vector<const HeaderRule*> out;
+  auto take = [&](const std::vector<HeaderRule>& rules) {
+    for (const HeaderRule& r : rules) out.push_back(&r);
+  };
+  take(vhost.header_rules);
+  if (!fs_path.empty()) {
+    // A directory answer (listing, index redirect) names the directory with a final '/'.
+    size_t slash = fs_path.rfind('/');
+    std::string dir(slash == 0 || slash == std::string_view::npos ? std::string_view("/") : fs_path.substr(0, slash));
+    std::string_view base = slash == std::string_view::npos ? fs_path : fs_path.substr(slash + 1);
+    for (const DirectoryBlock* block : directory_blocks_for(vhost, dir)) take(block->header_rules);
+    if (!base.empty()) {
+      for (const FilesBlock& f : vhost.files_blocks)
+        if (!f.header_rules.empty() && files_block_matches(f, dir, base)) take(f.header_rules);
+    }
+  }
+  if (!url_path.empty()) {
+    for (const LocationBlock& l : vhost.locations)
+      if (!l.header_rules.empty() && location_matches(l, url_path)) take(l.header_rules);
+  }
+  return out;
+}
+
+namespace {
+
+struct Field {
+  std::string name;
+  std::string value;
+};
+
+std::vector<Field> split_fields(std::string_view lines) {
+  std::vector<Field> fields;
+  while (!lines.empty()) {
+    size_t end = lines.find("\r\n");
+    std::string_view line = lines.substr(0, end);
+    lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    fields.push_back({std::string(line.substr(0, colon)), std::string(value)});
+  }
+  return fields;
+}
+
+// Values from the config and from edits of the response's own values can't hold CR or LF
+// today; this keeps it so whatever changes upstream.
+void append_clean(std::string& out, std::string_view text) {
+  for (char c : text) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+}
+
+std::string format_value(const std::vector<HeaderValuePart>& parts, const HeaderRuleContext& context) {
+  std::string out;
+  for (const HeaderValuePart& p : parts) {
+    switch (p.kind) {
+      case HeaderValuePart::Kind::Text: out += p.text; break;
+      case HeaderValuePart::Kind::RequestTime: out += "t=" + std::to_string(context.request_start_us); break;
+      case HeaderValuePart::Kind::Duration:
+        out += "D=" + std::to_string(std::max<int64_t>(0, context.now_us - context.request_start_us));
+        break;
+    }
+  }
+  return out;
+}
+
+// mod_headers' "merge": is `token` already one of the comma-separated values (quoted
+// strings kept whole)?
+bool has_token(std::string_view list, std::string_view token) {
+  size_t i = 0;
+  while (i < list.size()) {
+    while (i < list.size() && (list[i] == ' ' || list[i] == '\t')) ++i;
+    size_t start = i;
+    while (i < list.size() && list[i] != ',') {
+      if (list[i++] == '"') {
+        while (i < list.size() && list[i++] != '"') {
+        }
+      }
+    }
+    std::string_view item = list.substr(start, i - start);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (item == token) return true;
+    if (i < list.size()) ++i;
+  }
+  return false;
+}
+
+// $0-$9 are the match and its groups; "\$" and "\\" stand for '$' and '\'.
+void append_replacement(std::string& out, std::string_view replacement, std::string_view subject,
+                        const regmatch_t* groups) {
+  for (size_t i = 0; i < replacement.size(); ++i) {
+    char c = replacement[i];
+    if (c == '\\' && i + 1 < replacement.size() && (replacement[i + 1] == '$' || replacement[i + 1] == '\\')) {
+      out += replacement[++i];
+    } else if (c == '$' && i + 1 < replacement.size() && replacement[i + 1] >= '0' && replacement[i + 1] <= '9') {
+      const regmatch_t& g = groups[replacement[++i] - '0'];
+      if (g.rm_so >= 0) out.append(subject.substr(static_cast<size_t>(g.rm_so), static_cast<size_t>(g.rm_eo - g.rm_so)));
+    } else {
+      out += c;
+    }
+  }
+}
+
+std::string edit_value(const std::string& value, const HeaderRule& rule, bool all) {
+  std::string out;
+  size_t pos = 0;
+  bool edited = false;
+  bool after_match = false;  // no empty match right where a match ended (as sed's s///g)
+  while (pos <= value.size()) {
+    regmatch_t groups[10];
+    int flags = pos > 0 ? REG_NOTBOL : 0;
+    if (regexec(rule.regex.get(), value.c_str() + pos, 10, groups, flags) != 0) break;
+    std::string_view rest(value.c_str() + pos, value.size() - pos);
+    size_t start = static_cast<size_t>(groups[0].rm_so);
+    size_t end = static_cast<size_t>(groups[0].rm_eo);
+    if (start == end && start == 0 && after_match) {
+      // An empty match where the last one ended: keep the next character, look after it.
+      if (pos < value.size()) out += value[pos];
+      ++pos;
+      after_match = false;
+      continue;
+    }
+    out.append(rest.substr(0, start));
+    append_replacement(out, rule.replacement, rest, groups);
+    edited = true;
+    pos += end;
+    after_match = true;
+    if (start == end) {
+      if (pos < value.size()) out += value[pos];
+      ++pos;
+      after_match = false;
+    }
+    if (!all) break;
+  }
+  if (!edited) return value;
+  if (pos < value.size()) out.append(value, pos, std::string::npos);
+  return out;
+}
+
+void apply_rule(std::vector<Field>& fields, const HeaderRule& rule, const HeaderRuleContext& context) {
+  auto same = [&](const Field& f) { return http::chars::iequals(f.name, rule.name); };
+  auto first = std::find_if(fields.begin(), fields.end(), same);
+  using A = HeaderRule::Action;
+  switch (rule.action) {
+    case A::Set: {
+      std::string value = format_value(rule.value, context);
+      if (first == fields.end()) {
+        fields.push_back({rule.name, std::move(value)});
+      } else {
+        first->value = std::move(value);
+        fields.erase(std::remove_if(first + 1, fields.end(), same), fields.end());
+      }
+      break;
+    }
+    case A::SetIfEmpty:
+      if (first == fields.end()) fields.push_back({rule.name, format_value(rule.value, context)});
+      break;
+    case A::Add:
+      fields.push_back({rule.name, format_value(rule.value, context)});
+      break;
+    case A::Append:
+    case A::Merge: {
+      std::string value = format_value(rule.value, context);
+      if (first == fields.end()) {
+        fields.push_back({rule.name, std::move(value)});
+      } else if (rule.action == A::Append || !has_token(first->value, value)) {
+        first->value += first->value.empty() ? value : ", " + value;
+      }
+      break;
+    }
+    case A::Unset:
+      fields.erase(std::remove_if(fields.begin(), fields.end(), same), fields.end());
+      break;
+    case A::Edit:
+    case A::EditAll:
+      for (Field& f : fields)
+        if (same(f)) f.value = edit_value(f.value, rule, rule.action == A::EditAll);
+      break;
+    case A::Echo:
+      if (!context.request) break;
+      for (const http::HeaderField& h : context.request->fields) {
+        std::string name(h.name);
+        if (header_is_server_owned(name)) continue;
+        if (regexec(rule.regex.get(), name.c_str(), 0, nullptr, 0) == 0) fields.push_back({name, std::string(h.value)});
+      }
+      break;
+  }
+}
+
+}  // namespace
+
+std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
+                               const HeaderRuleContext& context) {
+  std::vector<Field> fields = split_fields(field_lines);
+  for (const HeaderRule* rule : rules) {
+    if (!rule->always && !context.success) continue;
+    if (rule->condition == HeaderRule::Condition::Https && !context.https) continue;
+    if (rule->condition == HeaderRule::Condition::NotHttps && context.https) continue;
+    apply_rule(fields, *rule, context);
+  }
+  std::string out;
+  out.reserve(field_lines.size() + 128);
+  for (const Field& f : fields) {
+    append_clean(out, f.name);
+    out += ": ";
+    append_clean(out, f.value);
+    out += "\r\n";
+  }
+  return out;
+}
+
+}  // namespace itkd

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""mod_headers: the Header lines hosting admins carry over from Apache (HSTS, X-Frame-Options,
+Set-Cookie flags, hiding X-Powered-By) reach the client, on files, on the server's own
+errors and redirects (`always`), and on what a CGI script answers."""
+
+import os
+import re
+import unittest
+
+import itkd_harness as h
+
+# A script that sends what PHP applications send: its framework's banner and a cookie.
+CGI_BANNER = b"""#!/bin/sh
+echo "Content-Type: text/plain"
+echo "X-Powered-By: PHP/8.2.7"
+echo "Set-Cookie: sid=abc; Path=/"
+case "$QUERY_STRING" in missing) echo "Status: 404 Not Found" ;; esac
+echo
+echo "script body"
+"""
+
+
+def setup(srv):
+    a = srv.alice
+    a.write("style.css", b"body{}\n")
+    a.write("docs/a.pdf", b"%PDF-1.4\n")
+    a.write("docs/b.txt", b"plain doc\n")
+    a.home_write("cgi-bin/banner.sh", CGI_BANNER, mode=0o755)
+
+
+def config(srv):
+    a = srv.alice
+    alice_extra = (
+        f"  ScriptAlias /cgi-bin/ {a.home}/cgi-bin/\n"
+        f"  Redirect /old http://alice.test/new\n"
+        f"  <IfModule mod_headers.c>\n"
+        f"    Header always set X-Frame-Options SAMEORIGIN\n"
+        f"    Header set X-Handler-Only yes\n"
+        f"    Header always set Strict-Transport-Security \"max-age=600\" env=HTTPS\n"
+        f"    Header always unset X-Powered-By\n"
+        f"    Header edit Set-Cookie ^(.*)$ \"$1; HttpOnly\"\n"
+        f"    Header echo ^X-Trace-\n"
+        f"    Header set X-Timing %D\n"
+        f"  </IfModule>\n"
+        f"  <Directory {a.www}/docs>\n    Header append Cache-Control no-transform\n  </Directory>\n"
+        f"  <FilesMatch \"\\.css$\">\n    Header set Cache-Control \"max-age=3600, public\"\n  </FilesMatch>\n"
+        f"  <Location /docs>\n    Header merge Vary Accept-Encoding\n    Header merge Vary Accept-Encoding\n"
+        f"  </Location>\n")
+    return h.standard_config(srv, global_extra="Header always set X-Served-By itkd-e2e\n",
+                             alice_extra=alice_extra)
+
+
+class Headers(h.ServerTestCase):
+    config = config
+    setup_tree = setup
+
+    def test_file_gets_both_kinds_and_keeps_its_body(self):
+        r = self.get("/index.html")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, h.ALICE_INDEX)
+        self.assertEqual(int(r.header("content-length")), len(h.ALICE_INDEX))
+        self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN")
+        self.assertEqual(r.header("x-handler-only"), "yes")
+        self.assertEqual(r.header("x-served-by"), "itkd-e2e")  # server level, inherited
+        self.assertRegex(r.header("x-timing") or "", r"^D=\d+$")
+        # env=HTTPS: not on a plain connection.
+        self.assertIsNone(r.header("strict-transport-security"))
+        self.assertEqual(r.header("server"), "itkd")
+
+    def test_not_modified_is_a_success(self):
+        etag = self.get("/index.html").header("etag")
+        r = self.get("/index.html", headers=[("If-None-Match", etag)])
+        self.assertStatus(r, 304)
+        self.assertEqual(r.header("x-handler-only"), "yes")
+        self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN")
+
+    def test_errors_and_redirects_get_only_always(self):
+        for path, status in (("/missing.html", 404), ("/old", 302)):
+            with self.subTest(path=path):
+                r = self.get(path)
+                self.assertStatus(r, status)
+                self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN")
+                self.assertEqual(r.header("x-served-by"), "itkd-e2e")
+                self.assertIsNone(r.header("x-handler-only"))
+
+    def test_server_made_error_before_any_handler(self):
+        # A 405 for a POST to a file, and a 400 from the worker's own parser: still `always`.
+        with h.Conn(self.port) as c:
+            r = c.request("POST", "/index.html", host="alice.test", body=b"a=1",
+                          headers=[("Connection", "close")])
+        self.assertStatus(r, 405)
+        self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN")
+        self.assertIsNone(r.header("x-handler-only"))
+
+    def test_sections_merge_in_apache_order(self):
+        r = self.get("/style.css")
+        self.assertEqual(r.header("cache-control"), "max-age=3600, public")
+        r = self.get("/docs/a.pdf")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.header("cache-control"), "no-transform")
+        self.assertEqual(r.header_all("vary"), ["Accept-Encoding"])  # merged once, not twice
+        self.assertIsNone(self.get("/index.html").header("vary"))
+
+    def test_script_answer_is_edited(self):
+        r = self.get("/cgi-bin/banner.sh")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"script body\n")
+        self.assertIsNone(r.header("x-powered-by"))
+        self.assertEqual(r.header("set-cookie"), "sid=abc; Path=/; HttpOnly")
+        self.assertEqual(r.header("x-handler-only"), "yes")
+        self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN")
+        # A script's own 404 is still the handler's answer.
+        r = self.get("/cgi-bin/banner.sh?missing")
+        self.assertStatus(r, 404)
+        self.assertEqual(r.header("x-handler-only"), "yes")
+        self.assertIsNone(r.header("x-powered-by"))
+
+    def test_echo_copies_only_matching_request_headers(self):
+        r = self.get("/index.html", headers=[("X-Trace-Id", "t-42"), ("X-Other", "no")])
+        self.assertEqual(r.header("x-trace-id"), "t-42")
+        self.assertIsNone(r.header("x-other"))
+
+    def test_keep_alive_framing_survives_edited_heads(self):
+        with h.Conn(self.port) as c:
+            for path in ("/index.html", "/missing.html", "/cgi-bin/banner.sh", "/docs/b.txt", "/index.html"):
+                r = c.request("GET", path, host="alice.test")
+                self.assertEqual(r.header("x-frame-options"), "SAMEORIGIN", path)
+            self.assertEqual(r.body, h.ALICE_INDEX)
+
+    def test_other_owner_has_only_the_server_rules(self):
+        r = self.get("/index.html", host="bob.test")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, h.BOB_INDEX)
+        self.assertEqual(r.header("x-served-by"), "itkd-e2e")
+        self.assertIsNone(r.header("x-frame-options"))
+        self.assertIsNone(r.header("x-handler-only"))
+
+
+class HeaderConfig(unittest.TestCase):
+    """`itkd -t` on Header lines: refused ones name file:line, dropped ones warn."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = h.Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
+
+    def check(self, extra):
+        text = h.standard_config(self.srv, alice_extra=extra)
+        path = os.path.join(self.srv.conf_dir, "headers.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip() == extra.strip())
+        rc, out, err = h.run_itkd(["-t", "-f", path])
+        return rc, out + err, f"{path}:{line}:"
+
+    def test_refused_lines_name_file_and_line(self):
+        for extra, why in (("  Header set X-A \"%{HOME}e\"\n", r"%\{HOME\}e is not supported"),
+                           ("  Header edit Set-Cookie \"(\" x\n", r"bad regular expression"),
+                           ("  Header set X-A b env=SOMEVAR\n", r"no environment variables")):
+            with self.subTest(extra=extra):
+                rc, text, where = self.check(extra)
+                self.assertEqual(rc, 1, text)
+                line = [l for l in text.splitlines() if where in l]
+                self.assertTrue(line, f"{where} not in {text!r}")
+                self.assertRegex(line[0], why)
+
+    def test_server_owned_header_warns(self):
+        rc, text, where = self.check("  Header unset Server\n")
+        self.assertEqual(rc, 0, text)
+        self.assertRegex(text, re.escape(where) + r" Header Server ignored")
+
+
+if __name__ == "__main__":
+    h.main()
