@@ -726,6 +726,8 @@ void inherit_globals(ParseState& ps) {
     if (!own("sethandler")) v.set_handler = gv.set_handler;
     v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
     v.header_rules.insert(v.header_rules.begin(), gv.header_rules.begin(), gv.header_rules.end());
+    v.request_header_rules.insert(v.request_header_rules.begin(), gv.request_header_rules.begin(),
+                                  gv.request_header_rules.end());
     v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
@@ -780,6 +782,10 @@ void inherit_globals(ParseState& ps) {
       return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
     };
     v.has_header_rules = !v.header_rules.empty() || has(v.directories) || has(v.files_blocks) || has(v.locations);
+    v.has_request_header_rules =
+        !v.request_header_rules.empty() ||
+        std::any_of(v.locations.begin(), v.locations.end(),
+                    [](const LocationBlock& l) { return !l.request_header_rules.empty(); });
   }
 }
 

@@ -1061,6 +1061,26 @@ Result<void> h_header(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// The request's headers are edited once the vhost is known, before any handler runs: at
+// vhost level and in <Location>, whose URL is known then too.
+Result<void> h_request_header(ParseState& ps, const Directive& d) {
+  if (ps.current_files || (ps.context == kCtxDirectory && !ps.current_location)) {
+    return Error{"RequestHeader inside " + ps.section_name + " is not supported yet; put it at the "
+                 "<VirtualHost> level or in a <Location> block"};
+  }
+  auto rule = parse_header_rule(d.args, true);
+  if (!rule) return Error{rule.error().message};
+  if (request_header_is_server_owned(rule->name)) {
+    ps.warn(d.where, "RequestHeader " + rule->name + " ignored: itkd routes and frames the request by Host, "
+                     "Content-Length, Transfer-Encoding, Connection and Expect as the client sent them");
+    return ok();
+  }
+  auto& rules = ps.current_location ? ps.vh().vhost.locations[*ps.current_location].request_header_rules
+                                    : ps.vh().vhost.request_header_rules;
+  rules.push_back(std::move(*rule));
+  return ok();
+}
+
 constexpr unsigned kDirOnly = kCtxDirectory | kCtxFiles;
 constexpr unsigned kAllScopes = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 
@@ -1120,6 +1140,7 @@ const DirectiveSpec kTable[] = {
   D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index),
   D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
   AnySection(D("Header", kAllScopes, 1, 6, h_header)),
+  AnySection(D("RequestHeader", kAllScopes, 1, 5, h_request_header)),
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
@@ -1320,7 +1341,7 @@ bool module_is_loaded(std::string_view name) {
   // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
   // authz_host, access_compat: Require ip/local and Order/Allow/Deny (worker/static/access_check).
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
-  // headers: Header (worker/response_header_rules).
+  // headers: Header and RequestHeader (worker/header_edits).
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",

@@ -26,6 +26,12 @@ bool header_is_server_owned(std::string_view name) {
   return false;
 }
 
+bool request_header_is_server_owned(std::string_view name) {
+  for (std::string_view owned : {"Host", "Content-Length", "Transfer-Encoding", "Connection", "Expect"})
+    if (iequals(name, owned)) return true;
+  return false;
+}
+
 namespace {
 
 bool is_token(std::string_view s) {
@@ -70,7 +76,10 @@ Result<std::vector<HeaderValuePart>> parse_value(const std::string& text) {
   return parts;
 }
 
-Result<void> parse_condition(const std::string& arg, HeaderRule& rule) {
+Result<void> parse_condition(const std::string& arg, HeaderRule& rule, bool for_request) {
+  // A request's headers are edited before any handler runs either way: "early" (used in
+  // the httpoxy advice, "RequestHeader unset Proxy early") changes nothing here.
+  if (arg == "early" && for_request) return ok();
   if (arg == "early") return Error{"'early' is a testing aid Apache advises against in production; remove it"};
   if (arg.rfind("expr=", 0) == 0) return Error{"expr= conditions are not supported yet"};
   if (arg == "env=HTTPS") {
@@ -88,14 +97,16 @@ Result<void> parse_condition(const std::string& arg, HeaderRule& rule) {
 
 }  // namespace
 
-Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args) {
+Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args, bool for_request) {
   HeaderRule rule;
+  rule.always = for_request;  // a request has no "success" yet
+  const std::string directive = for_request ? "RequestHeader" : "Header";
   size_t i = 0;
-  if (!args.empty() && (iequals(args[0], "always") || iequals(args[0], "onsuccess"))) {
+  if (!for_request && !args.empty() && (iequals(args[0], "always") || iequals(args[0], "onsuccess"))) {
     rule.always = iequals(args[0], "always");
     ++i;
   }
-  if (i >= args.size()) return Error{"Header needs an action (set, append, add, merge, setifempty, unset, edit, edit*, echo)"};
+  if (i >= args.size()) return Error{directive + " needs an action (set, append, add, merge, setifempty, unset, edit, edit*" + (for_request ? ")" : ", echo)")};
   std::string action = ascii_lower(args[i++]);
   using A = HeaderRule::Action;
   size_t values = 1;  // arguments after the header name, before the condition
@@ -105,15 +116,16 @@ Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args) {
   else if (action == "merge") rule.action = A::Merge;
   else if (action == "setifempty") rule.action = A::SetIfEmpty;
   else if (action == "unset") rule.action = A::Unset, values = 0;
-  else if (action == "echo") rule.action = A::Echo, values = 0;
+  else if (action == "echo" && !for_request) rule.action = A::Echo, values = 0;
   else if (action == "edit") rule.action = A::Edit, values = 2;
   else if (action == "edit*") rule.action = A::EditAll, values = 2;
-  else if (action == "note") return Error{"Header note is not supported: itkd has no request notes"};
+  else if (action == "note") return Error{directive + " note is not supported: itkd has no request notes"};
   else
-    return Error{"unknown Header action '" + args[i - 1] +
-                 "' (set, append, add, merge, setifempty, unset, edit, edit*, echo)"};
+    return Error{"unknown " + std::string(for_request ? "RequestHeader" : "Header") + " action '" + args[i - 1] +
+                 (for_request ? "' (set, append, add, merge, setifempty, unset, edit, edit*)"
+                              : "' (set, append, add, merge, setifempty, unset, edit, edit*, echo)")};
 
-  if (i >= args.size()) return Error{"Header " + action + " needs a header name"};
+  if (i >= args.size()) return Error{directive + " " + action + " needs a header name"};
   std::string name = args[i++];
   if (rule.action == A::Echo) {
     auto re = SharedRegex::compile(name, REG_EXTENDED | REG_ICASE | REG_NOSUB);
@@ -122,29 +134,29 @@ Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args) {
   } else {
     // "Header set X-Foo: bar", as Apache 1.3 documented it, still works there.
     if (name.size() > 1 && name.back() == ':') name.pop_back();
-    if (!is_token(name)) return Error{"Header " + action + ": '" + name + "' is not a valid header name"};
+    if (!is_token(name)) return Error{directive + " " + action + ": '" + name + "' is not a valid header name"};
     rule.name = name;
   }
   if (args.size() - i < values) {
-    return Error{"Header " + action + " " + name +
+    return Error{directive + " " + action + " " + name +
                  (values == 2 ? " needs a regular expression and a replacement" : " needs a value")};
   }
   if (rule.action == A::Edit || rule.action == A::EditAll) {
     auto re = SharedRegex::compile(args[i], REG_EXTENDED);
-    if (!re) return Error{"Header " + action + " " + name + ": " + re.error().message};
+    if (!re) return Error{directive + " " + action + " " + name + ": " + re.error().message};
     rule.regex = std::move(*re);
     rule.replacement = args[i + 1];
   } else if (values == 1) {
     auto value = parse_value(args[i]);
-    if (!value) return Error{"Header " + action + " " + name + ": " + value.error().message};
+    if (!value) return Error{directive + " " + action + " " + name + ": " + value.error().message};
     rule.value = std::move(*value);
   }
   i += values;
   if (i < args.size()) {
-    if (auto c = parse_condition(args[i], rule); !c) return Error{"Header " + action + " " + name + ": " + c.error().message};
+    if (auto c = parse_condition(args[i], rule, for_request); !c) return Error{directive + " " + action + " " + name + ": " + c.error().message};
     ++i;
   }
-  if (i < args.size()) return Error{"Header " + action + " " + name + ": too many arguments from '" + args[i] + "' on"};
+  if (i < args.size()) return Error{directive + " " + action + " " + name + ": too many arguments from '" + args[i] + "' on"};
   return rule;
 }
 

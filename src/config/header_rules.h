@@ -1,6 +1,6 @@
-// mod_headers' Header directive as the config states it: what to do to which response
+// mod_headers' Header and RequestHeader directives as the config states them: what to do to which response
 // header, and when. The worker applies the rules to a response head
-// (worker/response_header_rules.h); here they are parsed and checked, so a rule that
+// (worker/header_edits.h); here they are parsed and checked, so a rule that
 // could not work is a config error with file:line, not a silently missing header.
 #pragma once
 
@@ -62,13 +62,17 @@ struct HeaderRule {
 };
 
 // Parses "Header [always|onsuccess] action header [value] [replacement] [env=[!]HTTPS]"
-// (the arguments after "Header", quotes removed). Error messages name the problem and
-// what to write instead.
-Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args);
+// or, for the request (`for_request`), "RequestHeader action header [value] [replacement]
+// [early|env=[!]HTTPS]" (the arguments after the directive's name, quotes removed). Error
+// messages name the problem and what to write instead.
+Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args, bool for_request = false);
 
 // Headers itkd writes itself after the rules ran (Date, Server) or that frame the
 // message (Content-Length, Transfer-Encoding, Connection, Keep-Alive): a rule must not
 // change them, or a client would read a broken response.
 bool header_is_server_owned(std::string_view name);
+// Request headers whose meaning the server took when it read the head (routing, framing,
+// 100-continue): a RequestHeader rule changing them would leave the two disagreeing.
+bool request_header_is_server_owned(std::string_view name);
 
 }  // namespace itkd

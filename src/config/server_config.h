@@ -83,6 +83,7 @@ struct LocationBlock {
   bool is_regex = false;
   AccessRules access;
   std::vector<HeaderRule> header_rules;  // Header, for the URLs it matches
+  std::vector<HeaderRule> request_header_rules;  // RequestHeader, for the URLs it matches
   SourceLocation where;
 };
 
@@ -243,9 +244,12 @@ struct VirtualHost {
   std::string default_charset;                   // AddDefaultCharset, empty = off
   // Header outside any section, the main server's first. Those in sections are in them.
   std::vector<HeaderRule> header_rules;
-  // Derived after parsing: any Header rule applies anywhere in this vhost (the worker
-  // skips looking for them otherwise).
+  // RequestHeader outside any section, the main server's first; <Location> has its own.
+  std::vector<HeaderRule> request_header_rules;
+  // Derived after parsing: any Header (RequestHeader) rule applies anywhere in this
+  // vhost (the worker skips looking for them otherwise).
   bool has_header_rules = false;
+  bool has_request_header_rules = false;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -12,7 +12,7 @@
 #include "common/socket_address.h"
 #include "front/front_limits.h"
 #include "http/response_head.h"
-#include "worker/response_header_rules.h"
+#include "worker/header_edits.h"
 
 namespace itkd {
 
@@ -390,6 +390,7 @@ void Connection::handle_request() {
   ++requests_;
   remote_user_.clear();
   logged_ = false;
+  if (vh.has_request_header_rules) edit_request_headers();
 
   body_framing_ = head_.framing;
   body_remaining_ = 0;
@@ -540,6 +541,35 @@ std::string Connection::apply_header_edits(std::string_view headers, bool succes
   ::gettimeofday(&now, nullptr);
   context.now_us = int64_t{now.tv_sec} * 1000000 + now.tv_usec;
   return apply_header_rules(headers, rules, context);
+}
+
+void Connection::edit_request_headers() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  std::string url_path;
+  if (!vh.locations.empty()) {
+    std::string decoded;
+    if (!percent_decode_path(head_.path, decoded) || !remove_dot_segments(decoded, url_path)) url_path.clear();
+  }
+  std::vector<const HeaderRule*> rules = request_header_rules_for(vh, url_path);
+  if (rules.empty()) return;
+  std::vector<HeaderPair> fields;
+  fields.reserve(head_.fields.size() + rules.size());
+  for (const http::HeaderField& f : head_.fields) fields.push_back({std::string(f.name), std::string(f.value)});
+  HeaderRuleContext context;
+  context.success = true;
+  context.https = tls_ != nullptr;
+  context.request = &head_;
+  context.request_start_us = int64_t{request_start_.tv_sec} * 1000000 + request_start_.tv_usec;
+  context.now_us = context.request_start_us;
+  apply_header_rules(fields, rules, context);
+  // A deque keeps each string where it is as it grows, so the views stay valid.
+  request_field_store_.clear();
+  head_.fields.clear();
+  for (HeaderPair& f : fields) {
+    const std::string& name = request_field_store_.emplace_back(std::move(f.name));
+    const std::string& value = request_field_store_.emplace_back(std::move(f.value));
+    head_.fields.push_back({name, value});
+  }
 }
 
 void Connection::start_response(StaticResponse response) {

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -79,6 +80,9 @@ class Connection : public ResponseSink {
   // `success`: the handler's own answer, so "onsuccess" rules apply; `fs_path`: the file
   // answered, whose <Directory> and <Files> sections' rules apply (empty: none).
   std::string apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const;
+  // RequestHeader: the rules of the vhost and its <Location> blocks applied to head_'s
+  // fields, whose edited text then lives in request_field_store_.
+  void edit_request_headers();
   // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
   void write_response_head(int status, std::string_view headers, size_t body_reserve);
   void continue_writing();
@@ -142,6 +146,7 @@ class Connection : public ResponseSink {
 
   std::string in_;
   http::RequestHead head_;
+  std::deque<std::string> request_field_store_;  // RequestHeader's edited names and values
   bool have_head_ = false;
   size_t vhost_ = 0;
   unsigned requests_ = 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""mod_headers: the Header lines hosting admins carry over from Apache (HSTS, X-Frame-Options,
+"""mod_headers: the Header and RequestHeader lines hosting admins carry over from Apache (HSTS, X-Frame-Options,
 Set-Cookie flags, hiding X-Powered-By) reach the client, on files, on the server's own
 errors and redirects (`always`), and on what a CGI script answers."""
 
@@ -19,6 +19,12 @@ echo
 echo "script body"
 """
 
+CGI_ENV = b"""#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+env | grep '^HTTP_' | sort
+"""
+
 
 def setup(srv):
     a = srv.alice
@@ -26,6 +32,8 @@ def setup(srv):
     a.write("docs/a.pdf", b"%PDF-1.4\n")
     a.write("docs/b.txt", b"plain doc\n")
     a.home_write("cgi-bin/banner.sh", CGI_BANNER, mode=0o755)
+    a.home_write("cgi-bin/env.sh", CGI_ENV, mode=0o755)
+    a.home_write("cgi-bin/api/env.sh", CGI_ENV, mode=0o755)
 
 
 def config(srv):
@@ -44,6 +52,10 @@ def config(srv):
         f"  </IfModule>\n"
         f"  <Directory {a.www}/docs>\n    Header append Cache-Control no-transform\n  </Directory>\n"
         f"  <FilesMatch \"\\.css$\">\n    Header set Cache-Control \"max-age=3600, public\"\n  </FilesMatch>\n"
+        f"  RequestHeader set X-Forwarded-Proto https\n"
+        f"  RequestHeader unset Proxy early\n"
+        f"  RequestHeader edit User-Agent ^curl tool\n"
+        f"  <Location /cgi-bin/api>\n    RequestHeader unset Cookie\n  </Location>\n"
         f"  <Location /docs>\n    Header merge Vary Accept-Encoding\n    Header merge Vary Accept-Encoding\n"
         f"  </Location>\n")
     return h.standard_config(srv, global_extra="Header always set X-Served-By itkd-e2e\n",
@@ -136,6 +148,38 @@ class Headers(h.ServerTestCase):
         self.assertIsNone(r.header("x-handler-only"))
 
 
+class RequestHeaders(h.ServerTestCase):
+    config = config
+    setup_tree = setup
+
+    def env_of(self, path, headers):
+        r = self.get(path, headers=headers)
+        self.assertStatus(r, 200)
+        return dict(line.split("=", 1) for line in r.body.decode().splitlines())
+
+    def test_script_sees_the_edited_request(self):
+        env = self.env_of("/cgi-bin/env.sh", [("X-Forwarded-Proto", "http"), ("Cookie", "sid=1"),
+                                              ("User-Agent", "curl/7.88")])
+        self.assertEqual(env["HTTP_X_FORWARDED_PROTO"], "https")
+        self.assertEqual(env["HTTP_COOKIE"], "sid=1")
+        self.assertEqual(env["HTTP_USER_AGENT"], "tool/7.88")
+        self.assertEqual(env["HTTP_HOST"], "alice.test")
+
+    def test_location_rules_apply_below_it_only(self):
+        env = self.env_of("/cgi-bin/api/env.sh", [("Cookie", "sid=1")])
+        self.assertNotIn("HTTP_COOKIE", env)
+        self.assertEqual(env["HTTP_X_FORWARDED_PROTO"], "https")
+
+    def test_other_owner_request_is_untouched(self):
+        # bob has no rules: his file is served, and a keep-alive switch to alice and
+        # back edits only alice's request.
+        with h.Conn(self.port) as c:
+            self.assertEqual(c.request("GET", "/index.html", host="bob.test").body, h.BOB_INDEX)
+            r = c.request("GET", "/cgi-bin/env.sh", host="alice.test", headers=[("User-Agent", "curl/8")])
+            self.assertIn(b"HTTP_USER_AGENT=tool/8", r.body)
+            self.assertEqual(c.request("GET", "/index.html", host="bob.test").body, h.BOB_INDEX)
+
+
 class HeaderConfig(unittest.TestCase):
     """`itkd -t` on Header lines: refused ones name file:line, dropped ones warn."""
 
@@ -152,14 +196,17 @@ class HeaderConfig(unittest.TestCase):
         path = os.path.join(self.srv.conf_dir, "headers.conf")
         with open(path, "w") as f:
             f.write(text)
-        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip() == extra.strip())
+        key = [l for l in extra.splitlines() if "Header" in l][0].strip()
+        line = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip() == key)
         rc, out, err = h.run_itkd(["-t", "-f", path])
         return rc, out + err, f"{path}:{line}:"
 
     def test_refused_lines_name_file_and_line(self):
         for extra, why in (("  Header set X-A \"%{HOME}e\"\n", r"%\{HOME\}e is not supported"),
                            ("  Header edit Set-Cookie \"(\" x\n", r"bad regular expression"),
-                           ("  Header set X-A b env=SOMEVAR\n", r"no environment variables")):
+                           ("  Header set X-A b env=SOMEVAR\n", r"no environment variables"),
+                           ("  <Directory /srv>\n    RequestHeader set X-A b\n  </Directory>\n",
+                            r"RequestHeader inside <Directory> is not supported yet")):
             with self.subTest(extra=extra):
                 rc, text, where = self.check(extra)
                 self.assertEqual(rc, 1, text)

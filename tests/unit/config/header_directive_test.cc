@@ -112,5 +112,43 @@ TEST(HeaderDirective, ServerOwnedHeadersWarnAndDrop) {
   EXPECT_NE(c.warnings[0].find("t.conf:3: Header Server ignored"), std::string::npos);
 }
 
+TEST(RequestHeaderDirective, VhostAndLocationOnly) {
+  auto c = parse_ok(kBase + "RequestHeader unset Proxy early\n"
+                            "<VirtualHost *:80>\nServerName a\nRequestHeader set X-Forwarded-Proto https\n"
+                            "<Location /api>\nRequestHeader edit* Cookie \"tracking=[^;]*;? ?\" \"\"\n</Location>\n"
+                            "</VirtualHost>\n");
+  const VirtualHost& a = c.vhosts[1];
+  ASSERT_EQ(a.request_header_rules.size(), 2u);
+  EXPECT_EQ(a.request_header_rules[0].name, "Proxy");
+  EXPECT_EQ(a.request_header_rules[0].action, HeaderRule::Action::Unset);
+  EXPECT_TRUE(a.request_header_rules[0].always);
+  EXPECT_EQ(a.request_header_rules[1].name, "X-Forwarded-Proto");
+  ASSERT_EQ(a.locations.size(), 1u);
+  ASSERT_EQ(a.locations[0].request_header_rules.size(), 1u);
+  EXPECT_EQ(a.locations[0].request_header_rules[0].action, HeaderRule::Action::EditAll);
+  EXPECT_TRUE(a.has_request_header_rules);
+  EXPECT_FALSE(a.has_header_rules);
+}
+
+TEST(RequestHeaderDirective, Refused) {
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRequestHeader set X-A b\n</Directory>\n")
+                .find("t.conf:4: RequestHeader inside <Directory> is not supported yet"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Files x>\nRequestHeader set X-A b\n</Files>\n").find("<Files>"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "RequestHeader echo X-A\n").find("unknown RequestHeader action 'echo'"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "RequestHeader always set X-A b\n").find("unknown RequestHeader action 'always'"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "RequestHeader set X-A\n").find("RequestHeader set X-A needs a value"),
+            std::string::npos);
+}
+
+TEST(RequestHeaderDirective, RoutingAndFramingHeadersWarnAndDrop) {
+  auto c = parse_ok(kBase + "RequestHeader set Host evil.test\nRequestHeader unset Content-Length\n");
+  EXPECT_TRUE(c.vhosts[0].request_header_rules.empty());
+  ASSERT_EQ(c.warnings.size(), 2u);
+  EXPECT_NE(c.warnings[0].find("t.conf:3: RequestHeader Host ignored"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace itkd

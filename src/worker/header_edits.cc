@@ -1,4 +1,4 @@
-#include "worker/response_header_rules.h"
+#include "worker/header_edits.h"
 
 #include <algorithm>
 
@@ -35,10 +35,7 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
 
 namespace {
 
-struct Field {
-  std::string name;
-  std::string value;
-};
+using Field = HeaderPair;
 
 std::vector<Field> split_fields(std::string_view lines) {
   std::vector<Field> fields;
@@ -200,15 +197,30 @@ void apply_rule(std::vector<Field>& fields, const HeaderRule& rule, const Header
 
 }  // namespace
 
-std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
-                               const HeaderRuleContext& context) {
-  std::vector<Field> fields = split_fields(field_lines);
+void apply_header_rules(std::vector<HeaderPair>& fields, const std::vector<const HeaderRule*>& rules,
+                        const HeaderRuleContext& context) {
   for (const HeaderRule* rule : rules) {
     if (!rule->always && !context.success) continue;
     if (rule->condition == HeaderRule::Condition::Https && !context.https) continue;
     if (rule->condition == HeaderRule::Condition::NotHttps && context.https) continue;
     apply_rule(fields, *rule, context);
   }
+}
+
+std::vector<const HeaderRule*> request_header_rules_for(const VirtualHost& vhost, std::string_view url_path) {
+  std::vector<const HeaderRule*> out;
+  for (const HeaderRule& r : vhost.request_header_rules) out.push_back(&r);
+  for (const LocationBlock& l : vhost.locations) {
+    if (l.request_header_rules.empty() || !location_matches(l, url_path)) continue;
+    for (const HeaderRule& r : l.request_header_rules) out.push_back(&r);
+  }
+  return out;
+}
+
+std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
+                               const HeaderRuleContext& context) {
+  std::vector<Field> fields = split_fields(field_lines);
+  apply_header_rules(fields, rules, context);
   std::string out;
   out.reserve(field_lines.size() + 128);
   for (const Field& f : fields) {

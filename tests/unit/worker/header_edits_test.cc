@@ -1,6 +1,6 @@
 // mod_headers applied to response heads: each action, the onsuccess/always split, the
 // env=HTTPS condition, and the order in which the sections' rules run.
-#include "worker/response_header_rules.h"
+#include "worker/header_edits.h"
 
 #include <gtest/gtest.h>
 
@@ -128,6 +128,21 @@ TEST(ResponseHeaderRules, SectionsMergeServerVhostDirectoryFilesLocation) {
 TEST(ResponseHeaderRules, NoRuleLeavesLinesAsTheyWere) {
   auto v = vhost("");
   EXPECT_TRUE(header_rules_for(v, "/srv/a/x", "/x").empty());
+}
+
+TEST(RequestHeaderRules, VhostThenMatchingLocations) {
+  auto v = vhost("RequestHeader set X-Forwarded-Proto https\n"
+                 "<Location /api>\nRequestHeader edit* Cookie \"tracking=[^;]*(; )?\" \"\"\n</Location>\n");
+  std::vector<HeaderPair> fields{{"Cookie", "tracking=1; sid=2"}, {"X-Forwarded-Proto", "http"}};
+  apply_header_rules(fields, request_header_rules_for(v, "/api/x"), HeaderRuleContext{});
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].value, "sid=2");
+  EXPECT_EQ(fields[1].value, "https");
+  std::vector<HeaderPair> other{{"Cookie", "tracking=1; sid=2"}};
+  apply_header_rules(other, request_header_rules_for(v, "/index.html"), HeaderRuleContext{});
+  ASSERT_EQ(other.size(), 2u);
+  EXPECT_EQ(other[0].value, "tracking=1; sid=2");
+  EXPECT_EQ(other[1].name, "X-Forwarded-Proto");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // mod_headers in the worker: which Header rules apply to a response, and what they do
-// to its header fields. Rules run in Apache's merge order (server, vhost, <Directory>,
+// to its header fields; and the RequestHeader rules, applied to a request's fields once
+// its vhost is known, before any handler sees them. Rules run in Apache's merge order (server, vhost, <Directory>,
 // <Files>, <Location>), each on the result of the ones before.
 //
 // One difference from Apache, on purpose: Apache keeps "always" and "onsuccess" headers
@@ -37,5 +38,17 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
 // Applies `rules` to `field_lines` ("Name: value\r\n" each) and returns the new lines.
 std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
                                const HeaderRuleContext& context);
+
+struct HeaderPair {
+  std::string name;
+  std::string value;
+};
+// The same on a list of fields, in place (RequestHeader: the request's fields).
+void apply_header_rules(std::vector<HeaderPair>& fields, const std::vector<const HeaderRule*>& rules,
+                        const HeaderRuleContext& context);
+
+// RequestHeader rules for a request: the vhost's, then those of the <Location> blocks
+// matching the decoded URL path.
+std::vector<const HeaderRule*> request_header_rules_for(const VirtualHost& vhost, std::string_view url_path);
 
 }  // namespace itkd
