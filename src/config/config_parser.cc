@@ -16,6 +16,7 @@
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
 #include "config/php_fpm_sharing.h"
+#include "config/regex_cost.h"
 
 namespace itkd {
 
@@ -213,6 +214,10 @@ Result<VhostAddress> parse_vhost_address(const std::string& a) {
 }
 
 bool regex_ok(const std::string& pattern, std::string& why) {
+  if (auto cost = check_regex_cost(pattern); !cost) {
+    why = cost.error().message;
+    return false;
+  }
   regex_t re;
   int rc = regcomp(&re, pattern.c_str(), REG_EXTENDED | REG_NOSUB);
   if (rc != 0) {

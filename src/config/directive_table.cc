@@ -12,6 +12,7 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
+#include "config/regex_cost.h"
 #include "tls/ssl_protocol.h"
 
 namespace itkd {
@@ -855,6 +856,8 @@ Result<void> h_proxy_set(ParseState& ps, const Directive& d) {
 Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
   auto params = parse_worker_params(d.args, 2, "ProxyPassMatch");
   if (!params) return params.error();
+  if (auto cost = check_regex_cost(d.args[0]); !cost)
+    return Error{"ProxyPassMatch: bad regular expression '" + d.args[0] + "': " + cost.error().message};
   regex_t re;
   int rc = regcomp(&re, d.args[0].c_str(), REG_EXTENDED);
   if (rc != 0) {

@@ -3,10 +3,13 @@
 #include <array>
 
 #include "config/config_lexer.h"
+#include "config/regex_cost.h"
 
 namespace itkd {
 
 Result<SharedRegex> SharedRegex::compile(const std::string& pattern, int flags) {
+  if (auto cost = check_regex_cost(pattern); !cost)
+    return Error{"bad regular expression '" + pattern + "': " + cost.error().message};
   auto compiled = std::make_shared<Compiled>();
   if (int rc = regcomp(&compiled->re, pattern.c_str(), flags); rc != 0) {
     std::array<char, 256> why{};
