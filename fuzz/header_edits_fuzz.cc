@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (out[i] == '\r' || out[i] == '\n' || out[i] == '\0') __builtin_trap();
     start = end + 2;
   }
-  std::vector<itkd::HeaderPair> pairs{{"Cookie", fields}, {"X-A", "b"}};
-  itkd::apply_header_rules(pairs, rules, context);
+  std::vector<itkd::http::HeaderField> views{{"Cookie", fields}, {"X-A", "b"}};
+  itkd::HeaderStore store;
+  itkd::apply_header_rules(views, store, rules, context);
   return 0;
 }

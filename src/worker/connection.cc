@@ -552,24 +552,14 @@ void Connection::edit_request_headers() {
   }
   std::vector<const HeaderRule*> rules = request_header_rules_for(vh, url_path);
   if (rules.empty()) return;
-  std::vector<HeaderPair> fields;
-  fields.reserve(head_.fields.size() + rules.size());
-  for (const http::HeaderField& f : head_.fields) fields.push_back({std::string(f.name), std::string(f.value)});
   HeaderRuleContext context;
   context.success = true;
   context.https = tls_ != nullptr;
   context.request = &head_;
   context.request_start_us = int64_t{request_start_.tv_sec} * 1000000 + request_start_.tv_usec;
   context.now_us = context.request_start_us;
-  apply_header_rules(fields, rules, context);
-  // A deque keeps each string where it is as it grows, so the views stay valid.
   request_field_store_.clear();
-  head_.fields.clear();
-  for (HeaderPair& f : fields) {
-    const std::string& name = request_field_store_.emplace_back(std::move(f.name));
-    const std::string& value = request_field_store_.emplace_back(std::move(f.value));
-    head_.fields.push_back({name, value});
-  }
+  apply_header_rules(head_.fields, request_field_store_, rules, context);
 }
 
 void Connection::start_response(StaticResponse response) {

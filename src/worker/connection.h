@@ -8,7 +8,6 @@
 #include <sys/time.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +19,7 @@
 #include "tls/tls_session.h"
 #include "worker/dynamic_target.h"
 #include "worker/handler.h"
+#include "worker/header_edits.h"
 #include "worker/static/static_handler.h"
 #include "worker/worker_context.h"
 
@@ -81,7 +81,7 @@ class Connection : public ResponseSink {
   // answered, whose <Directory> and <Files> sections' rules apply (empty: none).
   std::string apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const;
   // RequestHeader: the rules of the vhost and its <Location> blocks applied to head_'s
-  // fields, whose edited text then lives in request_field_store_.
+  // fields, whose new values then live in request_field_store_.
   void edit_request_headers();
   // Status line, Date, Server, the handler's headers, Keep-Alive/Connection into out_.
   void write_response_head(int status, std::string_view headers, size_t body_reserve);
@@ -146,7 +146,7 @@ class Connection : public ResponseSink {
 
   std::string in_;
   http::RequestHead head_;
-  std::deque<std::string> request_field_store_;  // RequestHeader's edited names and values
+  HeaderStore request_field_store_;  // RequestHeader's new values, which head_.fields view
   bool have_head_ = false;
   size_t vhost_ = 0;
   unsigned requests_ = 0;

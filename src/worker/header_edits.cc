@@ -14,8 +14,13 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
   auto take = [&](const std::vector<HeaderRule>& rules) {
     for (const HeaderRule& r : rules) out.push_back(&r);
   };
+  out.reserve(vhost.header_rules.size() + 4);
   take(vhost.header_rules);
-  if (!fs_path.empty()) {
+  auto has_rules = [](const auto& blocks) {
+    return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
+  };
+  // Walking the <Directory> blocks sorts them: only when one of them has rules.
+  if (!fs_path.empty() && (has_rules(vhost.directories) || has_rules(vhost.files_blocks))) {
     // A directory answer (listing, index redirect) names the directory with a final '/'.
     size_t slash = fs_path.rfind('/');
     std::string dir(slash == 0 || slash == std::string_view::npos ? std::string_view("/") : fs_path.substr(0, slash));
@@ -35,10 +40,11 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
 
 namespace {
 
-using Field = HeaderPair;
+using Field = http::HeaderField;
 
 std::vector<Field> split_fields(std::string_view lines) {
   std::vector<Field> fields;
+  fields.reserve(16);
   while (!lines.empty()) {
     size_t end = lines.find("\r\n");
     std::string_view line = lines.substr(0, end);
@@ -47,7 +53,7 @@ std::vector<Field> split_fields(std::string_view lines) {
     if (colon == std::string_view::npos) continue;
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    fields.push_back({std::string(line.substr(0, colon)), std::string(value)});
+    fields.push_back({line.substr(0, colon), value});
   }
   return fields;
 }
@@ -55,10 +61,19 @@ std::vector<Field> split_fields(std::string_view lines) {
 // Values from the config and from edits of the response's own values can't hold CR or LF
 // today; this keeps it so whatever changes upstream.
 void append_clean(std::string& out, std::string_view text) {
-  for (char c : text) out += (c == '\r' || c == '\n' || c == '\0') ? ' ' : c;
+  static constexpr std::string_view kBad("\r\n\0", 3);
+  size_t size = out.size();
+  out.append(text);
+  for (size_t i = text.find_first_of(kBad); i != std::string_view::npos; i = text.find_first_of(kBad, i + 1))
+    out[size + i] = ' ';
 }
 
-std::string format_value(const std::vector<HeaderValuePart>& parts, const HeaderRuleContext& context) {
+std::string_view keep(HeaderStore& store, std::string text) { return store.emplace_front(std::move(text)); }
+
+std::string_view format_value(const std::vector<HeaderValuePart>& parts, const HeaderRuleContext& context,
+                              HeaderStore& store) {
+  if (parts.empty()) return {};
+  if (parts.size() == 1 && parts[0].kind == HeaderValuePart::Kind::Text) return parts[0].text;
   std::string out;
   for (const HeaderValuePart& p : parts) {
     switch (p.kind) {
@@ -69,7 +84,7 @@ std::string format_value(const std::vector<HeaderValuePart>& parts, const Header
         break;
     }
   }
-  return out;
+  return keep(store, std::move(out));
 }
 
 // mod_headers' "merge": is `token` already one of the comma-separated values (quoted
@@ -109,7 +124,9 @@ void append_replacement(std::string& out, std::string_view replacement, std::str
   }
 }
 
-std::string edit_value(const std::string& value, const HeaderRule& rule, bool all) {
+// regexec needs a NUL-terminated subject: `value` is copied once into `subject`.
+std::string_view edit_value(std::string_view view, const HeaderRule& rule, bool all, HeaderStore& store) {
+  const std::string value(view);
   std::string out;
   size_t pos = 0;
   bool edited = false;
@@ -140,39 +157,42 @@ std::string edit_value(const std::string& value, const HeaderRule& rule, bool al
     }
     if (!all) break;
   }
-  if (!edited) return value;
+  if (!edited) return view;
   if (pos < value.size()) out.append(value, pos, std::string::npos);
-  return out;
+  return keep(store, std::move(out));
 }
 
-void apply_rule(std::vector<Field>& fields, const HeaderRule& rule, const HeaderRuleContext& context) {
+void apply_rule(std::vector<Field>& fields, HeaderStore& store, const HeaderRule& rule,
+                const HeaderRuleContext& context) {
   auto same = [&](const Field& f) { return http::chars::iequals(f.name, rule.name); };
   auto first = std::find_if(fields.begin(), fields.end(), same);
   using A = HeaderRule::Action;
   switch (rule.action) {
     case A::Set: {
-      std::string value = format_value(rule.value, context);
+      std::string_view value = format_value(rule.value, context, store);
       if (first == fields.end()) {
-        fields.push_back({rule.name, std::move(value)});
+        fields.push_back({rule.name, value});
       } else {
-        first->value = std::move(value);
+        first->value = value;
         fields.erase(std::remove_if(first + 1, fields.end(), same), fields.end());
       }
       break;
     }
     case A::SetIfEmpty:
-      if (first == fields.end()) fields.push_back({rule.name, format_value(rule.value, context)});
+      if (first == fields.end()) fields.push_back({rule.name, format_value(rule.value, context, store)});
       break;
     case A::Add:
-      fields.push_back({rule.name, format_value(rule.value, context)});
+      fields.push_back({rule.name, format_value(rule.value, context, store)});
       break;
     case A::Append:
     case A::Merge: {
-      std::string value = format_value(rule.value, context);
+      std::string_view value = format_value(rule.value, context, store);
       if (first == fields.end()) {
-        fields.push_back({rule.name, std::move(value)});
+        fields.push_back({rule.name, value});
+      } else if (first->value.empty()) {
+        first->value = value;
       } else if (rule.action == A::Append || !has_token(first->value, value)) {
-        first->value += first->value.empty() ? value : ", " + value;
+        first->value = keep(store, std::string(first->value) + ", " + std::string(value));
       }
       break;
     }
@@ -182,14 +202,14 @@ void apply_rule(std::vector<Field>& fields, const HeaderRule& rule, const Header
     case A::Edit:
     case A::EditAll:
       for (Field& f : fields)
-        if (same(f)) f.value = edit_value(f.value, rule, rule.action == A::EditAll);
+        if (same(f)) f.value = edit_value(f.value, rule, rule.action == A::EditAll, store);
       break;
     case A::Echo:
       if (!context.request) break;
       for (const http::HeaderField& h : context.request->fields) {
+        if (header_is_server_owned(h.name)) continue;
         std::string name(h.name);
-        if (header_is_server_owned(name)) continue;
-        if (regexec(rule.regex.get(), name.c_str(), 0, nullptr, 0) == 0) fields.push_back({name, std::string(h.value)});
+        if (regexec(rule.regex.get(), name.c_str(), 0, nullptr, 0) == 0) fields.push_back(h);
       }
       break;
   }
@@ -197,13 +217,13 @@ void apply_rule(std::vector<Field>& fields, const HeaderRule& rule, const Header
 
 }  // namespace
 
-void apply_header_rules(std::vector<HeaderPair>& fields, const std::vector<const HeaderRule*>& rules,
-                        const HeaderRuleContext& context) {
+void apply_header_rules(std::vector<http::HeaderField>& fields, HeaderStore& store,
+                        const std::vector<const HeaderRule*>& rules, const HeaderRuleContext& context) {
   for (const HeaderRule* rule : rules) {
     if (!rule->always && !context.success) continue;
     if (rule->condition == HeaderRule::Condition::Https && !context.https) continue;
     if (rule->condition == HeaderRule::Condition::NotHttps && context.https) continue;
-    apply_rule(fields, *rule, context);
+    apply_rule(fields, store, *rule, context);
   }
 }
 
@@ -220,7 +240,8 @@ std::vector<const HeaderRule*> request_header_rules_for(const VirtualHost& vhost
 std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
                                const HeaderRuleContext& context) {
   std::vector<Field> fields = split_fields(field_lines);
-  apply_header_rules(fields, rules, context);
+  HeaderStore store;
+  apply_header_rules(fields, store, rules, context);
   std::string out;
   out.reserve(field_lines.size() + 128);
   for (const Field& f : fields) {

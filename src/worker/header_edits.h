@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <forward_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,13 +40,13 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
 std::string apply_header_rules(std::string_view field_lines, const std::vector<const HeaderRule*>& rules,
                                const HeaderRuleContext& context);
 
-struct HeaderPair {
-  std::string name;
-  std::string value;
-};
-// The same on a list of fields, in place (RequestHeader: the request's fields).
-void apply_header_rules(std::vector<HeaderPair>& fields, const std::vector<const HeaderRule*>& rules,
-                        const HeaderRuleContext& context);
+// The values the rules make (formatted, appended, edited): the fields' views point into
+// them, so the store lives as long as the fields are used. Plain values point into the
+// rules themselves, which live as long as the config, and cost nothing.
+using HeaderStore = std::forward_list<std::string>;
+// The same on a list of fields, in place (RequestHeader: the request's own fields).
+void apply_header_rules(std::vector<http::HeaderField>& fields, HeaderStore& store,
+                        const std::vector<const HeaderRule*>& rules, const HeaderRuleContext& context);
 
 // RequestHeader rules for a request: the vhost's, then those of the <Location> blocks
 // matching the decoded URL path.

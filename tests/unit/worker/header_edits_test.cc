@@ -133,16 +133,28 @@ TEST(ResponseHeaderRules, NoRuleLeavesLinesAsTheyWere) {
 TEST(RequestHeaderRules, VhostThenMatchingLocations) {
   auto v = vhost("RequestHeader set X-Forwarded-Proto https\n"
                  "<Location /api>\nRequestHeader edit* Cookie \"tracking=[^;]*(; )?\" \"\"\n</Location>\n");
-  std::vector<HeaderPair> fields{{"Cookie", "tracking=1; sid=2"}, {"X-Forwarded-Proto", "http"}};
-  apply_header_rules(fields, request_header_rules_for(v, "/api/x"), HeaderRuleContext{});
+  HeaderStore store;
+  std::vector<http::HeaderField> fields{{"Cookie", "tracking=1; sid=2"}, {"X-Forwarded-Proto", "http"}};
+  apply_header_rules(fields, store, request_header_rules_for(v, "/api/x"), HeaderRuleContext{});
   ASSERT_EQ(fields.size(), 2u);
   EXPECT_EQ(fields[0].value, "sid=2");
   EXPECT_EQ(fields[1].value, "https");
-  std::vector<HeaderPair> other{{"Cookie", "tracking=1; sid=2"}};
-  apply_header_rules(other, request_header_rules_for(v, "/index.html"), HeaderRuleContext{});
+  std::vector<http::HeaderField> other{{"Cookie", "tracking=1; sid=2"}};
+  apply_header_rules(other, store, request_header_rules_for(v, "/index.html"), HeaderRuleContext{});
   ASSERT_EQ(other.size(), 2u);
   EXPECT_EQ(other[0].value, "tracking=1; sid=2");
   EXPECT_EQ(other[1].name, "X-Forwarded-Proto");
+}
+
+TEST(RequestHeaderRules, PlainValuesNeedNoStore) {
+  auto v = vhost("RequestHeader set X-A plain\nRequestHeader append X-B more\n");
+  HeaderStore store;
+  std::vector<http::HeaderField> fields{{"X-B", "some"}};
+  apply_header_rules(fields, store, request_header_rules_for(v, "/"), HeaderRuleContext{});
+  ASSERT_EQ(fields.size(), 2u);
+  EXPECT_EQ(fields[0].value, "some, more");
+  EXPECT_EQ(fields[1].value, "plain");
+  EXPECT_EQ(std::distance(store.begin(), store.end()), 1);  // only the appended value
 }
 
 }  // namespace
