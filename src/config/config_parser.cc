@@ -733,6 +733,12 @@ void inherit_globals(ParseState& ps) {
     v.header_rules.insert(v.header_rules.begin(), gv.header_rules.begin(), gv.header_rules.end());
     v.request_header_rules.insert(v.request_header_rules.begin(), gv.request_header_rules.begin(),
                                   gv.request_header_rules.end());
+    v.env_ops.insert(v.env_ops.begin(), gv.env_ops.begin(), gv.env_ops.end());
+    {
+      ExpiresSettings own_expires = std::move(v.expires);
+      v.expires = gv.expires;
+      v.expires.merge(own_expires);
+    }
     v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
@@ -791,6 +797,15 @@ void inherit_globals(ParseState& ps) {
         !v.request_header_rules.empty() ||
         std::any_of(v.locations.begin(), v.locations.end(),
                     [](const LocationBlock& l) { return !l.request_header_rules.empty(); });
+    auto turns_on = [](const auto& blocks) {
+      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return b.expires.active.value_or(false); });
+    };
+    v.has_expires = v.expires.active.value_or(false) || turns_on(v.directories) || turns_on(v.files_blocks) ||
+                    turns_on(v.locations);
+    auto has_env = [](const auto& blocks) {
+      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.env_ops.empty(); });
+    };
+    v.has_script_env = !v.env_ops.empty() || has_env(v.directories) || has_env(v.files_blocks) || has_env(v.locations);
   }
 }
 

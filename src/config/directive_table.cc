@@ -1084,6 +1084,47 @@ Result<void> h_request_header(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// mod_env: SetEnv name [value], UnsetEnv name...
+Result<void> h_set_env(ParseState& ps, const Directive& d) {
+  if (auto c = check_script_env_name(d.args[0]); !c) return Error{"SetEnv: " + c.error().message};
+  ps.env_ops().push_back({d.args[0], d.args.size() > 1 ? d.args[1] : std::string()});
+  return ok();
+}
+Result<void> h_unset_env(ParseState& ps, const Directive& d) {
+  for (const std::string& name : d.args) {
+    if (auto c = check_script_env_name(name); !c) return Error{"UnsetEnv: " + c.error().message};
+    ps.env_ops().push_back({name, std::nullopt});
+  }
+  return ok();
+}
+Result<void> h_pass_env(ParseState&, const Directive& d) {
+  return Error{d.name + " is not supported: scripts never see the server's own environment (it is root's); "
+               "give them the value with SetEnv"};
+}
+
+// mod_expires.
+Result<void> h_expires_active(ParseState& ps, const Directive& d) {
+  if (!iequals(d.args[0], "on") && !iequals(d.args[0], "off")) return Error{"ExpiresActive takes On or Off"};
+  ps.expires().active = iequals(d.args[0], "on");
+  return ok();
+}
+Result<void> h_expires_default(ParseState& ps, const Directive& d) {
+  auto rule = parse_expires_code(d.args[0]);
+  if (!rule) return Error{"ExpiresDefault " + rule.error().message};
+  ps.expires().default_rule = *rule;
+  return ok();
+}
+Result<void> h_expires_by_type(ParseState& ps, const Directive& d) {
+  std::string type = ascii_lower(d.args[0]);
+  size_t slash = type.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == type.size() || type.find_first_of(" ;,") != std::string::npos)
+    return Error{"ExpiresByType: '" + d.args[0] + "' is not a MIME type (type/subtype, or type/* for all of a type)"};
+  auto rule = parse_expires_code(d.args[1]);
+  if (!rule) return Error{"ExpiresByType " + d.args[0] + " " + rule.error().message};
+  ps.expires().by_type[type] = *rule;
+  return ok();
+}
+
 constexpr unsigned kDirOnly = kCtxDirectory | kCtxFiles;
 constexpr unsigned kAllScopes = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 
@@ -1144,6 +1185,12 @@ const DirectiveSpec kTable[] = {
   D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
   AnySection(D("Header", kAllScopes, 1, 6, h_header)),
   AnySection(D("RequestHeader", kAllScopes, 1, 5, h_request_header)),
+  AnySection(D("SetEnv", kAllScopes, 1, 2, h_set_env)),
+  AnySection(D("UnsetEnv", kAllScopes, 1, -1, h_unset_env)),
+  D("PassEnv", kAllScopes, 1, -1, h_pass_env),
+  AnySection(D("ExpiresActive", kAllScopes, 1, 1, h_expires_active)),
+  AnySection(D("ExpiresDefault", kAllScopes, 1, 1, h_expires_default)),
+  AnySection(D("ExpiresByType", kAllScopes, 2, 2, h_expires_by_type)),
   D("Options", kDirOnly, 1, -1, h_options, true),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
   D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
@@ -1344,12 +1391,13 @@ bool module_is_loaded(std::string_view name) {
   // their blocks hold the SetHandler/AddHandler/ProxyPassMatch lines for PHP and CGI.
   // authz_host, access_compat: Require ip/local and Order/Allow/Deny (worker/static/access_check).
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
-  // headers: Header and RequestHeader (worker/header_edits).
+  // headers: Header and RequestHeader (worker/header_edits); expires (worker/expires_headers);
+  // env: SetEnv and UnsetEnv (config/script_env, passed with each script's variables).
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl", "headers"};
+      "fcgid", "ssl", "headers", "expires", "env"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

@@ -139,6 +139,18 @@ class ParseState {
     if (context == kCtxDirectory) return dir().header_rules;
     return vh().vhost.header_rules;
   }
+  std::vector<ScriptEnvOp>& env_ops() {
+    if (current_files) return vh().vhost.files_blocks[*current_files].env_ops;
+    if (current_location) return vh().vhost.locations[*current_location].env_ops;
+    if (context == kCtxDirectory) return dir().env_ops;
+    return vh().vhost.env_ops;
+  }
+  ExpiresSettings& expires() {
+    if (current_files) return vh().vhost.files_blocks[*current_files].expires;
+    if (current_location) return vh().vhost.locations[*current_location].expires;
+    if (context == kCtxDirectory) return dir().expires;
+    return vh().vhost.expires;
+  }
   void error(const SourceLocation& where, const std::string& message) {
     errors.push_back((where.line ? where.str() : where.file) + ": " + message);
   }

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "config/access_rules.h"
+#include "config/expires_rules.h"
 #include "config/header_rules.h"
 #include "config/php_ini.h"
+#include "config/script_env.h"
 
 namespace itkd {
 
@@ -72,6 +74,8 @@ struct FilesBlock {
   std::optional<HandlerSpec> set_handler;
   AccessRules access;     // Require & co. for the files whose name matches
   std::vector<HeaderRule> header_rules;  // Header, for the files whose name matches
+  ExpiresSettings expires;               // ExpiresActive & co., for the files whose name matches
+  std::vector<ScriptEnvOp> env_ops;      // SetEnv / UnsetEnv, for the files whose name matches
   SourceLocation where;
 };
 
@@ -84,6 +88,8 @@ struct LocationBlock {
   AccessRules access;
   std::vector<HeaderRule> header_rules;  // Header, for the URLs it matches
   std::vector<HeaderRule> request_header_rules;  // RequestHeader, for the URLs it matches
+  ExpiresSettings expires;                       // ExpiresActive & co., for the URLs it matches
+  std::vector<ScriptEnvOp> env_ops;              // SetEnv / UnsetEnv, for the URLs it matches
   SourceLocation where;
 };
 
@@ -149,6 +155,8 @@ struct DirectoryBlock {
   std::optional<std::string> fallback_resource;  // FallbackResource: local URL, "" = disabled
   std::optional<bool> cgi_pass_auth;        // CGIPassAuth: Authorization reaches scripts
   std::vector<HeaderRule> header_rules;     // Header, for files at or below it
+  ExpiresSettings expires;                  // ExpiresActive & co., for files at or below it
+  std::vector<ScriptEnvOp> env_ops;         // SetEnv / UnsetEnv, for scripts at or below it
   SourceLocation where;
 };
 
@@ -250,6 +258,14 @@ struct VirtualHost {
   // vhost (the worker skips looking for them otherwise).
   bool has_header_rules = false;
   bool has_request_header_rules = false;
+  // mod_expires outside any section (the main server's merged in), and whether an
+  // "ExpiresActive On" appears anywhere in this vhost (derived after parsing).
+  ExpiresSettings expires;
+  bool has_expires = false;
+  // SetEnv / UnsetEnv outside any section (the main server's first), and whether any
+  // appears in this vhost or its sections (derived after parsing).
+  std::vector<ScriptEnvOp> env_ops;
+  bool has_script_env = false;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -12,6 +12,7 @@
 #include "common/socket_address.h"
 #include "front/front_limits.h"
 #include "http/response_head.h"
+#include "worker/expires_headers.h"
 #include "worker/header_edits.h"
 
 namespace itkd {
@@ -477,7 +478,7 @@ void Connection::respond_error(int status, const std::string& reason, bool log_t
   std::string edited;
   if (worker_.config().vhosts[vhost_].has_header_rules) {
     // The server's own answer: only the "always" rules, and no file's sections.
-    edited = apply_header_edits(extra_headers, false, {});
+    edited = edit_response_headers(extra_headers, status, false, {});
     extra_headers = edited;
   }
   out_ = http::simple_error_response(status, false, {}, extra_headers);
@@ -523,15 +524,23 @@ void Connection::write_response_head(int status, std::string_view headers, size_
   body_bytes_sent_ = 0;
 }
 
-std::string Connection::apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const {
+std::string Connection::edit_response_headers(std::string_view headers, int status, bool success,
+                                              std::string_view fs_path) const {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
   std::string url_path;
   if (have_head_ && !vh.locations.empty()) {
     std::string decoded;
     if (!percent_decode_path(current_head().path, decoded) || !remove_dot_segments(decoded, url_path)) url_path.clear();
   }
+  std::string lines(headers);
+  // mod_expires first, so a Header line can still change what it added (Apache's filter order).
+  if (vh.has_expires && success && status < 400) {
+    ExpiresSettings scratch;
+    add_expires_headers(lines, expires_for(vh, fs_path, url_path, scratch), request_start_.tv_sec);
+  }
+  if (!vh.has_header_rules) return lines;
   std::vector<const HeaderRule*> rules = header_rules_for(vh, fs_path, url_path);
-  if (rules.empty()) return std::string(headers);
+  if (rules.empty()) return lines;
   HeaderRuleContext context;
   context.success = success;
   context.https = tls_ != nullptr;
@@ -540,7 +549,7 @@ std::string Connection::apply_header_edits(std::string_view headers, bool succes
   struct timeval now{};
   ::gettimeofday(&now, nullptr);
   context.now_us = int64_t{now.tv_sec} * 1000000 + now.tv_usec;
-  return apply_header_rules(headers, rules, context);
+  return apply_header_rules(lines, rules, context);
 }
 
 void Connection::edit_request_headers() {
@@ -564,11 +573,11 @@ void Connection::edit_request_headers() {
 
 void Connection::start_response(StaticResponse response) {
   status_ = response.status;
-  if (worker_.config().vhosts[vhost_].has_header_rules) {
+  if (const VirtualHost& vh = worker_.config().vhosts[vhost_]; vh.has_header_rules || vh.has_expires) {
     // mod_headers' "onsuccess" means the handler's own answer: a 2xx or 304 file, not
     // the server's errors and redirects.
     bool success = (response.status >= 200 && response.status < 300) || response.status == 304;
-    response.headers = apply_header_edits(response.headers, success, response.filename);
+    response.headers = edit_response_headers(response.headers, response.status, success, response.filename);
   }
   if (response.close_connection) keep_alive_ = false;
   write_response_head(response.status, response.headers,

@@ -76,10 +76,12 @@ class Connection : public ResponseSink {
   // (e.g. WWW-Authenticate) go into the response head.
   void respond_error(int status, const std::string& reason, bool log_to_vhost, std::string_view extra_headers = {});
   void start_response(StaticResponse response);
-  // mod_headers: the Header rules for this response applied to `headers` (field lines).
-  // `success`: the handler's own answer, so "onsuccess" rules apply; `fs_path`: the file
-  // answered, whose <Directory> and <Files> sections' rules apply (empty: none).
-  std::string apply_header_edits(std::string_view headers, bool success, std::string_view fs_path) const;
+  // mod_expires then mod_headers on the handler's field lines `headers`: `success`, the
+  // handler's own answer, so "onsuccess" rules apply (and mod_expires, unless `status` is
+  // an error); `fs_path`, the file answered, whose <Directory> and <Files> sections'
+  // settings apply (empty: none).
+  std::string edit_response_headers(std::string_view headers, int status, bool success,
+                                    std::string_view fs_path) const;
   // RequestHeader: the rules of the vhost and its <Location> blocks applied to head_'s
   // fields, whose new values then live in request_field_store_.
   void edit_request_headers();
@@ -181,6 +183,7 @@ class Connection : public ResponseSink {
   std::shared_ptr<AsyncHandler> handler_;
   DynamicTarget target_;
   std::string decoded_path_;
+  ScriptEnv script_env_;  // SetEnv's variables for the running script
   bool response_started_ = false;
   bool response_chunked_ = false;
   bool response_no_body_ = false;

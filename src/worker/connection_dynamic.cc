@@ -111,6 +111,10 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
   request.remote_user = remote_user_;
+  if (vh.has_script_env) {
+    script_env_ = script_env_for(vh, target_.script.filename, decoded_path_);
+    request.script_env = &script_env_;
+  }
   if (tls_) {
     tls_sni_ = tls_->sni();
     request.ssl_protocol = tls_->protocol();
@@ -237,8 +241,10 @@ void Connection::send_head(int status, std::string headers) {
   if (state_ != State::Handling || response_started_) return;
   response_started_ = true;
   status_ = status;
-  // Whatever a script answers is the handler's own answer: "onsuccess" rules apply too.
-  if (worker_.config().vhosts[vhost_].has_header_rules) headers = apply_header_edits(headers, true, target_.script.filename);
+  // Whatever a script answers is the handler's own answer: "onsuccess" rules apply too,
+  // and mod_expires unless it is an error.
+  if (const VirtualHost& vh = worker_.config().vhosts[vhost_]; vh.has_header_rules || vh.has_expires)
+    headers = edit_response_headers(headers, status, true, target_.script.filename);
   const http::RequestHead& head = current_head();
   response_no_body_ = head.method == http::Method::Head || status == 204 || status == 304 || status < 200;
   if (!response_no_body_ && !has_header(headers, "Content-Length")) {

@@ -62,6 +62,8 @@ struct HandlerRequest {
   std::string_view ssl_sni = {};
   // Who authenticated (AuthType Basic): REMOTE_USER and AUTH_TYPE for the program.
   std::string_view remote_user = {};
+  // SetEnv's variables for this script (null: none), read when the handler starts.
+  const ScriptEnv* script_env = nullptr;
 };
 
 class AsyncHandler {

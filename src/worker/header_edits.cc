@@ -4,37 +4,19 @@
 
 #include "http/char_class.h"
 #include "worker/static/access_check.h"
-#include "worker/static/static_handler.h"
+#include "worker/section_walk.h"
 
 namespace itkd {
 
 std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::string_view fs_path,
                                                 std::string_view url_path) {
   std::vector<const HeaderRule*> out;
-  auto take = [&](const std::vector<HeaderRule>& rules) {
-    for (const HeaderRule& r : rules) out.push_back(&r);
-  };
   out.reserve(vhost.header_rules.size() + 4);
-  take(vhost.header_rules);
-  auto has_rules = [](const auto& blocks) {
-    return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
-  };
-  // Walking the <Directory> blocks sorts them: only when one of them has rules.
-  if (!fs_path.empty() && (has_rules(vhost.directories) || has_rules(vhost.files_blocks))) {
-    // A directory answer (listing, index redirect) names the directory with a final '/'.
-    size_t slash = fs_path.rfind('/');
-    std::string dir(slash == 0 || slash == std::string_view::npos ? std::string_view("/") : fs_path.substr(0, slash));
-    std::string_view base = slash == std::string_view::npos ? fs_path : fs_path.substr(slash + 1);
-    for (const DirectoryBlock* block : directory_blocks_for(vhost, dir)) take(block->header_rules);
-    if (!base.empty()) {
-      for (const FilesBlock& f : vhost.files_blocks)
-        if (!f.header_rules.empty() && files_block_matches(f, dir, base)) take(f.header_rules);
-    }
-  }
-  if (!url_path.empty()) {
-    for (const LocationBlock& l : vhost.locations)
-      if (!l.header_rules.empty() && location_matches(l, url_path)) take(l.header_rules);
-  }
+  walk_sections(
+      vhost, fs_path, url_path, [](const auto& block) { return !block.header_rules.empty(); },
+      [&](const auto& section) {
+        for (const HeaderRule& r : section.header_rules) out.push_back(&r);
+      });
   return out;
 }
 

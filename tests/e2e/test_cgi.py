@@ -167,6 +167,12 @@ def config(srv):
     alice_extra = (f"  ScriptAlias /cgi-bin/ {a.home}/cgi-bin/\n"
                    f"  AddHandler cgi-script .cgi .pl\n"
                    f"  RLimitNPROC 20\n"
+                   f"  <IfModule mod_env.c>\n"
+                   f"    SetEnv APP_ENV production\n"
+                   f"    SetEnv SHARED_SECRET_DIR {a.home}/private\n"
+                   f"  </IfModule>\n"
+                   f"  <Directory {a.home}/cgi-bin/subdir>\n    SetEnv APP_ENV staging\n"
+                   f"    UnsetEnv SHARED_SECRET_DIR\n  </Directory>\n"
                    f"  <Directory {a.www}/cgi>\n    Options +ExecCGI\n  </Directory>\n")
     bob_extra = f"  ScriptAlias /cgi-bin/ {b.home}/cgi-bin/\n"
     return h.standard_config(srv, global_extra="Timeout 2\n", alice_extra=alice_extra,
@@ -357,6 +363,17 @@ class Cgi(h.ServerTestCase):
         self.assertEqual(env.get("PATH_INFO"), "/x/y")
         self.assertEqual(env.get("SCRIPT_FILENAME"), self.srv.alice.home + "/cgi-bin/env.pl")
         self.assertEqual(env.get("QUERY_STRING"), "q=1")
+
+    def test_set_env_reaches_scripts_by_directory(self):
+        env = parse_kv(self.cgi("/cgi-bin/env.pl").body)
+        self.assertEqual(env.get("APP_ENV"), "production")
+        self.assertEqual(env.get("SHARED_SECRET_DIR"), self.srv.alice.home + "/private")
+        env = parse_kv(self.cgi("/cgi-bin/subdir/env.pl").body)
+        self.assertEqual(env.get("APP_ENV"), "staging")
+        self.assertNotIn("SHARED_SECRET_DIR", env)
+        # Another owner's vhost gets none of alice's variables.
+        env = parse_kv(self.cgi("/cgi-bin/env.pl", host="bob.test").body)
+        self.assertNotIn("APP_ENV", env)
 
     def test_server_name_is_bobs_vhost(self):
         r = self.cgi("/cgi-bin/env.pl", host="bob.test")

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""mod_headers: the Header and RequestHeader lines hosting admins carry over from Apache (HSTS, X-Frame-Options,
+"""mod_headers and mod_expires: the Header, RequestHeader and Expires* lines hosting admins carry over from Apache (HSTS, X-Frame-Options,
 Set-Cookie flags, hiding X-Powered-By) reach the client, on files, on the server's own
 errors and redirects (`always`), and on what a CGI script answers."""
 
+import email.utils
 import os
 import re
 import unittest
@@ -31,6 +32,7 @@ def setup(srv):
     a.write("style.css", b"body{}\n")
     a.write("docs/a.pdf", b"%PDF-1.4\n")
     a.write("docs/b.txt", b"plain doc\n")
+    a.write("nocache/live.html", b"live\n")
     a.home_write("cgi-bin/banner.sh", CGI_BANNER, mode=0o755)
     a.home_write("cgi-bin/env.sh", CGI_ENV, mode=0o755)
     a.home_write("cgi-bin/api/env.sh", CGI_ENV, mode=0o755)
@@ -50,6 +52,12 @@ def config(srv):
         f"    Header echo ^X-Trace-\n"
         f"    Header set X-Timing %D\n"
         f"  </IfModule>\n"
+        f"  <IfModule mod_expires.c>\n"
+        f"    ExpiresActive On\n"
+        f"    ExpiresByType text/css \"access plus 1 hour\"\n"
+        f"    ExpiresDefault A60\n"
+        f"  </IfModule>\n"
+        f"  <Directory {a.www}/nocache>\n    ExpiresActive Off\n  </Directory>\n"
         f"  <Directory {a.www}/docs>\n    Header append Cache-Control no-transform\n  </Directory>\n"
         f"  <FilesMatch \"\\.css$\">\n    Header set Cache-Control \"max-age=3600, public\"\n  </FilesMatch>\n"
         f"  RequestHeader set X-Forwarded-Proto https\n"
@@ -109,9 +117,41 @@ class Headers(h.ServerTestCase):
         self.assertEqual(r.header("cache-control"), "max-age=3600, public")
         r = self.get("/docs/a.pdf")
         self.assertStatus(r, 200)
-        self.assertEqual(r.header("cache-control"), "no-transform")
+        # mod_expires' max-age first, then the <Directory>'s Header append.
+        self.assertEqual(r.header("cache-control"), "max-age=60, no-transform")
         self.assertEqual(r.header_all("vary"), ["Accept-Encoding"])  # merged once, not twice
         self.assertIsNone(self.get("/index.html").header("vary"))
+
+    def expires_in(self, r):
+        self.assertIsNotNone(r.header("expires"), r.headers)
+        stamp = email.utils.parsedate_to_datetime
+        return (stamp(r.header("expires")) - stamp(r.header("date"))).total_seconds()
+
+    def test_expires_by_type_and_default(self):
+        r = self.get("/index.html")
+        self.assertEqual(r.header("cache-control"), "max-age=60")
+        self.assertAlmostEqual(self.expires_in(r), 60, delta=2)
+        r = self.get("/style.css")
+        # The <FilesMatch>'s "Header set Cache-Control" runs after mod_expires and replaces
+        # its max-age; Expires stays.
+        self.assertEqual(r.header("cache-control"), "max-age=3600, public")
+        self.assertAlmostEqual(self.expires_in(r), 3600, delta=2)
+
+    def test_no_expires_on_errors_redirects_or_where_turned_off(self):
+        for path in ("/missing.html", "/old", "/nocache/live.html"):
+            with self.subTest(path=path):
+                r = self.get(path)
+                self.assertIsNone(r.header("expires"))
+        self.assertStatus(self.get("/nocache/live.html"), 200)
+        self.assertIsNone(self.get("/nocache/live.html").header("cache-control"))
+        self.assertIsNone(self.get("/index.html", host="bob.test").header("expires"))
+
+    def test_expires_on_scripts_but_not_their_errors(self):
+        r = self.get("/cgi-bin/banner.sh")
+        self.assertAlmostEqual(self.expires_in(r), 60, delta=2)
+        r = self.get("/cgi-bin/banner.sh?missing")
+        self.assertStatus(r, 404)
+        self.assertIsNone(r.header("expires"))
 
     def test_script_answer_is_edited(self):
         r = self.get("/cgi-bin/banner.sh")

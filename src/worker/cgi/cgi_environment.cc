@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "common/socket_address.h"
+#include "worker/section_walk.h"
 
 namespace itkd {
 
@@ -141,7 +142,14 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
   auto number = [&port](uint64_t n) {
     return std::string_view(port, static_cast<size_t>(std::to_chars(port, port + sizeof port, n).ptr - port));
   };
-  set("PATH", "/usr/local/bin:/usr/bin:/bin");
+  // SetEnv's PATH replaces the default; its HTTPS counts on a plain connection only (an
+  // app behind a TLS-terminating proxy), on TLS the server's "on" stands.
+  std::string_view path = "/usr/local/bin:/usr/bin:/bin";
+  if (r.script_env) {
+    for (const auto& [n, v] : *r.script_env)
+      if (n == "PATH") path = v;
+  }
+  set("PATH", path);
   set("SERVER_SIGNATURE", "");
   set("SERVER_SOFTWARE", "itkd");
   set("SERVER_NAME", r.vhost.server_name.empty() ? std::string_view(r.head.host) : r.vhost.server_name);
@@ -187,6 +195,18 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
     if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", r.ssl_sni);
   }
   set("REDIRECT_STATUS", "200");
+  if (r.script_env) {
+    for (const auto& [n, v] : *r.script_env)
+      if (n != "PATH" && !(n == "HTTPS" && r.https)) set(n, v);
+  }
+}
+
+ScriptEnv script_env_for(const VirtualHost& vhost, std::string_view script_filename, std::string_view url_path) {
+  ScriptEnv env;
+  walk_sections(
+      vhost, script_filename, url_path, [](const auto& block) { return !block.env_ops.empty(); },
+      [&](const auto& section) { apply_script_env_ops(env, section.env_ops); });
+  return env;
 }
 
 NameValueList build_cgi_environment(const HandlerRequest& r, const CgiScript& s,

@@ -184,5 +184,21 @@ TEST(CgiEnvironment, LocateScriptAndProxyPassSplit) {
   EXPECT_EQ(p.script_name, "/index.php/x");
 }
 
+TEST(CgiEnvironment, SetEnvVariablesComeLastWithoutDuplicates) {
+  test::RequestFixture f("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  ScriptEnv set{{"APP_ENV", "production"}, {"PATH", "/opt/app/bin:/usr/bin"}, {"HTTPS", "on"}, {"EMPTY", ""}};
+  HandlerRequest r = f.request();
+  r.script_env = &set;
+  auto env = as_map(build_cgi_environment(r, CgiScript{}, std::nullopt));  // as_map fails on duplicates
+  EXPECT_EQ(env["APP_ENV"], "production");
+  EXPECT_EQ(env["PATH"], "/opt/app/bin:/usr/bin");
+  EXPECT_EQ(env["HTTPS"], "on");  // behind a TLS-terminating proxy
+  EXPECT_EQ(env.count("EMPTY"), 1u);
+  r.https = true;
+  ScriptEnv off{{"HTTPS", "off"}};
+  r.script_env = &off;
+  EXPECT_EQ(as_map(build_cgi_environment(r, CgiScript{}, std::nullopt))["HTTPS"], "on");
+}
+
 }  // namespace
 }  // namespace itkd
