@@ -727,7 +727,10 @@ void inherit_globals(ParseState& ps) {
     if (!own("requestreadtimeout")) l.request_header_timeout_s = gl.request_header_timeout_s;
     if (!own("maxclientsvhost")) v.max_clients = gv.max_clients;
     if (!own("nicevalue")) v.nice_value = gv.nice_value;
-    for (const auto& [ext, h] : gv.add_handlers) v.add_handlers.emplace(ext, h);
+    for (const auto& [ext, h] : gv.add_handlers) {
+      bool removed = std::find(v.remove_handlers.begin(), v.remove_handlers.end(), ext) != v.remove_handlers.end();
+      if (!removed) v.add_handlers.emplace(ext, h);
+    }
     if (!own("sethandler")) v.set_handler = gv.set_handler;
     v.files_blocks.insert(v.files_blocks.begin(), gv.files_blocks.begin(), gv.files_blocks.end());
     v.header_rules.insert(v.header_rules.begin(), gv.header_rules.begin(), gv.header_rules.end());

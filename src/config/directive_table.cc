@@ -586,11 +586,21 @@ Result<void> h_request_read_timeout(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// AssignUserID (mpm-itk) and SuexecUserGroup (suEXEC) both name the vhost's owner: itkd
+// runs the whole vhost as that user, which under suEXEC ran only the CGI scripts. Both in
+// one vhost must agree.
 Result<void> h_assign_user_id(ParseState& ps, const Directive& d) {
-  ps.vh().vhost.assign_user = d.args[0];
-  ps.vh().vhost.assign_group = d.args[1];
-  ps.vh().assign_set = true;
-  ps.vh().identity_where = d.where;
+  VhostState& v = ps.vh();
+  if (v.assign_set && ps.current_vhost != 0 &&
+      (v.vhost.assign_user != d.args[0] || v.vhost.assign_group != d.args[1])) {
+    return Error{d.name + " " + d.args[0] + " " + d.args[1] + " names another owner than " + v.vhost.assign_user +
+                 " " + v.vhost.assign_group + " at " + v.identity_where.str() +
+                 " (AssignUserID and SuexecUserGroup both set the vhost's owner)"};
+  }
+  v.vhost.assign_user = d.args[0];
+  v.vhost.assign_group = d.args[1];
+  v.assign_set = true;
+  v.identity_where = d.where;
   return ok();
 }
 
@@ -769,6 +779,23 @@ Result<void> h_add_handler(ParseState& ps, const Directive& d) {
     std::string ext = ascii_lower(d.args[i]);
     if (ext.empty() || ext[0] != '.') ext = "." + ext;
     map[ext] = *h;
+  }
+  return ok();
+}
+
+// mod_mime's RemoveHandler: the extensions lose the handler an enclosing scope gave them
+// (the usual guard on an uploads directory: "RemoveHandler .php .phtml"). A <Directory>
+// removes while merging; at vhost level the vhost's own AddHandler lines go now and the
+// main server's are not inherited.
+Result<void> h_remove_handler(ParseState& ps, const Directive& d) {
+  bool in_directory = ps.context == kCtxDirectory;
+  auto& removed = in_directory ? ps.dir().remove_handlers : ps.vh().vhost.remove_handlers;
+  for (const std::string& arg : d.args) {
+    std::string ext = ascii_lower(arg);
+    if (ext.empty() || ext[0] != '.') ext = "." + ext;
+    if (in_directory) ps.dir().add_handlers.erase(ext);
+    else ps.vh().vhost.add_handlers.erase(ext);
+    removed.push_back(ext);
   }
   return ok();
 }
@@ -1232,6 +1259,7 @@ const DirectiveSpec kTable[] = {
   D("LimitRequestBody", kCtxServerVhost, 1, 1, h_limit<uint64_t, &HttpLimits::limit_request_body>, false, true),
   D("RequestReadTimeout", kCtxServerVhost, 1, 3, h_request_read_timeout),
   D("AssignUserID", kCtxServerVhost, 2, 2, h_assign_user_id),
+  D("SuexecUserGroup", kCtxServerVhost, 2, 2, h_assign_user_id),
   D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
   D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
   D("LimitUIDRange", kCtxServer, 2, 2, h_limit_uid_range),
@@ -1246,6 +1274,7 @@ const DirectiveSpec kTable[] = {
   D("UnDefine", kAllScopes, 1, 1, h_undefine),
   FilesOk(D("SetHandler", kAllScopes, 1, -1, h_set_handler, true)),
   D("AddHandler", kAllScopes, 1, -1, h_add_handler, true),
+  D("RemoveHandler", kAllScopes, 1, -1, h_remove_handler, true),
   D("ProxyPassMatch", kCtxServerVhost, 2, -1, h_proxy_pass_match, true),
   D("ProxyTimeout", kCtxServerVhost, 1, 1, h_proxy_timeout),
   D("ProxySet", kCtxServerVhost | kCtxProxy, 1, -1, h_proxy_set),
@@ -1397,7 +1426,7 @@ bool module_is_loaded(std::string_view name) {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl", "headers", "expires", "env"};
+      "fcgid", "ssl", "headers", "expires", "env", "suexec"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

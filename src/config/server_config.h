@@ -151,6 +151,7 @@ struct DirectoryBlock {
   AccessRules access;                       // Require, Order/Allow/Deny, Satisfy
   std::optional<HandlerSpec> set_handler;   // SetHandler (None -> Kind::Default)
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler: ".ext" (lowercase) -> handler
+  std::vector<std::string> remove_handlers;  // RemoveHandler: ".ext" whose inherited handler goes
   std::vector<PhpIniSetting> php_ini;       // php_value & co. for scripts at or below it
   std::optional<std::string> fallback_resource;  // FallbackResource: local URL, "" = disabled
   std::optional<bool> cgi_pass_auth;        // CGIPassAuth: Authorization reaches scripts
@@ -237,6 +238,7 @@ struct VirtualHost {
   std::vector<ErrorDocumentRule> error_documents;
   std::map<std::string, std::string> add_types;  // ".ext" (lowercase, with dot) -> MIME type
   std::map<std::string, HandlerSpec> add_handlers;  // AddHandler outside <Directory>
+  std::vector<std::string> remove_handlers;         // RemoveHandler outside <Directory>
   std::optional<HandlerSpec> set_handler;           // SetHandler outside <Directory>
   std::vector<LocationBlock> locations;             // global ones first, then this vhost's
   std::vector<FilesBlock> files_blocks;             // global ones first, then this vhost's

@@ -93,6 +93,11 @@ HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
   for (const DirectoryBlock* b : blocks) {
     if (b->set_handler) set = b->set_handler;
     for (const auto& [ext, h] : b->add_handlers) add[ext] = h;
+    for (const std::string& ext : b->remove_handlers) {
+      // Only what enclosing scopes added: this block's own AddHandler was parsed after.
+      auto own = b->add_handlers.find(ext);
+      if (own == b->add_handlers.end()) add.erase(ext);
+    }
   }
   // <Files>/<FilesMatch> are merged after <Directory>, in config order.
   for (const FilesBlock& f : vhost.files_blocks)

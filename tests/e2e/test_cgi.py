@@ -158,6 +158,8 @@ def setup(srv):
         a.home_write(f"cgi-bin/{name}", data, mode=0o755)
     a.home_write("cgi-bin/subdir/env.pl", PL_ENV, mode=0o755)
     a.write("cgi/env.cgi", PL_ENV, mode=0o755)
+    a.write("cgi/uploads/env.cgi", PL_ENV, mode=0o755)
+    a.write("cgi/uploads/env.pl", PL_ENV, mode=0o755)
     a.write("noexec/env.cgi", PL_ENV, mode=0o755)
     srv.bob.home_write("private/secret0600.txt", h.BOB_SECRET, mode=0o600)
 
@@ -173,7 +175,8 @@ def config(srv):
                    f"  </IfModule>\n"
                    f"  <Directory {a.home}/cgi-bin/subdir>\n    SetEnv APP_ENV staging\n"
                    f"    UnsetEnv SHARED_SECRET_DIR\n  </Directory>\n"
-                   f"  <Directory {a.www}/cgi>\n    Options +ExecCGI\n  </Directory>\n")
+                   f"  <Directory {a.www}/cgi>\n    Options +ExecCGI\n  </Directory>\n"
+                   f"  <Directory {a.www}/cgi/uploads>\n    RemoveHandler .cgi\n  </Directory>\n")
     bob_extra = f"  ScriptAlias /cgi-bin/ {b.home}/cgi-bin/\n"
     return h.standard_config(srv, global_extra="Timeout 2\n", alice_extra=alice_extra,
                              bob_extra=bob_extra)
@@ -381,6 +384,17 @@ class Cgi(h.ServerTestCase):
         env = parse_kv(r.body)
         self.assertEqual(env.get("SERVER_NAME"), "bob.test")
         self.assertEqual(env.get("DOCUMENT_ROOT"), self.srv.bob.www)
+
+    def test_remove_handler_stops_execution_below_it(self):
+        # An uploads directory: .cgi lost its handler there, so the file is only a file.
+        r = self.cgi("/cgi/uploads/env.cgi")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, PL_ENV)
+        # .pl keeps the handler the vhost gave it.
+        r = self.cgi("/cgi/uploads/env.pl")
+        self.assertStatus(r, 200)
+        self.assertIn("GATEWAY_INTERFACE", parse_kv(r.body))
+        self.assertIn("GATEWAY_INTERFACE", parse_kv(self.cgi("/cgi/env.cgi").body))
 
     def test_no_exec_cgi_is_403(self):
         r = self.cgi("/noexec/env.cgi")

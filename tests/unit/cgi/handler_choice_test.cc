@@ -52,6 +52,21 @@ TEST(HandlerChoice, PhpEngineOffServesTheFileAsAFile) {
   EXPECT_EQ(choose(v, "/srv/a/uploads/ok/x.php").kind, K::Static);
 }
 
+TEST(HandlerChoice, RemoveHandlerInADirectory) {
+  auto v = parse_vhost("AddHandler fcgid-script .php\nAddHandler cgi-script .cgi\n"
+                       "<Directory /srv/a>\nOptions +ExecCGI\n</Directory>\n"
+                       "<Directory /srv/a/uploads>\nRemoveHandler .php .PHTML\n</Directory>\n"
+                       "<Directory /srv/a/uploads/app>\nAddHandler fcgid-script .php\n</Directory>\n"
+                       "<Directory /srv/a/same>\nRemoveHandler .cgi\nAddHandler cgi-script .cgi\n</Directory>\n");
+  EXPECT_EQ(choose(v, "/srv/a/x.php").kind, K::Fcgid);
+  EXPECT_EQ(choose(v, "/srv/a/uploads/shell.php").kind, K::Static);
+  EXPECT_EQ(choose(v, "/srv/a/uploads/deeper/shell.php").kind, K::Static);
+  EXPECT_EQ(choose(v, "/srv/a/uploads/x.cgi").kind, K::Cgi);          // only the named extensions
+  EXPECT_EQ(choose(v, "/srv/a/uploads/x.cgi.php").kind, K::Cgi);      // the others of the name still count
+  EXPECT_EQ(choose(v, "/srv/a/uploads/app/x.php").kind, K::Fcgid);    // a deeper AddHandler adds it back
+  EXPECT_EQ(choose(v, "/srv/a/same/x.cgi").kind, K::Cgi);             // its own later AddHandler stands
+}
+
 TEST(HandlerChoice, ScriptAliasIgnoresExecCgi) {
   auto v = parse_vhost("ScriptAlias /cgi-bin/ /srv/a/cgi-bin/\n");
   EXPECT_EQ(choose(v, "/srv/a/cgi-bin/anything", true).kind, K::Cgi);

@@ -166,11 +166,14 @@ TEST(ScriptProcess, CpuLimit) {
 
 TEST(ScriptProcess, NprocLimitStopsAForkLoop) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to an unused uid";
-  // RLIMIT_NPROC does not bind root: run the script as an otherwise unused uid.
+  // RLIMIT_NPROC does not bind root: run the script as an otherwise unused uid, one per
+  // run, since a previous run's killed sleeps may still count against a fixed one (seen
+  // as 0 live processes when the suite ran back to back).
+  const uid_t uid = 60000 + static_cast<uid_t>(::getpid() % 1000);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    if (::setgid(54321) != 0 || ::setuid(54321) != 0) ::_exit(100);
+    if (::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(100);
     SpawnOptions o;
     o.argv = {"/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 30 & done 2>/dev/null; wait"};
     o.limits.nproc = ResourceLimit{true, 4, 4};

@@ -342,6 +342,21 @@ DocumentRoot /srv
   EXPECT_EQ(c.vhosts[4].pool, 0u);
 }
 
+TEST(ConfigParser, SuexecUserGroupNamesTheOwnerLikeAssignUserID) {
+  auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n<IfModule mod_suexec.c>\n"
+                            "SuexecUserGroup #61001 #61001\n</IfModule>\n</VirtualHost>\n"
+                            "<VirtualHost *:80>\nServerName b\nSuexecUserGroup #61002 #61002\n"
+                            "AssignUserID #61002 #61002\n</VirtualHost>\n");
+  EXPECT_EQ(c.vhosts[1].assign_user, "#61001");
+  EXPECT_EQ(c.pools[c.vhosts[1].pool].uid, 61001u);
+  EXPECT_EQ(c.pools[c.vhosts[2].pool].uid, 61002u);
+  auto err = parse_err(kBase + "<VirtualHost *:80>\nServerName a\nAssignUserID #61001 #61001\n"
+                               "SuexecUserGroup #61002 #61002\n</VirtualHost>\n");
+  EXPECT_NE(err.find("t.conf:6: SuexecUserGroup #61002 #61002 names another owner than #61001 #61001 at t.conf:5"),
+            std::string::npos)
+      << err;
+}
+
 TEST(ConfigParser, GlobalAssignUserIDIsDefault) {
   auto c = parse_ok(kBase + "AssignUserID #5000 #5000\n<VirtualHost *:80>\nServerName a\n</VirtualHost>\n");
   ASSERT_EQ(c.pools.size(), 1u);

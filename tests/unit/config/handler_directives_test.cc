@@ -267,5 +267,17 @@ TEST(HandlerDirectives, FallbackResourceIsALocalUrl) {
   EXPECT_NE(parse_err(kBase + "FallbackResource /a /b\n").find("t.conf:3"), std::string::npos);
 }
 
+TEST(HandlerDirectives, RemoveHandlerUndoesInheritedAddHandler) {
+  auto c = parse_ok(kBase + "AddHandler cgi-script .cgi .pl\n<VirtualHost *:80>\nServerName a\n"
+                            "RemoveHandler .pl\n<Directory /srv/a/uploads>\nRemoveHandler cgi\n</Directory>\n"
+                            "</VirtualHost>\n<VirtualHost *:80>\nServerName b\n</VirtualHost>\n");
+  EXPECT_EQ(c.vhosts[1].add_handlers.count(".pl"), 0u);  // the global one is not inherited
+  EXPECT_EQ(c.vhosts[1].add_handlers.count(".cgi"), 1u);
+  EXPECT_EQ(c.vhosts[1].directories[0].remove_handlers, (std::vector<std::string>{".cgi"}));
+  EXPECT_EQ(c.vhosts[2].add_handlers.count(".pl"), 1u);
+  EXPECT_NE(parse_err(kBase + "<Files x>\nRemoveHandler .php\n</Files>\n").find("RemoveHandler inside <Files>"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace itkd
