@@ -242,5 +242,29 @@ class Identities(h.ServerTestCase):
                 self.assertEqual(os.path.realpath(os.readlink(f"/proc/{pid}/exe")), exe)
 
 
+def suexec_config(srv):
+    """bob's vhost names its owner the suEXEC way, as a migrated config does."""
+    text = h.standard_config(srv)
+    line = f"  AssignUserID #{srv.bob.uid} #{srv.bob.uid}\n"
+    assert line in text
+    return text.replace(line, f"  <IfModule mod_suexec.c>\n    SuexecUserGroup #{srv.bob.uid} #{srv.bob.uid}\n"
+                              f"  </IfModule>\n")
+
+
+class SuexecUserGroup(h.ServerTestCase):
+    config = suexec_config
+
+    def test_vhost_runs_as_the_suexec_owner(self):
+        r = h.get(self.port, "/", host="bob.test")
+        self.assertEqual(r.body, h.BOB_INDEX)
+        pids = self.srv.workers_with_uid(h.BOB_UID)
+        self.assertTrue(pids, f"no worker runs as bob: {self.srv.describe()}")
+        for pid in pids:
+            st = h.status(pid)
+            self.assertEqual(st["Uid"].split(), [str(h.BOB_UID)] * 4)
+            self.assertEqual(st["Gid"].split(), [str(h.BOB_UID)] * 4)
+            self.assertEqual(int(st["CapEff"], 16), 0)
+
+
 if __name__ == "__main__":
     h.main()
