@@ -377,8 +377,9 @@ Result<void> add_alias(ParseState& ps, const Directive& d, bool script) {
 Result<void> h_alias(ParseState& ps, const Directive& d) { return add_alias(ps, d, false); }
 Result<void> h_script_alias(ParseState& ps, const Directive& d) { return add_alias(ps, d, true); }
 
-Result<void> h_redirect(ParseState& ps, const Directive& d) {
-  const auto& a = d.args;
+// Redirect [status] URL-path URL and RedirectMatch [status] regex URL (mod_alias).
+Result<RedirectRule> parse_redirect(const Directive& d, const std::vector<std::string>& a, bool is_regex) {
+  const std::string what = is_regex ? "RedirectMatch" : "Redirect";
   int status = 302;
   bool has_status = true;
   std::string s = ascii_lower(a[0]);
@@ -394,25 +395,54 @@ Result<void> h_redirect(ParseState& ps, const Directive& d) {
   RedirectRule r;
   r.where = d.where;
   r.status = status;
+  r.is_regex = is_regex;
   bool is_redirect = status >= 300 && status < 400;
   if (!has_status) {
-    if (a.size() != 2) return Error{"Redirect takes a URL path and a URL, e.g. Redirect /old https://example.com/new"};
+    if (a.size() != 2) {
+      return Error{what + (is_regex ? " takes a regular expression and a URL, e.g. RedirectMatch ^/old/(.*)$ https://example.com/new/$1"
+                                    : " takes a URL path and a URL, e.g. Redirect /old https://example.com/new")};
+    }
     r.url_prefix = a[0];
     r.target = a[1];
   } else {
-    if (a.size() < 2) return Error{"Redirect " + a[0] + " needs a URL path"};
+    if (a.size() < 2) return Error{what + " " + a[0] + (is_regex ? " needs a regular expression" : " needs a URL path")};
     r.url_prefix = a[1];
     if (a.size() == 3) r.target = a[2];
-    if (is_redirect && r.target.empty()) return Error{"Redirect " + a[0] + ": URL to redirect to is missing"};
-    if (!is_redirect && !r.target.empty()) return Error{"Redirect " + a[0] + ": a URL is not valid for status " + std::to_string(status)};
+    if (is_redirect && r.target.empty()) return Error{what + " " + a[0] + ": URL to redirect to is missing"};
+    if (!is_redirect && !r.target.empty()) return Error{what + " " + a[0] + ": a URL is not valid for status " + std::to_string(status)};
   }
-  if (r.url_prefix.empty() || r.url_prefix[0] != '/') {
+  if (is_regex) {
+    auto re = SharedRegex::compile(r.url_prefix, REG_EXTENDED);
+    if (!re) return Error{what + ": " + re.error().message};
+    r.regex = std::move(*re);
+  } else if (r.url_prefix.empty() || r.url_prefix[0] != '/') {
     return Error{"Redirect URL path must start with '/', not '" + r.url_prefix + "'"};
   }
   if (!r.target.empty() && r.target[0] != '/' && r.target.find("://") == std::string::npos) {
-    return Error{"Redirect to non-URL '" + r.target + "' (use an absolute URL like https://host/path)"};
+    return Error{what + " to non-URL '" + r.target + "' (use an absolute URL like https://host/path)"};
   }
-  ps.vh().vhost.redirects.push_back(r);
+  return r;
+}
+
+Result<void> h_redirect(ParseState& ps, const Directive& d) {
+  auto r = parse_redirect(d, d.args, false);
+  if (!r) return r.error();
+  ps.vh().vhost.redirects.push_back(std::move(*r));
+  return ok();
+}
+Result<void> h_redirect_match(ParseState& ps, const Directive& d) {
+  auto r = parse_redirect(d, d.args, true);
+  if (!r) return r.error();
+  ps.vh().vhost.redirects.push_back(std::move(*r));
+  return ok();
+}
+// RedirectPermanent / RedirectTemp URL-path URL: Redirect permanent|temp.
+Result<void> h_redirect_fixed(ParseState& ps, const Directive& d) {
+  if (d.args.size() != 2) return Error{d.name + " takes a URL path and a URL"};
+  std::vector<std::string> args{iequals(d.name, "RedirectPermanent") ? "permanent" : "temp", d.args[0], d.args[1]};
+  auto r = parse_redirect(d, args, false);
+  if (!r) return r.error();
+  ps.vh().vhost.redirects.push_back(std::move(*r));
   return ok();
 }
 
@@ -1234,9 +1264,9 @@ const DirectiveSpec kTable[] = {
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
   D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),
-  D("RedirectPermanent", kAllScopes, 1, 1, h_not_supported),
-  D("RedirectTemp", kAllScopes, 1, 1, h_not_supported),
-  D("RedirectMatch", kAllScopes, 1, 3, h_not_supported),
+  D("RedirectPermanent", kAllScopes, 1, 2, h_redirect_fixed, false, true),
+  D("RedirectTemp", kAllScopes, 1, 2, h_redirect_fixed, false, true),
+  D("RedirectMatch", kAllScopes, 1, 3, h_redirect_match, false, true),
   D("AliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
   D("ScriptAliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
   D("ErrorDocument", kAllScopes, 2, -1, h_error_document, false, true),

@@ -170,9 +170,11 @@ struct AliasRule {
 
 struct RedirectRule {
   int status = 302;         // 301, 302, 303, 307, 308, 410 (gone: target empty)
-  std::string url_prefix;
-  std::string target;       // absolute URL or "/path" (Apache requires absolute URL; we accept both)
+  std::string url_prefix;   // RedirectMatch: the regex, as written
+  std::string target;       // absolute URL or "/path"; RedirectMatch: with $0-$9
   SourceLocation where;
+  bool is_regex = false;    // RedirectMatch
+  SharedRegex regex{};      // RedirectMatch: matched against the decoded URL path
 };
 
 struct ErrorDocumentRule {

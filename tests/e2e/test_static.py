@@ -55,6 +55,7 @@ def config(srv):
                    f"  Alias /aliased/ {a.home}/extra/\n"
                    f"  Redirect /old http://alice.test/new\n"
                    f"  Redirect permanent /perm http://alice.test/moved\n"
+                   f"  RedirectMatch 301 ^/blog/([0-9]{{4}})/(.*)\\.html$ https://news.alice.test/$1/$2\n"
                    f"  ErrorDocument 404 /errors/404.html\n"
                    f"  <Directory {a.www}>\n    Options FollowSymLinks\n"
                    f"    Require all granted\n  </Directory>\n"
@@ -322,6 +323,12 @@ class Static(h.ServerTestCase):
         r = self.get("/aliased/aliased.txt")
         self.assertStatus(r, 200)
         self.assertEqual(r.body, ALIASED)
+
+    def test_redirect_match(self):
+        r = self.get("/blog/2024/hello%20world.html?utm=x")
+        self.assertStatus(r, 301)
+        self.assertEqual(r.header("location"), "https://news.alice.test/2024/hello%20world?utm=x")
+        self.assertStatus(self.get("/blog/draft.html"), 404)  # no match: mapped as usual
 
     def test_redirect(self):
         r = self.get("/old")

@@ -1,5 +1,7 @@
 #include "worker/static/path_mapping.h"
 
+#include <regex.h>
+
 #include "worker/static/static_handler.h"
 
 namespace itkd {
@@ -142,8 +144,14 @@ UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::strin
   UrlMapping m;
   // mod_alias: every Redirect is tried before any Alias.
   for (const RedirectRule& rule : vhost.redirects) {
-    size_t matched = url_prefix_match(path, rule.url_prefix);
-    if (matched == 0) continue;
+    regmatch_t groups[10];
+    size_t matched = 0;
+    if (rule.is_regex) {
+      if (regexec(rule.regex.get(), path.c_str(), 10, groups, 0) != 0) continue;
+    } else {
+      matched = url_prefix_match(path, rule.url_prefix);
+      if (matched == 0) continue;
+    }
     m.redirect_status = rule.status;
     if (rule.status == 410 || rule.target.empty()) {
       m.redirect_status = rule.target.empty() && rule.status >= 300 && rule.status < 400
@@ -151,11 +159,24 @@ UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::strin
                               : rule.status;
       return m;
     }
-    std::string target = rule.target;
+    std::string target;
+    if (rule.is_regex) {
+      // $0-$9: the match and its groups, escaped as a URL path is (the path is decoded).
+      for (size_t i = 0; i < rule.target.size(); ++i) {
+        char c = rule.target[i];
+        if (c == '$' && i + 1 < rule.target.size() && rule.target[i + 1] >= '0' && rule.target[i + 1] <= '9') {
+          const regmatch_t& g = groups[rule.target[++i] - '0'];
+          if (g.rm_so >= 0) target += escape_url_path(std::string_view(path).substr(g.rm_so, g.rm_eo - g.rm_so));
+        } else {
+          target += c;
+        }
+      }
+    } else {
+      target = rule.target + escape_url_path(std::string_view(path).substr(matched));
+    }
     if (!target.empty() && target.front() == '/') {
       target = absolute_url_prefix(vhost, scheme, authority) + target;
     }
-    target += escape_url_path(std::string_view(path).substr(matched));
     if (has_query && target.find('?') == std::string::npos) {
       target += '?';
       target += query;

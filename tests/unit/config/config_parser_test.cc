@@ -342,6 +342,26 @@ DocumentRoot /srv
   EXPECT_EQ(c.vhosts[4].pool, 0u);
 }
 
+TEST(ConfigParser, RedirectMatchAndFixedStatusForms) {
+  auto c = parse_ok(kBase + "RedirectMatch permanent ^/old/(.*)$ https://n.example/$1\n"
+                            "RedirectMatch \"\\.bak$\" /\nRedirectPermanent /a https://n.example/a\n"
+                            "RedirectTemp /b /c\nRedirectMatch 410 ^/gone\n");
+  const auto& r = c.vhosts[0].redirects;
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_TRUE(r[0].is_regex);
+  EXPECT_EQ(r[0].status, 301);
+  EXPECT_EQ(r[1].status, 302);
+  EXPECT_EQ(r[2].status, 301);
+  EXPECT_FALSE(r[2].is_regex);
+  EXPECT_EQ(r[3].status, 302);
+  EXPECT_EQ(r[4].status, 410);
+  EXPECT_NE(parse_err(kBase + "RedirectMatch \"(\" /x\n").find("t.conf:3: RedirectMatch: bad regular expression"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "RedirectMatch 301 ^/x\n").find("URL to redirect to is missing"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRedirectMatch ^/x /y\n</Directory>\n").find("RedirectMatch inside"),
+            std::string::npos);
+}
+
 TEST(ConfigParser, SuexecUserGroupNamesTheOwnerLikeAssignUserID) {
   auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n<IfModule mod_suexec.c>\n"
                             "SuexecUserGroup #61001 #61001\n</IfModule>\n</VirtualHost>\n"
@@ -774,7 +794,9 @@ TEST(ConfigErrors, RedirectForms) {
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "Redirect gone /a http://x\n").find("t.conf:3:"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Redirect /a relative\n").find("t.conf:3: Redirect to non-URL"), std::string::npos);
-  EXPECT_NE(parse_err(kBase + "RedirectMatch ^/a http://x\n").find("t.conf:3: RedirectMatch is not supported yet"),
+  EXPECT_NE(parse_err(kBase + "RedirectMatch ^/a relative\n").find("t.conf:3: RedirectMatch to non-URL"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "AliasMatch ^/a /srv/x\n").find("t.conf:3: AliasMatch is not supported yet"),
             std::string::npos);
 }
 

@@ -111,6 +111,30 @@ TEST_F(AliasRedirect, RedirectComesBeforeAlias) {
   EXPECT_EQ(get("/icons/a.png").status, 301);
 }
 
+RedirectRule redirect_match(int status, const std::string& regex, const std::string& target) {
+  RedirectRule r;
+  r.status = status;
+  r.is_regex = true;
+  r.url_prefix = regex;
+  r.regex = *SharedRegex::compile(regex, REG_EXTENDED);
+  r.target = target;
+  return r;
+}
+
+TEST_F(AliasRedirect, RedirectMatchSubstitutesGroupsEscapedWithQuery) {
+  vhost_.redirects.push_back(redirect_match(301, "^/blog/([0-9]{4})/(.*)\\.html$", "https://new.example/$1/$2/"));
+  StaticResponse r = get("/blog/2024/a%20b.html?ref=x");
+  EXPECT_EQ(r.status, 301);
+  EXPECT_EQ(header(r, "Location"), "https://new.example/2024/a%20b/?ref=x");
+  EXPECT_EQ(get("/blog/latest.html").status, 404);  // no match: served as usual
+  vhost_.redirects.clear();
+  vhost_.redirects.push_back(redirect_match(302, "\\.php$", "/index.html"));
+  EXPECT_EQ(header(get("/x/old.php"), "Location"), "http://example.com/index.html");
+  vhost_.redirects.clear();
+  vhost_.redirects.push_back(redirect_match(410, "^/wp-login", ""));
+  EXPECT_EQ(get("/wp-login.php").status, 410);
+}
+
 TEST_F(AliasRedirect, RedirectGoneIs410) {
   vhost_.redirects.push_back({410, "/gone", "", {}});
   StaticResponse r = get("/gone/page");
