@@ -737,6 +737,8 @@ void inherit_globals(ParseState& ps) {
     v.request_header_rules.insert(v.request_header_rules.begin(), gv.request_header_rules.begin(),
                                   gv.request_header_rules.end());
     v.env_ops.insert(v.env_ops.begin(), gv.env_ops.begin(), gv.env_ops.end());
+    if (!own("fileetag")) v.file_etag = gv.file_etag;
+    else if (!v.file_etag.parts) v.file_etag.parts = gv.file_etag.apply(kDefaultFileETag);  // +/- on the server's
     {
       ExpiresSettings own_expires = std::move(v.expires);
       v.expires = gv.expires;

@@ -1141,6 +1141,56 @@ Result<void> h_request_header(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// FileETag INode|MTime|Size|All|None, or +/- forms relative to the enclosing scope.
+Result<void> h_file_etag(ParseState& ps, const Directive& d) {
+  FileETagSetting& s = ps.context == kCtxDirectory ? ps.dir().file_etag : ps.vh().vhost.file_etag;
+  FileETagSetting out;
+  bool relative = false, absolute = false;
+  unsigned parts = 0;
+  for (const std::string& arg : d.args) {
+    char sign = arg.empty() ? 0 : arg[0];
+    std::string word = ascii_lower(sign == '+' || sign == '-' ? arg.substr(1) : arg);
+    unsigned bit = word == "inode" ? kETagINode : word == "mtime" ? kETagMTime : word == "size" ? kETagSize
+                 : word == "all" ? (kETagINode | kETagMTime | kETagSize) : 0;
+    if (word == "none" && d.args.size() == 1) {
+      out.parts = 0;
+      s = out;
+      mark(ps, d);
+      return ok();
+    }
+    if (bit == 0) return Error{"FileETag: unknown part '" + arg + "' (INode, MTime, Size, All or None)"};
+    if (sign == '+' || sign == '-') {
+      relative = true;
+      (sign == '+' ? out.add : out.remove) |= bit;
+    } else {
+      absolute = true;
+      parts |= bit;
+    }
+  }
+  if (relative && absolute) return Error{"FileETag: mix of +/- parts and plain parts, as Apache refuses too"};
+  if (absolute) out.parts = parts;
+  s = out;
+  mark(ps, d);
+  return ok();
+}
+
+// Protocols (core, mod_http2): itkd speaks HTTP/1.1 only, which clients negotiate with
+// ALPN; h2 and h2c are left out with a warning, a list without http/1.1 is refused.
+Result<void> h_protocols(ParseState& ps, const Directive& d) {
+  bool http11 = false;
+  std::vector<std::string> dropped;
+  for (const std::string& p : d.args) {
+    std::string lower = ascii_lower(p);
+    if (lower == "http/1.1") http11 = true;
+    else if (lower == "h2" || lower == "h2c") dropped.push_back(p);
+    else return Error{"Protocols: unknown protocol '" + p + "' (itkd speaks http/1.1)"};
+  }
+  if (!http11) return Error{"Protocols " + d.raw_args + ": itkd speaks only HTTP/1.1 (HTTP/2 is not supported yet); list http/1.1"};
+  for (const std::string& p : dropped)
+    ps.warn(d.where, "Protocols " + p + " ignored: HTTP/2 is not supported yet; clients negotiate HTTP/1.1 (ALPN)");
+  return ok();
+}
+
 // mod_env: SetEnv name [value], UnsetEnv name...
 Result<void> h_set_env(ParseState& ps, const Directive& d) {
   if (auto c = check_script_env_name(d.args[0]); !c) return Error{"SetEnv: " + c.error().message};
@@ -1242,6 +1292,10 @@ const DirectiveSpec kTable[] = {
   D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
   AnySection(D("Header", kAllScopes, 1, 6, h_header)),
   AnySection(D("RequestHeader", kAllScopes, 1, 5, h_request_header)),
+  D("FileETag", kCtxServer | kCtxVhost | kCtxDirectory, 1, 3, h_file_etag),
+  D("Protocols", kCtxServerVhost, 1, -1, h_protocols),
+  I("ProtocolsHonorOrder", kCtxServerVhost, "itkd speaks only HTTP/1.1"),
+  I("DefaultType", kAllScopes, "Apache 2.4 ignores it too; files without a known type get none (use AddType)"),
   AnySection(D("SetEnv", kAllScopes, 1, 2, h_set_env)),
   AnySection(D("UnsetEnv", kAllScopes, 1, -1, h_unset_env)),
   D("PassEnv", kAllScopes, 1, -1, h_pass_env),

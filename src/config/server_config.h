@@ -38,6 +38,22 @@ enum OptionFlag : unsigned {
 // Apache 2.4's default when no Options directive applies.
 inline constexpr unsigned kDefaultOptions = kOptFollowSymLinks;
 
+// FileETag parts (core): what a file's ETag is made of. Apache 2.4's default is
+// "MTime Size"; 0 ("None") sends no ETag.
+enum FileETagPart : unsigned {
+  kETagINode = 1u << 0,
+  kETagMTime = 1u << 1,
+  kETagSize = 1u << 2,
+};
+inline constexpr unsigned kDefaultFileETag = kETagMTime | kETagSize;
+struct FileETagSetting {
+  std::optional<unsigned> parts;  // replaced wholesale (FileETag MTime Size)
+  unsigned add = 0;               // FileETag +INode
+  unsigned remove = 0;            // FileETag -INode
+  bool empty() const { return !parts && !add && !remove; }
+  unsigned apply(unsigned inherited) const { return ((parts ? *parts : inherited) | add) & ~remove; }
+};
+
 // A FastCGI backend address: "unix:/run/php/alice.sock" or "127.0.0.1:9000".
 struct FcgiBackend {
   std::string unix_path;  // set for a unix socket
@@ -158,6 +174,7 @@ struct DirectoryBlock {
   std::vector<HeaderRule> header_rules;     // Header, for files at or below it
   ExpiresSettings expires;                  // ExpiresActive & co., for files at or below it
   std::vector<ScriptEnvOp> env_ops;         // SetEnv / UnsetEnv, for scripts at or below it
+  FileETagSetting file_etag;                // FileETag, for files at or below it
   SourceLocation where;
 };
 
@@ -270,6 +287,7 @@ struct VirtualHost {
   // appears in this vhost or its sections (derived after parsing).
   std::vector<ScriptEnvOp> env_ops;
   bool has_script_env = false;
+  FileETagSetting file_etag;  // FileETag outside <Directory> (the main server's merged in)
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

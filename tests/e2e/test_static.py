@@ -18,6 +18,7 @@ ALIASED = b"served through Alias\n"
 def setup(srv):
     a = srv.alice
     a.write("x", b"x\n")
+    a.write("noetag/page.html", b"no etag here\n")
     a.write("style.css", b"body{}\n")
     a.write("data.json", b"{}\n")
     a.write("img.png", b"\x89PNG\r\n\x1a\n")
@@ -60,6 +61,7 @@ def config(srv):
                    f"  <Directory {a.www}>\n    Options FollowSymLinks\n"
                    f"    Require all granted\n  </Directory>\n"
                    f"  <Directory {a.www}/list>\n    Options Indexes\n  </Directory>\n"
+                   f"  <Directory {a.www}/noetag>\n    FileETag None\n  </Directory>\n"
                    f"  <Directory {a.home}/extra>\n    Require all granted\n  </Directory>\n"
                    f"  <FilesMatch \"\\.(sql|bak)$\">\n    Require all denied\n  </FilesMatch>\n"
                    # Access by client address: mod_authz_host, a <Location> block list,
@@ -180,6 +182,14 @@ class Static(h.ServerTestCase):
         self.assertEqual(r.header("etag"), etag)
         self.assertStatus(self.get("/1k.bin", headers=[("If-None-Match", '"nope"')]), 200)
         self.assertStatus(self.get("/1k.bin", headers=[("If-None-Match", "*")]), 304)
+
+    def test_file_etag_none(self):
+        r = self.get("/noetag/page.html")
+        self.assertStatus(r, 200)
+        self.assertIsNone(r.header("etag"))
+        self.assertIsNotNone(r.header("last-modified"))  # still revalidates by date
+        self.assertStatus(self.get("/noetag/page.html", headers=[("If-None-Match", '"x"')]), 200)
+        self.assertIsNotNone(self.get("/index.html").header("etag"))
 
     def test_last_modified_if_modified_since(self):
         lm = self.get("/1k.bin").header("last-modified")

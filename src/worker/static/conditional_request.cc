@@ -41,14 +41,15 @@ bool iequals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::string make_etag(const struct stat& st) {
+std::string make_etag(const struct stat& st, unsigned parts) {
+  if (parts == 0) return {};
   uint64_t usec = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000000u +
                   static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000u;
-  // "size-mtime_usec" in hex, as Apache's default FileETag MTime Size. By hand: snprintf
-  // was a visible share of a keep-alive static request's CPU.
+  // By hand: snprintf was a visible share of a keep-alive static request's CPU.
   std::string etag;
-  etag.reserve(36);
+  etag.reserve(52);
   auto hex = [&etag](uint64_t v) {
+    if (etag.size() > 1) etag.push_back('-');
     char digits[16];
     int n = 0;
     do {
@@ -58,9 +59,9 @@ std::string make_etag(const struct stat& st) {
     while (n) etag.push_back(digits[--n]);
   };
   etag.push_back('"');
-  hex(static_cast<uint64_t>(st.st_size));
-  etag.push_back('-');
-  hex(usec);
+  if (parts & kETagINode) hex(static_cast<uint64_t>(st.st_ino));
+  if (parts & kETagSize) hex(static_cast<uint64_t>(st.st_size));
+  if (parts & kETagMTime) hex(usec);
   etag.push_back('"');
   return etag;
 }

@@ -9,12 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "config/server_config.h"
 #include "http/request_head.h"
 
 namespace itkd {
 
-// Apache's default FileETag MTime Size: "<size hex>-<mtime in microseconds, hex>".
-std::string make_etag(const struct stat& st);
+// Apache's form: the FileETag parts in hex, inode-size-mtime (mtime in microseconds),
+// joined by '-'; by default "<size>-<mtime>". Empty for FileETag None (no ETag is sent).
+std::string make_etag(const struct stat& st, unsigned parts = kDefaultFileETag);
 
 // Does the If-Match / If-None-Match style list contain `etag`? "*" matches anything.
 // Weak comparison ignores "W/"; strong comparison needs both tags strong and equal.

@@ -98,6 +98,7 @@ void apply(const DirectoryBlock& block, DirectorySettings& s) {
   }
   s.access.apply(block.access);
   if (block.cgi_pass_auth) s.cgi_pass_auth = *block.cgi_pass_auth;
+  s.file_etag = block.file_etag.apply(s.file_etag);
 }
 
 }  // namespace
@@ -118,6 +119,7 @@ std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost
 
 DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir) {
   DirectorySettings s;
+  s.file_etag = vhost.file_etag.apply(kDefaultFileETag);
   s.directory_index = vhost.directory_index;
   if (s.directory_index.size() == 1 && s.directory_index[0] == "disabled") {
     s.directory_index.clear();

@@ -397,14 +397,14 @@ StaticResponse Handler::serve_file(OpenedPath& file) {
     return r;
   }
 
-  std::string etag = make_etag(st);
+  std::string etag = make_etag(st, file.containing.file_etag);
   time_t mtime = st.st_mtim.tv_sec;
   time_t now = time(nullptr);
   // Never promise a Last-Modified in the future (Apache's ap_rationalize_mtime).
   std::string last_modified = http::http_date(mtime < now ? mtime : now);
   std::string validators;
   add_header(validators, "Last-Modified", last_modified);
-  add_header(validators, "ETag", etag);
+  if (!etag.empty()) add_header(validators, "ETag", etag);
 
   switch (evaluate_preconditions(req_.head, etag, mtime, now)) {
     case Precondition::NotModified:

@@ -78,6 +78,7 @@ struct DirectorySettings {
   std::vector<std::string> directory_index;
   EffectiveAccess access;  // its <Directory> blocks' Require & co. (worker/static/access_check.h)
   bool cgi_pass_auth = false;  // CGIPassAuth On: scripts here see Authorization
+  unsigned file_etag = kDefaultFileETag;  // FileETag parts (0: no ETag)
 };
 DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir);
 // The <Directory>/<DirectoryMatch> blocks that apply to `dir`, in the order they merge.

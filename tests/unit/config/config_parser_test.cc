@@ -342,6 +342,28 @@ DocumentRoot /srv
   EXPECT_EQ(c.vhosts[4].pool, 0u);
 }
 
+TEST(ConfigParser, ProtocolsKeepsHttp11) {
+  auto c = parse_ok(kBase + "Protocols h2 http/1.1\nProtocolsHonorOrder On\nDefaultType text/plain\n");
+  ASSERT_EQ(c.warnings.size(), 3u);
+  EXPECT_NE(c.warnings[0].find("t.conf:3: Protocols h2 ignored: HTTP/2 is not supported yet"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "Protocols h2\n").find("t.conf:3: Protocols h2: itkd speaks only HTTP/1.1"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBase + "Protocols spdy/3 http/1.1\n").find("unknown protocol 'spdy/3'"), std::string::npos);
+}
+
+TEST(ConfigParser, FileETagForms) {
+  auto c = parse_ok(kBase + "FileETag None\n<VirtualHost *:80>\nServerName a\nFileETag +INode\n"
+                            "<Directory /srv/a/x>\nFileETag All\n</Directory>\n<Directory /srv/a/y>\n"
+                            "FileETag -Size\n</Directory>\n</VirtualHost>\n<VirtualHost *:80>\nServerName b\n</VirtualHost>\n");
+  EXPECT_EQ(c.vhosts[0].file_etag.apply(kDefaultFileETag), 0u);
+  EXPECT_EQ(c.vhosts[1].file_etag.apply(kDefaultFileETag), unsigned{kETagINode});  // +INode on the server's None
+  EXPECT_EQ(c.vhosts[2].file_etag.apply(kDefaultFileETag), 0u);                     // inherits None
+  EXPECT_EQ(c.vhosts[1].directories[0].file_etag.apply(0), unsigned{kETagINode | kETagMTime | kETagSize});
+  EXPECT_EQ(c.vhosts[1].directories[1].file_etag.apply(kDefaultFileETag), unsigned{kETagMTime});
+  EXPECT_NE(parse_err(kBase + "FileETag Hash\n").find("t.conf:3: FileETag: unknown part 'Hash'"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "FileETag MTime -Size\n").find("mix of +/- parts"), std::string::npos);
+}
+
 TEST(ConfigParser, RedirectMatchAndFixedStatusForms) {
   auto c = parse_ok(kBase + "RedirectMatch permanent ^/old/(.*)$ https://n.example/$1\n"
                             "RedirectMatch \"\\.bak$\" /\nRedirectPermanent /a https://n.example/a\n"

@@ -35,6 +35,17 @@ TEST(ETag, ApacheDefaultFormat) {
   EXPECT_EQ(make_etag(empty), "\"7fffffffffffffff-6651728988000\"");
 }
 
+TEST(ETag, FileETagParts) {
+  struct stat st {};
+  st.st_ino = 0xabc;
+  st.st_size = 1024;
+  st.st_mtim.tv_sec = 1;
+  EXPECT_EQ(make_etag(st, kETagINode | kETagMTime | kETagSize), "\"abc-400-f4240\"");
+  EXPECT_EQ(make_etag(st, kETagMTime), "\"f4240\"");
+  EXPECT_EQ(make_etag(st, kETagSize), "\"400\"");
+  EXPECT_EQ(make_etag(st, 0), "");  // FileETag None
+}
+
 TEST(ETagList, WeakAndStrongComparison) {
   EXPECT_TRUE(etag_list_matches("*", kTag, false));
   EXPECT_TRUE(etag_list_matches("\"x\", \"400-5f0\"", kTag, false));
