@@ -2,28 +2,15 @@
 #include <gtest/gtest.h>
 
 #include "config/config_parser.h"
+#include "config/parse_support.h"
 #include "config/expires_rules.h"
 
 namespace itkd {
 namespace {
 
-ServerConfig parse_ok(const std::string& text) {
-  ParseOptions o;
-  o.resolve_identities = false;
-  auto r = parse_config_text(text, "t.conf", o);
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(r).value() : ServerConfig{};
-}
-
-std::string parse_err(const std::string& text) {
-  ParseOptions o;
-  o.resolve_identities = false;
-  auto r = parse_config_text(text, "t.conf", o);
-  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << text;
-  return r.ok() ? "" : r.error().message;
-}
-
-const std::string kBase = "Listen 80\nDocumentRoot /srv/main\n";
+using test::parse_err;
+using test::parse_ok;
+const std::string& kBase = test::kBaseConfig;
 
 TEST(ExpiresCode, BothSyntaxes) {
   EXPECT_EQ(*parse_expires_code("A3600"), (ExpiresRule{false, 3600}));

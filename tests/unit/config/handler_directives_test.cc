@@ -2,29 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "config/config_parser.h"
+#include "config/parse_support.h"
 
 namespace itkd {
 namespace {
 
-ParseOptions no_ids() {
-  ParseOptions o;
-  o.resolve_identities = false;
-  return o;
-}
-
-ServerConfig parse_ok(const std::string& text) {
-  auto r = parse_config_text(text, "t.conf", no_ids());
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(r).value() : ServerConfig{};
-}
-
-std::string parse_err(const std::string& text) {
-  auto r = parse_config_text(text, "t.conf", no_ids());
-  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << text;
-  return r.ok() ? "" : r.error().message;
-}
-
-const std::string kBase = "Listen 80\nDocumentRoot /srv/main\n";
+using test::parse_err;
+using test::parse_ok;
+const std::string& kBase = test::kBaseConfig;
 
 TEST(HandlerDirectives, PhpFpmFilesMatch) {
   auto c = parse_ok(kBase + "<VirtualHost *:80>\nServerName a\n<IfModule proxy_fcgi_module>\n"

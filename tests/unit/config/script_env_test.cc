@@ -2,15 +2,14 @@
 #include <gtest/gtest.h>
 
 #include "config/config_parser.h"
+#include "config/parse_support.h"
 #include "config/script_env.h"
 
 namespace itkd {
 namespace {
 
 Result<ServerConfig> parse(const std::string& text) {
-  ParseOptions o;
-  o.resolve_identities = false;
-  return parse_config_text("Listen 80\nDocumentRoot /srv/main\n" + text, "t.conf", o);
+  return parse_config_text(test::kBaseConfig + text, "t.conf", test::no_ids());
 }
 
 TEST(ScriptEnv, OpsApplyInOrder) {

@@ -4,19 +4,12 @@
 
 #include <gtest/gtest.h>
 
-#include "config/config_parser.h"
+#include "config/parse_support.h"
 
 namespace itkd {
 namespace {
 
-VirtualHost vhost(const std::string& inside) {
-  ParseOptions o;
-  o.resolve_identities = false;
-  auto c = parse_config_text("Listen 80\nDocumentRoot /srv/main\n<VirtualHost *:80>\nServerName a\n"
-                             "DocumentRoot /srv/a\n" + inside + "</VirtualHost>\n", "t.conf", o);
-  EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().message);
-  return c.ok() ? c->vhosts[1] : VirtualHost{};
-}
+VirtualHost vhost(const std::string& inside) { return test::parse_vhost(inside); }
 
 HeaderRuleContext success() {
   HeaderRuleContext c;
