@@ -96,6 +96,8 @@ cat > "$demo/conf.d/alice.conf" <<CONF
     SSLEngine on
     SSLCertificateFile $demo/tls/alice.pem
     SSLCertificateKeyFile $demo/alice/alice.key
+    Header always set Strict-Transport-Security "max-age=300"
+    Header always set X-Content-Type-Options nosniff
     CustomLog $demo/logs/alice.access.log combined
 </VirtualHost>
 CONF
@@ -135,6 +137,8 @@ Try, in another shell:
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/cgi-bin/whoami.cgi   # CGI as bob
   curl --cacert $demo/tls/ca.pem --resolve alice.example:$tls_port:127.0.0.1 https://alice.example:$tls_port/
   curl --cacert $demo/tls/ca.pem --resolve bob.example:$tls_port:127.0.0.1 https://bob.example:$tls_port/
+  curl -sI --cacert $demo/tls/ca.pem --resolve alice.example:$tls_port:127.0.0.1 https://alice.example:$tls_port/ | grep -i strict
+                                                  # alice's Header lines (mod_headers)
   curl http://127.0.0.1:$port/ -H 'Host: alice.example' --next http://127.0.0.1:$port/ -H 'Host: bob.example'
                                                   # one connection, two owners
   ps -o pid,user,group,args --ppid \$(cat $demo/logs/itkd.pid)   # each pool runs as its owner
