@@ -524,14 +524,25 @@ void Connection::write_response_head(int status, std::string_view headers, size_
   body_bytes_sent_ = 0;
 }
 
+namespace {
+
+// The decoded, normalized URL path <Location> blocks match ("" when the vhost has none,
+// or the path does not decode: no <Location> applies then).
+std::string location_path(const VirtualHost& vh, std::string_view raw_path) {
+  std::string decoded;
+  std::string out;
+  if (vh.locations.empty() || !percent_decode_path(raw_path, decoded) || !remove_dot_segments(decoded, out)) return {};
+  return out;
+}
+
+int64_t micros(const struct timeval& t) { return int64_t{t.tv_sec} * 1000000 + t.tv_usec; }
+
+}  // namespace
+
 std::string Connection::edit_response_headers(std::string_view headers, int status, bool success,
                                               std::string_view fs_path) const {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
-  std::string url_path;
-  if (have_head_ && !vh.locations.empty()) {
-    std::string decoded;
-    if (!percent_decode_path(current_head().path, decoded) || !remove_dot_segments(decoded, url_path)) url_path.clear();
-  }
+  std::string url_path = have_head_ ? location_path(vh, current_head().path) : std::string();
   std::string lines(headers);
   // mod_expires first, so a Header line can still change what it added (Apache's filter order).
   if (vh.has_expires && success && status < 400) {
@@ -545,27 +556,22 @@ std::string Connection::edit_response_headers(std::string_view headers, int stat
   context.success = success;
   context.https = tls_ != nullptr;
   context.request = have_head_ ? &current_head() : nullptr;
-  context.request_start_us = int64_t{request_start_.tv_sec} * 1000000 + request_start_.tv_usec;
+  context.request_start_us = micros(request_start_);
   struct timeval now{};
   ::gettimeofday(&now, nullptr);
-  context.now_us = int64_t{now.tv_sec} * 1000000 + now.tv_usec;
+  context.now_us = micros(now);
   return apply_header_rules(lines, rules, context);
 }
 
 void Connection::edit_request_headers() {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
-  std::string url_path;
-  if (!vh.locations.empty()) {
-    std::string decoded;
-    if (!percent_decode_path(head_.path, decoded) || !remove_dot_segments(decoded, url_path)) url_path.clear();
-  }
-  std::vector<const HeaderRule*> rules = request_header_rules_for(vh, url_path);
+  std::vector<const HeaderRule*> rules = request_header_rules_for(vh, location_path(vh, head_.path));
   if (rules.empty()) return;
   HeaderRuleContext context;
   context.success = true;
   context.https = tls_ != nullptr;
   context.request = &head_;
-  context.request_start_us = int64_t{request_start_.tv_sec} * 1000000 + request_start_.tv_usec;
+  context.request_start_us = micros(request_start_);
   context.now_us = context.request_start_us;
   request_field_store_.clear();
   apply_header_rules(head_.fields, request_field_store_, rules, context);
