@@ -15,6 +15,7 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
+#include "config/pcre_compat.h"
 #include "config/php_fpm_sharing.h"
 #include "config/regex_cost.h"
 
@@ -213,7 +214,15 @@ Result<VhostAddress> parse_vhost_address(const std::string& a) {
   return addr;
 }
 
-bool regex_ok(const std::string& pattern, std::string& why) {
+// Checks a section's pattern and replaces it by its POSIX form (Apache reads PCRE; the
+// workers compile what is stored, with glibc).
+bool regex_ok(std::string& pattern, std::string& why) {
+  auto ere = pcre_to_ere(pattern);
+  if (!ere) {
+    why = ere.error().message;
+    return false;
+  }
+  pattern = std::move(*ere);
   if (auto cost = check_regex_cost(pattern); !cost) {
     why = cost.error().message;
     return false;

@@ -12,7 +12,7 @@
 
 #include "config/config_lexer.h"
 #include "config/parse_state.h"
-#include "config/regex_cost.h"
+#include "config/pcre_compat.h"
 #include "tls/ssl_protocol.h"
 
 namespace itkd {
@@ -412,7 +412,7 @@ Result<RedirectRule> parse_redirect(const Directive& d, const std::vector<std::s
     if (!is_redirect && !r.target.empty()) return Error{what + " " + a[0] + ": a URL is not valid for status " + std::to_string(status)};
   }
   if (is_regex) {
-    auto re = SharedRegex::compile(r.url_prefix, REG_EXTENDED);
+    auto re = SharedRegex::compile_pcre(r.url_prefix, REG_EXTENDED);
     if (!re) return Error{what + ": " + re.error().message};
     r.regex = std::move(*re);
   } else if (r.url_prefix.empty() || r.url_prefix[0] != '/') {
@@ -913,16 +913,10 @@ Result<void> h_proxy_set(ParseState& ps, const Directive& d) {
 Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
   auto params = parse_worker_params(d.args, 2, "ProxyPassMatch");
   if (!params) return params.error();
-  if (auto cost = check_regex_cost(d.args[0]); !cost)
-    return Error{"ProxyPassMatch: bad regular expression '" + d.args[0] + "': " + cost.error().message};
-  regex_t re;
-  int rc = regcomp(&re, d.args[0].c_str(), REG_EXTENDED);
-  if (rc != 0) {
-    char buf[256];
-    regerror(rc, &re, buf, sizeof buf);
-    return Error{"ProxyPassMatch: bad regular expression '" + d.args[0] + "': " + buf};
-  }
-  regfree(&re);
+  // Checked and stored in its POSIX form, which the workers compile.
+  auto re = SharedRegex::compile_pcre(d.args[0], REG_EXTENDED);
+  if (!re) return Error{"ProxyPassMatch: " + re.error().message};
+  std::string pattern = *pcre_to_ere(d.args[0]);
   auto u = parse_fcgi_url(d.args[1]);
   if (!u) return Error{"ProxyPassMatch: " + u.error().message};
   if (u->second.empty() || u->second[0] != '/') {
@@ -931,7 +925,7 @@ Result<void> h_proxy_pass_match(ParseState& ps, const Directive& d) {
   }
   u->first.reuse = params->reuse.value_or(false);
   if (params->max_idle) u->first.max_idle = *params->max_idle;
-  ps.vh().vhost.proxy_pass_matches.push_back({d.args[0], u->first, u->second, d.where});
+  ps.vh().vhost.proxy_pass_matches.push_back({pattern, u->first, u->second, d.where});
   return ok();
 }
 

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "config/config_lexer.h"
+#include "config/pcre_compat.h"
 #include "config/regex_cost.h"
 
 namespace itkd {
@@ -21,6 +22,14 @@ Result<SharedRegex> SharedRegex::compile(const std::string& pattern, int flags) 
   out.compiled_ = std::move(compiled);
   out.pattern_ = pattern;
   return out;
+}
+
+Result<SharedRegex> SharedRegex::compile_pcre(const std::string& pattern, int flags) {
+  auto ere = pcre_to_ere(pattern);
+  if (!ere) return Error{"bad regular expression '" + pattern + "': " + ere.error().message};
+  auto compiled = compile(*ere, flags);
+  if (compiled) compiled->pattern_ = pattern;
+  return compiled;
 }
 
 bool header_is_server_owned(std::string_view name) {
@@ -131,7 +140,7 @@ Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args, bool 
   if (i >= args.size()) return Error{directive + " " + action + " needs a header name"};
   std::string name = args[i++];
   if (rule.action == A::Echo) {
-    auto re = SharedRegex::compile(name, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+    auto re = SharedRegex::compile_pcre(name, REG_EXTENDED | REG_ICASE | REG_NOSUB);
     if (!re) return Error{"Header echo: " + re.error().message};
     rule.regex = std::move(*re);
   } else {
@@ -145,7 +154,7 @@ Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args, bool 
                  (values == 2 ? " needs a regular expression and a replacement" : " needs a value")};
   }
   if (rule.action == A::Edit || rule.action == A::EditAll) {
-    auto re = SharedRegex::compile(args[i], REG_EXTENDED);
+    auto re = SharedRegex::compile_pcre(args[i], REG_EXTENDED);
     if (!re) return Error{directive + " " + action + " " + name + ": " + re.error().message};
     rule.regex = std::move(*re);
     rule.replacement = args[i + 1];

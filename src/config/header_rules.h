@@ -20,6 +20,9 @@ namespace itkd {
 class SharedRegex {
  public:
   static Result<SharedRegex> compile(const std::string& pattern, int flags);
+  // A pattern as Apache's PCRE reads it, compiled as its POSIX equivalent
+  // (config/pcre_compat.h), or refused with the reason.
+  static Result<SharedRegex> compile_pcre(const std::string& pattern, int flags);
   const regex_t* get() const { return compiled_ ? &compiled_->re : nullptr; }
   const std::string& pattern() const { return pattern_; }
 

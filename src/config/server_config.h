@@ -122,7 +122,7 @@ struct ProxyWorkerSettings {
 // ProxyPassMatch regex fcgi://host:port/path/$1 (or unix:/sock|fcgi://localhost/path/$1):
 // matched against the decoded URL path before it is mapped to a file.
 struct ProxyPassMatchRule {
-  std::string regex;
+  std::string regex;          // POSIX form (as written, translated from PCRE)
   FcgiBackend backend;
   std::string path_template;  // "/srv/www/$1": SCRIPT_FILENAME after $n substitution
   SourceLocation where;
