@@ -77,6 +77,12 @@ Result<std::string> expand_variables(std::string_view text,
         return Error{"unterminated ${ in '" + std::string(text) + "'"};
       }
       std::string name(text.substr(i + 2, close - i - 2));
+      // ${map:key|default} is mod_rewrite's, not a Define (Apache leaves it alone too).
+      if (name.find(':') != std::string::npos) {
+        out += text.substr(i, close + 1 - i);
+        i = close + 1;
+        continue;
+      }
       auto it = defines.find(name);
       if (it == defines.end()) {
         return Error{"variable ${" + name +

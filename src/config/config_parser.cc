@@ -686,9 +686,28 @@ void resolve_custom_logs(ParseState& ps) {
   }
 }
 
+// mod_rewrite's server merge: a vhost runs its own rules only, unless it (RewriteOptions
+// Inherit / InheritBefore) or the main server (InheritDown) asks for the main server's.
+void merge_rewrite(RewriteSettings& v, const RewriteSettings& g) {
+  if (!v.engine) v.engine = g.engine;
+  if (v.inherit_before) v.rules.insert(v.rules.begin(), g.rules.begin(), g.rules.end());
+  else if (v.inherit || g.inherit_down) v.rules.insert(v.rules.end(), g.rules.begin(), g.rules.end());
+}
+
 // Apache merges the main server's settings into every vhost after reading everything:
 // what a vhost did not set itself it inherits.
 void inherit_globals(ParseState& ps) {
+  // A RewriteCond applies to the RewriteRule after it in its section; one left at the end
+  // of a section applies to nothing (Apache drops it silently).
+  auto warn_pending = [&](RewriteSettings& r) {
+    for (const RewriteCondition& c : r.pending)
+      ps.warn(c.where, "RewriteCond ignored: no RewriteRule follows it in its section");
+    r.pending.clear();
+  };
+  for (VhostState& s : ps.vhosts) {
+    warn_pending(s.vhost.rewrite);
+    for (DirectoryBlock& d : s.vhost.directories) warn_pending(d.rewrite);
+  }
   VhostState& g = ps.vhosts[0];
   if (!g.assign_set) {
     g.vhost.assign_user = ps.config.user;
@@ -754,6 +773,7 @@ void inherit_globals(ParseState& ps) {
       v.expires.merge(own_expires);
     }
     v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
+    merge_rewrite(v.rewrite, gv.rewrite);
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
     v.proxy_workers.insert(v.proxy_workers.end(), gv.proxy_workers.begin(), gv.proxy_workers.end());
@@ -820,6 +840,9 @@ void inherit_globals(ParseState& ps) {
       return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.env_ops.empty(); });
     };
     v.has_script_env = !v.env_ops.empty() || has_env(v.directories) || has_env(v.files_blocks) || has_env(v.locations);
+    v.has_rewrite = (v.rewrite.engine.value_or(false) && !v.rewrite.rules.empty()) ||
+                    std::any_of(v.directories.begin(), v.directories.end(),
+                                [](const DirectoryBlock& d) { return !d.rewrite.rules.empty(); });
   }
 }
 

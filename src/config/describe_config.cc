@@ -104,6 +104,15 @@ std::string describe_config(const ServerConfig& c) {
       out << "  fallback in <Directory" << (d.is_regex ? "Match " : " ") << d.path
           << ">: " << (d.fallback_resource->empty() ? "disabled" : *d.fallback_resource) << "\n";
     }
+    // mod_rewrite: how many rules run where (the rules themselves are in the config).
+    if (v.rewrite.engine.value_or(false) && !v.rewrite.rules.empty())
+      out << "  rewrite: " << v.rewrite.rules.size() << " rule(s) on the URL\n";
+    for (const DirectoryBlock& d : v.directories) {
+      if (d.rewrite.rules.empty()) continue;
+      out << "  rewrite in <Directory " << d.path << ">: " << d.rewrite.rules.size() << " rule(s)"
+          << (d.rewrite.engine ? (*d.rewrite.engine ? "" : ", RewriteEngine Off") : ", engine as the parent's")
+          << (d.rewrite.base ? ", RewriteBase " + *d.rewrite.base : std::string()) << "\n";
+    }
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     const Pool& pool = c.pools[p];

@@ -1226,6 +1226,65 @@ Result<void> h_expires_by_type(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// mod_rewrite: at server and vhost level, and in <Directory path>, whose path the rules
+// match below. (<Location>/<Files> are refused by their contexts: Apache itself warns
+// that rules there are unreliable.)
+Result<RewriteSettings*> rewrite_scope(ParseState& ps, const Directive& d) {
+  if (ps.context != kCtxDirectory) return &ps.vh().vhost.rewrite;
+  if (ps.dir().is_regex)
+    return Error{d.name + " inside <DirectoryMatch> is not supported: per-directory rules match the path below "
+                 "the directory, which a regex does not name; use <Directory /path>"};
+  return &ps.dir().rewrite;
+}
+Result<void> h_rewrite_engine(ParseState& ps, const Directive& d) {
+  auto scope = rewrite_scope(ps, d);
+  if (!scope) return Error{scope.error().message};
+  if (!iequals(d.args[0], "on") && !iequals(d.args[0], "off")) return Error{"RewriteEngine takes On or Off"};
+  (*scope)->engine = iequals(d.args[0], "on");
+  return ok();
+}
+Result<void> h_rewrite_cond(ParseState& ps, const Directive& d) {
+  auto scope = rewrite_scope(ps, d);
+  if (!scope) return Error{scope.error().message};
+  auto cond = parse_rewrite_condition(d.args);
+  if (!cond) return Error{cond.error().message};
+  cond->where = d.where;
+  (*scope)->pending.push_back(std::move(*cond));
+  return ok();
+}
+Result<void> h_rewrite_rule(ParseState& ps, const Directive& d) {
+  auto scope = rewrite_scope(ps, d);
+  if (!scope) return Error{scope.error().message};
+  auto rule = parse_rewrite_rule(d.args);
+  if (!rule) return Error{rule.error().message};
+  rule->where = d.where;
+  rule->conditions = std::move((*scope)->pending);
+  (*scope)->pending.clear();
+  (*scope)->rules.push_back(std::move(*rule));
+  return ok();
+}
+Result<void> h_rewrite_base(ParseState& ps, const Directive& d) {
+  auto scope = rewrite_scope(ps, d);
+  if (!scope) return Error{scope.error().message};
+  const std::string& base = d.args[0];
+  if (base.empty() || base[0] != '/' || base.find_first_of("?#\r\n") != std::string::npos)
+    return Error{"RewriteBase takes a URL path such as / or /blog/, not '" + base + "'"};
+  (*scope)->base = base;
+  return ok();
+}
+Result<void> h_rewrite_options(ParseState& ps, const Directive& d) {
+  auto scope = rewrite_scope(ps, d);
+  if (!scope) return Error{scope.error().message};
+  if (auto r = parse_rewrite_options(d.args, **scope); !r) return Error{r.error().message};
+  if ((*scope)->inherit_down && ps.context != kCtxServer)
+    return Error{"RewriteOptions InheritDown belongs at server level (it makes every <VirtualHost> inherit)"};
+  return ok();
+}
+Result<void> h_rewrite_map(ParseState&, const Directive& d) {
+  return Error{d.name + " is not supported: itkd has no RewriteMap (txt:, dbm:, prg: maps); write the "
+               "mappings as RewriteRule lines"};
+}
+
 constexpr unsigned kDirOnly = kCtxDirectory | kCtxFiles;
 constexpr unsigned kAllScopes = kCtxServer | kCtxVhost | kCtxDirectory | kCtxFiles;
 
@@ -1290,6 +1349,14 @@ const DirectiveSpec kTable[] = {
   D("Protocols", kCtxServerVhost, 1, -1, h_protocols),
   I("ProtocolsHonorOrder", kCtxServerVhost, "itkd speaks only HTTP/1.1"),
   I("DefaultType", kAllScopes, "Apache 2.4 ignores it too; files without a known type get none (use AddType)"),
+  D("RewriteEngine", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_rewrite_engine),
+  D("RewriteCond", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_cond),
+  D("RewriteRule", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_rule),
+  D("RewriteBase", kCtxDirectory, 1, 1, h_rewrite_base),
+  D("RewriteOptions", kCtxServer | kCtxVhost | kCtxDirectory, 1, -1, h_rewrite_options),
+  D("RewriteMap", kCtxServerVhost, 2, 3, h_rewrite_map),
+  I("RewriteLog", kCtxServerVhost, "Apache 2.4 replaced it by LogLevel rewrite:traceN; itkd logs rewrites at LogLevel debug"),
+  I("RewriteLogLevel", kCtxServerVhost, "Apache 2.4 replaced it by LogLevel rewrite:traceN; itkd logs rewrites at LogLevel debug"),
   AnySection(D("SetEnv", kAllScopes, 1, 2, h_set_env)),
   AnySection(D("UnsetEnv", kAllScopes, 1, -1, h_unset_env)),
   D("PassEnv", kAllScopes, 1, -1, h_pass_env),
@@ -1500,11 +1567,12 @@ bool module_is_loaded(std::string_view name) {
   // ssl: TLS is terminated by each owner's worker (src/tls), configured by the SSL* lines.
   // headers: Header and RequestHeader (worker/header_edits); expires (worker/expires_headers);
   // env: SetEnv and UnsetEnv (config/script_env, passed with each script's variables).
+  // rewrite: RewriteEngine/Cond/Rule/Base/Options (config/rewrite_rules, worker/rewrite_engine).
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl", "headers", "expires", "env", "suexec"};
+      "fcgid", "ssl", "headers", "expires", "env", "suexec", "rewrite"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

@@ -15,16 +15,12 @@
 #include "config/access_rules.h"
 #include "config/expires_rules.h"
 #include "config/header_rules.h"
+#include "config/rewrite_rules.h"
 #include "config/php_ini.h"
 #include "config/script_env.h"
+#include "config/source_location.h"
 
 namespace itkd {
-
-struct SourceLocation {
-  std::string file;
-  int line = 0;
-  std::string str() const { return file + ":" + std::to_string(line); }
-};
 
 // Options directive flags (Apache meaning).
 enum OptionFlag : unsigned {
@@ -175,6 +171,7 @@ struct DirectoryBlock {
   ExpiresSettings expires;                  // ExpiresActive & co., for files at or below it
   std::vector<ScriptEnvOp> env_ops;         // SetEnv / UnsetEnv, for scripts at or below it
   FileETagSetting file_etag;                // FileETag, for files at or below it
+  RewriteSettings rewrite;                  // mod_rewrite's per-directory rules
   SourceLocation where;
 };
 
@@ -288,6 +285,11 @@ struct VirtualHost {
   std::vector<ScriptEnvOp> env_ops;
   bool has_script_env = false;
   FileETagSetting file_etag;  // FileETag outside <Directory> (the main server's merged in)
+  // mod_rewrite outside any section: the vhost's own rules, with the main server's merged
+  // in where RewriteOptions asks for them; and whether any rule (here or in a
+  // <Directory>) can apply in this vhost (derived after parsing).
+  RewriteSettings rewrite;
+  bool has_rewrite = false;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -14,6 +14,7 @@
 #include "http/response_head.h"
 #include "worker/expires_headers.h"
 #include "worker/header_edits.h"
+#include "worker/static/path_mapping.h"
 
 namespace itkd {
 
@@ -392,6 +393,10 @@ void Connection::handle_request() {
   remote_user_.clear();
   logged_ = false;
   if (vh.has_request_header_rules) edit_request_headers();
+  rewritten_ = false;
+  rewrite_.kind = RewriteOutcome::Kind::Unchanged;
+  rewrite_.env.clear();
+  if (vh.has_rewrite) apply_rewrites();
 
   body_framing_ = head_.framing;
   body_remaining_ = 0;
@@ -414,9 +419,9 @@ void Connection::handle_request() {
   leftover_.clear();
   redirected_ = false;
   fallback_allowed_ = true;
-  if (worker_.has_dynamic(vhost_)) {
+  if (worker_.has_dynamic(vhost_) && rewrite_.kind != RewriteOutcome::Kind::Respond) {
     bool fallback_blocked = false;
-    if (auto target = find_dynamic_target(vh, head_, &worker_.open_files(), &worker_.handler_memo(),
+    if (auto target = find_dynamic_target(vh, current_head(), &worker_.open_files(), &worker_.handler_memo(),
                                               worker_.loop().now_ms(), &fallback_blocked, client_)) {
       start_dynamic(std::move(*target));
       return;
@@ -440,7 +445,7 @@ void Connection::handle_request() {
   serve_request();
 }
 
-void Connection::serve_request() {
+std::string Connection::request_authority() const {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
   std::string authority;
   if (const auto* host = head_.find("Host"); host && !host->value.empty()) {
@@ -450,8 +455,66 @@ void Connection::serve_request() {
     uint16_t port = address_port(local_);
     if (port != 80) authority += ":" + std::to_string(port);
   }
+  return authority;
+}
+
+void Connection::apply_rewrites() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  std::string decoded;
+  client_path_.clear();
+  // A target that does not decode is left to the handlers, which answer 400 for it.
+  if (head_.form == http::TargetForm::Asterisk || !percent_decode_path(head_.path, decoded) ||
+      !remove_dot_segments(decoded, client_path_))
+    return;
+  std::string authority = request_authority();
+  RewriteRequest request{vh, head_, tls_ ? "https" : "http", authority, local_ip_, address_port(local_),
+                         peer_ip_, address_port(peer_), request_start_.tv_sec};
+  rewrite_ = apply_rewrite_rules(request, client_path_, head_.query, head_.has_query);
+  if (rewrite_.kind == RewriteOutcome::Kind::Respond) {
+    if (!rewrite_.log_reason.empty()) log_error(LogLevel::Error, rewrite_.log_reason);
+    return;
+  }
+  if (rewrite_.kind != RewriteOutcome::Kind::Rewritten) return;
+  // The access rules of the URL the client asked for still hold: Apache judges them
+  // before its <Directory> rules rewrite, and its <Location> blocks see that URL.
+  if (!vh.locations.empty() || !vh.directories.empty() || has_files_access_rules(vh)) {
+    AccessVerdict verdict = judge_url_access(vh, client_path_, head_, client_);
+    if (verdict.status != 0) {
+      rewrite_.kind = RewriteOutcome::Kind::Respond;
+      rewrite_.status = verdict.status;
+      rewrite_.location.clear();
+      rewrite_.log_reason = std::move(verdict.log_reason);
+      rewrite_.extra_headers = std::move(verdict.extra_headers);
+      return;
+    }
+  }
+  rewrite_raw_path_ = escape_url_path(rewrite_.path);
+  rewrite_head_ = head_;
+  rewrite_head_.path = rewrite_raw_path_;
+  rewrite_head_.query = rewrite_.query;
+  rewrite_head_.has_query = rewrite_.has_query;
+  client_uri_.assign(head_.path);
+  if (head_.has_query) {
+    client_uri_ += '?';
+    client_uri_ += head_.query;
+  }
+  rewritten_ = true;
+  if (worker_.logs(vhost_).error.enabled(LogLevel::Debug))
+    log_error(LogLevel::Debug, "rewrite " + client_uri_ + " -> " + rewrite_raw_path_ +
+                                   (rewrite_.has_query ? "?" + rewrite_.query : std::string()));
+}
+
+void Connection::serve_request() {
+  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  std::string authority = request_authority();
   StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
                         &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_, client_};
+  if (rewrite_.kind == RewriteOutcome::Kind::Respond && !redirected_) {
+    request.forced_status = rewrite_.status;
+    request.forced_location = rewrite_.location;
+    request.forced_reason = rewrite_.log_reason;
+    request.forced_headers = rewrite_.extra_headers;
+  }
   StaticResponse response = serve_static(request);
   remote_user_ = std::move(response.remote_user);
   if (!response.log_reason.empty()) {

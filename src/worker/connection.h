@@ -20,6 +20,7 @@
 #include "worker/dynamic_target.h"
 #include "worker/handler.h"
 #include "worker/header_edits.h"
+#include "worker/rewrite_engine.h"
 #include "worker/static/static_handler.h"
 #include "worker/worker_context.h"
 
@@ -125,7 +126,15 @@ class Connection : public ResponseSink {
   void restore_reading_interest();
   void update_interest();
   void on_handling_event(uint32_t events);
-  const http::RequestHead& current_head() const { return redirected_ ? redirect_head_ : head_; }
+  // The request the handlers serve: a script's local redirect, else the URL the rewrite
+  // rules gave, else the client's.
+  const http::RequestHead& current_head() const {
+    return redirected_ ? redirect_head_ : rewritten_ ? rewrite_head_ : head_;
+  }
+  // mod_rewrite (connection.cc): runs the vhost's rules on the client's request.
+  void apply_rewrites();
+  // Host as the client sent it, else ServerName[:port]: for absolute redirect URLs.
+  std::string request_authority() const;
 
   WorkerContext& worker_;
   uint64_t id_;
@@ -197,6 +206,13 @@ class Connection : public ResponseSink {
   bool fallback_allowed_ = true;  // FallbackResource may apply to this request's static answer
   std::string redirect_buf_;
   http::RequestHead redirect_head_;
+  // What the rewrite rules made of this request (worker/rewrite_engine.h).
+  RewriteOutcome rewrite_;
+  bool rewritten_ = false;          // rewrite_head_ serves instead of head_
+  http::RequestHead rewrite_head_;  // head_ with the rewritten path and query
+  std::string rewrite_raw_path_;    // its path, escaped again
+  std::string client_uri_;          // REQUEST_URI: what the client asked for
+  std::string client_path_;         // REDIRECT_URL: its decoded path
   bool tls_requested_ = false;
   size_t handoff_vhost_ = 0;
   // The last Host routed on this connection and its vhost.

@@ -115,6 +115,17 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
     script_env_ = script_env_for(vh, target_.script.filename, decoded_path_);
     request.script_env = &script_env_;
   }
+  if (rewritten_ && !redirected_) {
+    // Scripts see what the client asked for as REQUEST_URI (WordPress routes on it), and
+    // a <Directory> rewrite as an internal redirect, as Apache shows it.
+    request.request_uri = client_uri_;
+    if (rewrite_.internal_redirect) request.redirect_url = client_path_;
+  }
+  if (!rewrite_.env.empty() && !redirected_) {
+    if (!vh.has_script_env) script_env_.clear();
+    for (const auto& e : rewrite_.env) apply_script_env_ops(script_env_, {{e.first, e.second}});
+    request.script_env = &script_env_;
+  }
   if (tls_) {
     tls_sni_ = tls_->sni();
     request.ssl_protocol = tls_->protocol();

@@ -64,6 +64,10 @@ struct HandlerRequest {
   std::string_view remote_user = {};
   // SetEnv's variables for this script (null: none), read when the handler starts.
   const ScriptEnv* script_env = nullptr;
+  // After a rewrite: the client's target for REQUEST_URI (empty: the head's), and for a
+  // <Directory> rewrite, the client's decoded path for REDIRECT_URL.
+  std::string_view request_uri = {};
+  std::string_view redirect_url = {};
 };
 
 class AsyncHandler {

@@ -171,7 +171,9 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
   set("SERVER_PROTOCOL", protocol(r.head));
   set("REQUEST_METHOD", r.head.method_text);
   set("QUERY_STRING", r.head.query);
-  if (r.head.has_query) {
+  if (!r.request_uri.empty()) {
+    set("REQUEST_URI", r.request_uri);
+  } else if (r.head.has_query) {
     joined.assign(r.head.path);
     joined += '?';
     joined += r.head.query;
@@ -195,9 +197,11 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
     if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", r.ssl_sni);
   }
   set("REDIRECT_STATUS", "200");
+  if (!r.redirect_url.empty()) set("REDIRECT_URL", r.redirect_url);
   if (r.script_env) {
     for (const auto& [n, v] : *r.script_env)
-      if (n != "PATH" && !(n == "HTTPS" && r.https)) set(n, v);
+      if (n != "PATH" && !(n == "HTTPS" && r.https) && !(n == "HTTP_AUTHORIZATION" && s.pass_authorization))
+        set(n, v);
   }
 }
 

@@ -183,6 +183,10 @@ StaticResponse Handler::run() {
     add_header(r.headers, "Content-Length", "0");
     return r;
   }
+  if (req_.forced_status >= 300 && req_.forced_status < 400 && !req_.forced_location.empty())
+    return redirect(req_.forced_status, std::string(req_.forced_location));
+  if (req_.forced_status)
+    return error(req_.forced_status, std::string(req_.forced_reason), {}, std::string(req_.forced_headers));
 
   std::string decoded;
   switch (percent_decode_path_checked(head.path, decoded)) {

@@ -39,6 +39,12 @@ struct StaticRequest {
   bool fallback_allowed = true;
   // Who is asking, for Require ip / local and Allow / Deny (unknown: no ip rule matches).
   ClientAddresses client;
+  // A rewrite rule's answer: a 3xx to forced_location, or an error page (ErrorDocument
+  // applies), with forced_reason for the log and forced_headers (a 401's challenge).
+  int forced_status = 0;
+  std::string_view forced_location = {};
+  std::string_view forced_reason = {};
+  std::string_view forced_headers = {};
 };
 
 struct StaticResponse {
