@@ -302,10 +302,11 @@ bool Engine::conditions_hold(const RewriteRuleSpec& rule) {
 }
 
 void Engine::set_env(const RewriteRuleSpec& rule) {
-  for (const auto& [name, value] : rule.env) {
+  for (const auto& entry : rule.env) {
+    const std::string& name = entry.first;
     std::erase_if(out_.env, [&](const auto& e) { return e.first == name; });
-    if (value) {
-      std::string v = expand(*value);
+    if (entry.second) {
+      std::string v = expand(*entry.second);
       std::erase_if(v, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
       out_.env.emplace_back(name, std::move(v));
     }
