@@ -682,7 +682,7 @@ void resolve_custom_logs(ParseState& ps) {
       // As mod_log_config: a known nickname wins, anything else is a format string.
       format = it->second;
     }
-    ps.vhosts[pl.vhost].vhost.custom_logs.push_back({pl.path, format, pl.where});
+    ps.vhosts[pl.vhost].vhost.custom_logs.push_back({pl.path, format, pl.where, pl.env_condition, pl.env_negated});
   }
 }
 
@@ -774,6 +774,7 @@ void inherit_globals(ParseState& ps) {
     }
     v.locations.insert(v.locations.begin(), gv.locations.begin(), gv.locations.end());
     merge_rewrite(v.rewrite, gv.rewrite);
+    v.setenvif.insert(v.setenvif.begin(), gv.setenvif.begin(), gv.setenvif.end());
     v.proxy_pass_matches.insert(v.proxy_pass_matches.end(), gv.proxy_pass_matches.begin(),
                                 gv.proxy_pass_matches.end());
     v.proxy_workers.insert(v.proxy_workers.end(), gv.proxy_workers.begin(), gv.proxy_workers.end());

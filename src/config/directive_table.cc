@@ -554,18 +554,34 @@ Result<void> add_custom_log(ParseState& ps, const Directive& d, const std::strin
                             const std::string& format) {
   auto p = log_path(ps, d, path);
   if (!p) return p.error();
-  ps.custom_logs.push_back({ps.current_vhost, *p, format, d.where});
+  ps.custom_logs.push_back({ps.current_vhost, *p, format, d.where, {}, false});
   mark(ps, d);
   ps.vh().explicitly_set.insert("customlog");
   return ok();
 }
 
+// CustomLog file format [env=[!]NAME]: the condition tests a variable SetEnvIf sets
+// (`SetEnvIf Request_URI ^/health$ dontlog` + `env=!dontlog`).
 Result<void> h_custom_log(ParseState& ps, const Directive& d) {
+  std::string name;
+  bool negated = false;
   if (d.args.size() == 3) {
-    ps.warn(d.where, "CustomLog condition '" + d.args[2] +
-                         "' ignored: not supported yet, every request is logged");
+    std::string_view cond = d.args[2];
+    if (!cond.starts_with("env=")) {
+      ps.warn(d.where, "CustomLog condition '" + d.args[2] + "' ignored: only env=[!]NAME is supported, every "
+                       "request is logged");
+    } else {
+      cond.remove_prefix(4);
+      negated = !cond.empty() && cond[0] == '!';
+      if (negated) cond.remove_prefix(1);
+      if (cond.empty()) return Error{"CustomLog env= needs a variable name"};
+      name = std::string(cond);
+    }
   }
-  return add_custom_log(ps, d, d.args[0], d.args[1]);
+  if (auto r = add_custom_log(ps, d, d.args[0], d.args[1]); !r) return r;
+  ps.custom_logs.back().env_condition = name;
+  ps.custom_logs.back().env_negated = negated;
+  return ok();
 }
 
 Result<void> h_transfer_log(ParseState& ps, const Directive& d) {
@@ -1226,6 +1242,22 @@ Result<void> h_expires_by_type(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// mod_setenvif: evaluated once per request, once its vhost is known.
+Result<void> setenvif(ParseState& ps, const Directive& d, std::vector<std::string> args, bool nocase) {
+  auto rule = parse_setenvif(args, nocase);
+  if (!rule) return Error{d.name + ": " + rule.error().message};
+  rule->where = d.where;
+  ps.vh().vhost.setenvif.push_back(std::move(*rule));
+  return ok();
+}
+Result<void> h_setenvif(ParseState& ps, const Directive& d) { return setenvif(ps, d, d.args, false); }
+Result<void> h_setenvif_nocase(ParseState& ps, const Directive& d) { return setenvif(ps, d, d.args, true); }
+Result<void> h_browser_match(ParseState& ps, const Directive& d) {
+  std::vector<std::string> args{"User-Agent"};
+  args.insert(args.end(), d.args.begin(), d.args.end());
+  return setenvif(ps, d, std::move(args), iequals(d.name, "BrowserMatchNoCase"));
+}
+
 // mod_rewrite: at server and vhost level, and in <Directory path>, whose path the rules
 // match below. (<Location>/<Files> are refused by their contexts: Apache itself warns
 // that rules there are unreliable.)
@@ -1260,6 +1292,7 @@ Result<void> h_rewrite_rule(ParseState& ps, const Directive& d) {
   rule->where = d.where;
   rule->conditions = std::move((*scope)->pending);
   (*scope)->pending.clear();
+  note_group_use(*rule);
   (*scope)->rules.push_back(std::move(*rule));
   return ok();
 }
@@ -1349,6 +1382,11 @@ const DirectiveSpec kTable[] = {
   D("Protocols", kCtxServerVhost, 1, -1, h_protocols),
   I("ProtocolsHonorOrder", kCtxServerVhost, "itkd speaks only HTTP/1.1"),
   I("DefaultType", kAllScopes, "Apache 2.4 ignores it too; files without a known type get none (use AddType)"),
+  D("SetEnvIf", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif, false, true),
+  D("SetEnvIfNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif_nocase, false, true),
+  D("BrowserMatch", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true),
+  D("BrowserMatchNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true),
+  D("SetEnvIfExpr", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_not_supported),
   D("RewriteEngine", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_rewrite_engine),
   D("RewriteCond", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_cond),
   D("RewriteRule", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_rule),
@@ -1572,7 +1610,7 @@ bool module_is_loaded(std::string_view name) {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl", "headers", "expires", "env", "suexec", "rewrite"};
+      "fcgid", "ssl", "headers", "expires", "env", "suexec", "rewrite", "setenvif"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

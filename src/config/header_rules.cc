@@ -94,15 +94,16 @@ Result<void> parse_condition(const std::string& arg, HeaderRule& rule, bool for_
   if (arg == "early" && for_request) return ok();
   if (arg == "early") return Error{"'early' is a testing aid Apache advises against in production; remove it"};
   if (arg.rfind("expr=", 0) == 0) return Error{"expr= conditions are not supported yet"};
-  if (arg == "env=HTTPS") {
-    rule.condition = HeaderRule::Condition::Https;
-  } else if (arg == "env=!HTTPS") {
-    rule.condition = HeaderRule::Condition::NotHttps;
-  } else if (arg.rfind("env=", 0) == 0) {
-    return Error{"condition " + arg + ": itkd has no environment variables (no SetEnv, SetEnvIf) to test but "
-                 "HTTPS, which is set on TLS connections"};
+  if (arg.rfind("env=", 0) == 0) {
+    std::string_view name = std::string_view(arg).substr(4);
+    bool negate = !name.empty() && name[0] == '!';
+    if (negate) name.remove_prefix(1);
+    if (name.empty() || name.find_first_of(" =") != std::string_view::npos)
+      return Error{"condition " + arg + ": env= takes a variable name (HTTPS, or one SetEnvIf sets)"};
+    rule.condition = negate ? HeaderRule::Condition::Unset : HeaderRule::Condition::Set;
+    rule.condition_env = std::string(name);
   } else {
-    return Error{"unexpected argument '" + arg + "' (expected env=[!]HTTPS, or quotes around a value with spaces)"};
+    return Error{"unexpected argument '" + arg + "' (expected env=[!]NAME, or quotes around a value with spaces)"};
   }
   return ok();
 }

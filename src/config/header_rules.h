@@ -59,14 +59,15 @@ struct HeaderRule {
   std::vector<HeaderValuePart> value;  // Set, Append, Add, Merge, SetIfEmpty
   std::string replacement;             // Edit, EditAll: $0-$9 stand for the match's groups
   SharedRegex regex;                   // Edit, EditAll: on values; Echo: on request names
-  // env=HTTPS / env=!HTTPS: only on (or off) a TLS connection. mod_ssl sets HTTPS, and
-  // itkd has no other environment variables to test (no SetEnv, SetEnvIf).
-  enum class Condition { None, Https, NotHttps } condition = Condition::None;
+  // env=NAME / env=!NAME: only when the request's variable NAME is set (or not): HTTPS on
+  // a TLS connection (mod_ssl's), and those SetEnvIf / BrowserMatch set for the request.
+  enum class Condition { None, Set, Unset } condition = Condition::None;
+  std::string condition_env;
 };
 
-// Parses "Header [always|onsuccess] action header [value] [replacement] [env=[!]HTTPS]"
+// Parses "Header [always|onsuccess] action header [value] [replacement] [env=[!]NAME]"
 // or, for the request (`for_request`), "RequestHeader action header [value] [replacement]
-// [early|env=[!]HTTPS]" (the arguments after the directive's name, quotes removed). Error
+// [early|env=[!]NAME]" (the arguments after the directive's name, quotes removed). Error
 // messages name the problem and what to write instead.
 Result<HeaderRule> parse_header_rule(const std::vector<std::string>& args, bool for_request = false);
 

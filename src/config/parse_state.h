@@ -54,6 +54,8 @@ struct PendingCustomLog {
   std::string path;
   std::string format_or_nickname;  // resolved after parsing, as mod_log_config does
   SourceLocation where;
+  std::string env_condition;  // CustomLog ... env=[!]NAME
+  bool env_negated = false;
 };
 
 class ParseState;

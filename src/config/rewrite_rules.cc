@@ -1,6 +1,7 @@
 #include "config/rewrite_rules.h"
 
 #include "config/config_lexer.h"
+#include "config/pcre_compat.h"
 #include "config/script_env.h"
 
 namespace itkd {
@@ -85,8 +86,10 @@ Result<std::vector<std::string>> split_flags(const std::string& arg) {
   return flags;
 }
 
-Result<SharedRegex> compile_pattern(const std::string& pattern, bool nocase) {
-  return SharedRegex::compile_pcre(pattern, REG_EXTENDED | (nocase ? REG_ICASE : 0));
+Result<SharedRegex> compile_pattern(const std::string& pattern, bool nocase, RegexShortcut& shortcut) {
+  auto regex = SharedRegex::compile_pcre(pattern, REG_EXTENDED | (nocase ? REG_ICASE : 0));
+  if (regex) shortcut = RegexShortcut::of(*pcre_to_ere(pattern), nocase);
+  return regex;
 }
 
 Result<int> parse_redirect_status(std::string_view value) {
@@ -188,7 +191,7 @@ Result<RewriteCondition> parse_rewrite_condition(const std::vector<std::string>&
       return cond;
     }
   if (p.empty()) return Error{"RewriteCond: empty pattern"};
-  auto regex = compile_pattern(std::string(p), cond.nocase);
+  auto regex = compile_pattern(std::string(p), cond.nocase, cond.shortcut);
   if (!regex) return Error{"RewriteCond " + regex.error().message};
   cond.regex = std::move(*regex);
   return cond;
@@ -257,7 +260,7 @@ Result<RewriteRuleSpec> parse_rewrite_rule(const std::vector<std::string>& args)
   }
   if (rule.qsa && rule.qsd) return Error{"RewriteRule: QSA and QSD together: keep the query or drop it"};
   if (p.empty()) return Error{"RewriteRule: empty pattern"};
-  auto regex = compile_pattern(std::string(p), rule.nocase);
+  auto regex = compile_pattern(std::string(p), rule.nocase, rule.shortcut);
   if (!regex) return Error{"RewriteRule " + regex.error().message};
   rule.regex = std::move(*regex);
   if (args[1] == "-") {
@@ -270,6 +273,30 @@ Result<RewriteRuleSpec> parse_rewrite_rule(const std::vector<std::string>& args)
   if (rule.redirect && rule.no_substitution)
     return Error{"RewriteRule: [R] with '-' as substitution has nowhere to redirect to"};
   return rule;
+}
+
+namespace {
+
+bool uses(const RewriteTemplate& t, RewritePart::Kind kind) {
+  for (const RewritePart& p : t)
+    if (p.kind == kind) return true;
+  return false;
+}
+
+}  // namespace
+
+void note_group_use(RewriteRuleSpec& rule) {
+  auto used = [&](RewritePart::Kind kind) {
+    if (uses(rule.substitution, kind)) return true;
+    for (const auto& e : rule.env)
+      if (e.second && uses(*e.second, kind)) return true;
+    for (const RewriteCondition& c : rule.conditions)
+      if (uses(c.input, kind)) return true;
+    return false;
+  };
+  rule.groups_used = used(RewritePart::Kind::RuleGroup);
+  bool cond_groups = used(RewritePart::Kind::CondGroup);
+  for (RewriteCondition& c : rule.conditions) c.groups_used = cond_groups;
 }
 
 Result<void> parse_rewrite_options(const std::vector<std::string>& args, RewriteSettings& into) {

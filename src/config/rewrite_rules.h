@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "config/header_rules.h"
+#include "config/regex_shortcut.h"
 #include "config/source_location.h"
 
 namespace itkd {
@@ -45,6 +46,8 @@ struct RewriteCondition {
   bool negate = false;    // !CondPattern
   std::string operand;    // the comparison's right side (string and integer tests)
   SharedRegex regex;      // Regex: compiled from the pattern (PCRE as written, translated)
+  RegexShortcut shortcut; // decides literal patterns without regexec
+  bool groups_used = true; // some %N of its rule reads the groups (else regexec skips them)
   bool nocase = false;    // [NC]
   bool or_next = false;   // [OR]: this condition or the next one
   std::string pattern;    // as written, for messages
@@ -54,6 +57,8 @@ struct RewriteCondition {
 struct RewriteRuleSpec {
   std::string pattern;        // as written
   SharedRegex regex;
+  RegexShortcut shortcut;     // decides literal patterns without regexec
+  bool groups_used = true;    // some $N reads the groups (else regexec skips them)
   bool negate = false;        // !Pattern: $N are then empty
   bool no_substitution = false;  // "-": the URL is left as it is
   RewriteTemplate substitution;
@@ -89,6 +94,9 @@ struct RewriteSettings {
 Result<RewriteCondition> parse_rewrite_condition(const std::vector<std::string>& args);
 // RewriteRule Pattern Substitution [flags]
 Result<RewriteRuleSpec> parse_rewrite_rule(const std::vector<std::string>& args);
+// Once a rule has its conditions: whether anything reads $N or %N, so the worker can
+// ask regexec for no group positions when nothing does.
+void note_group_use(RewriteRuleSpec& rule);
 // RewriteOptions: Inherit, InheritBefore, InheritDown (main server); the others are refused.
 Result<void> parse_rewrite_options(const std::vector<std::string>& args, RewriteSettings& into);
 // Parses a TestString or a Substitution.

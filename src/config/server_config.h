@@ -18,6 +18,7 @@
 #include "config/rewrite_rules.h"
 #include "config/php_ini.h"
 #include "config/script_env.h"
+#include "config/setenvif_rules.h"
 #include "config/source_location.h"
 
 namespace itkd {
@@ -203,6 +204,9 @@ struct CustomLogSpec {
   std::string path;    // absolute (ServerRoot-relative paths resolved at parse time)
   std::string format;  // the format string itself (a LogFormat nickname is resolved)
   SourceLocation where;
+  // env=[!]NAME: only requests with (without) that variable are logged ("" = all).
+  std::string env_condition;
+  bool env_negated = false;
 };
 
 // Limits and timeouts; the global values are defaults, a vhost may override.
@@ -290,6 +294,8 @@ struct VirtualHost {
   // <Directory>) can apply in this vhost (derived after parsing).
   RewriteSettings rewrite;
   bool has_rewrite = false;
+  // SetEnvIf / BrowserMatch: the main server's first, then the vhost's, in config order.
+  std::vector<SetEnvIfRule> setenvif;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

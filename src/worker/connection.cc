@@ -392,6 +392,14 @@ void Connection::handle_request() {
   ++requests_;
   remote_user_.clear();
   logged_ = false;
+  // SetEnvIf sees the request as the client sent it: Apache runs it before mod_headers'
+  // RequestHeader (a fixup).
+  request_env_.clear();
+  if (!vh.setenvif.empty()) {
+    std::string decoded, path;
+    if (percent_decode_path(head_.path, decoded) && remove_dot_segments(decoded, path))
+      apply_setenvif(vh.setenvif, RequestAttributes{head_, path, peer_ip_, local_ip_}, request_env_);
+  }
   if (vh.has_request_header_rules) edit_request_headers();
   rewritten_ = false;
   rewrite_.kind = RewriteOutcome::Kind::Unchanged;
@@ -415,6 +423,8 @@ void Connection::handle_request() {
 
   keep_alive_ = head_.keep_alive && vh.limits.keep_alive && !worker_.stopping() &&
                 (vh.limits.max_keep_alive_requests == 0 || requests_ < vh.limits.max_keep_alive_requests);
+  // BrowserMatch ... nokeepalive, as Apache honours it.
+  if (!request_env_.empty() && env_has(request_env_, "nokeepalive")) keep_alive_ = false;
   body_pos_ = head_.head_length;
   leftover_.clear();
   redirected_ = false;
@@ -468,16 +478,18 @@ void Connection::apply_rewrites() {
     return;
   std::string authority = request_authority();
   RewriteRequest request{vh, head_, tls_ ? "https" : "http", authority, local_ip_, address_port(local_),
-                         peer_ip_, address_port(peer_), request_start_.tv_sec};
+                         peer_ip_, address_port(peer_), request_start_.tv_sec, &request_env_};
   rewrite_ = apply_rewrite_rules(request, client_path_, head_.query, head_.has_query);
-  if (rewrite_.kind == RewriteOutcome::Kind::Respond) {
-    if (!rewrite_.log_reason.empty()) log_error(LogLevel::Error, rewrite_.log_reason);
-    return;
-  }
+  // A refusal or redirect is answered (and its reason logged) by the static handler.
+  if (rewrite_.kind == RewriteOutcome::Kind::Respond) return;
   if (rewrite_.kind != RewriteOutcome::Kind::Rewritten) return;
   // The access rules of the URL the client asked for still hold: Apache judges them
   // before its <Directory> rules rewrite, and its <Location> blocks see that URL.
-  if (!vh.locations.empty() || !vh.directories.empty() || has_files_access_rules(vh)) {
+  bool restricted = has_location_access_rules(vh) || has_files_access_rules(vh) ||
+                    std::any_of(vh.directories.begin(), vh.directories.end(),
+                                [](const DirectoryBlock& d) { return !d.access.empty(); }) ||
+                    client_path_.find("/.ht") != std::string::npos;  // denied by default
+  if (restricted) {
     AccessVerdict verdict = judge_url_access(vh, client_path_, head_, client_);
     if (verdict.status != 0) {
       rewrite_.kind = RewriteOutcome::Kind::Respond;
@@ -618,6 +630,7 @@ std::string Connection::edit_response_headers(std::string_view headers, int stat
   HeaderRuleContext context;
   context.success = success;
   context.https = tls_ != nullptr;
+  context.env = &request_env_;
   context.request = have_head_ ? &current_head() : nullptr;
   context.request_start_us = micros(request_start_);
   struct timeval now{};
@@ -633,6 +646,7 @@ void Connection::edit_request_headers() {
   HeaderRuleContext context;
   context.success = true;
   context.https = tls_ != nullptr;
+  context.env = &request_env_;
   context.request = &head_;
   context.request_start_us = micros(request_start_);
   context.now_us = context.request_start_us;
@@ -782,6 +796,7 @@ void Connection::write_access_log() {
   const std::string& response_headers = response_headers_;
   record.response_header = [&response_headers](std::string_view name) { return header_value(response_headers, name); };
   for (const auto& access : logs.access) {
+    if (!access.env_condition.empty() && env_has(request_env_, access.env_condition) == access.env_negated) continue;
     std::string line = access.format.format(record);
     line += '\n';
     worker_.log_access(access.fd, line);

@@ -20,6 +20,7 @@
 #include "worker/dynamic_target.h"
 #include "worker/handler.h"
 #include "worker/header_edits.h"
+#include "worker/request_env.h"
 #include "worker/rewrite_engine.h"
 #include "worker/static/static_handler.h"
 #include "worker/worker_context.h"
@@ -206,6 +207,8 @@ class Connection : public ResponseSink {
   bool fallback_allowed_ = true;  // FallbackResource may apply to this request's static answer
   std::string redirect_buf_;
   http::RequestHead redirect_head_;
+  // SetEnvIf's variables for this request (worker/request_env.h).
+  ScriptEnv request_env_;
   // What the rewrite rules made of this request (worker/rewrite_engine.h).
   RewriteOutcome rewrite_;
   bool rewritten_ = false;          // rewrite_head_ serves instead of head_

@@ -111,8 +111,14 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
   request.remote_user = remote_user_;
-  if (vh.has_script_env) {
-    script_env_ = script_env_for(vh, target_.script.filename, decoded_path_);
+  // Apache's order: SetEnvIf's variables, then the rewrite rules' [E=], then SetEnv.
+  bool rewrite_env = !rewrite_.env.empty() && !redirected_;
+  if (vh.has_script_env || !request_env_.empty() || rewrite_env) {
+    script_env_ = request_env_;
+    for (auto& e : script_env_) e.first = script_env_name(e.first);
+    if (rewrite_env)
+      for (const auto& e : rewrite_.env) apply_script_env_ops(script_env_, {{e.first, e.second}});
+    if (vh.has_script_env) script_env_ = script_env_for(vh, target_.script.filename, decoded_path_, std::move(script_env_));
     request.script_env = &script_env_;
   }
   if (rewritten_ && !redirected_) {
@@ -120,11 +126,6 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
     // a <Directory> rewrite as an internal redirect, as Apache shows it.
     request.request_uri = client_uri_;
     if (rewrite_.internal_redirect) request.redirect_url = client_path_;
-  }
-  if (!rewrite_.env.empty() && !redirected_) {
-    if (!vh.has_script_env) script_env_.clear();
-    for (const auto& e : rewrite_.env) apply_script_env_ops(script_env_, {{e.first, e.second}});
-    request.script_env = &script_env_;
   }
   if (tls_) {
     tls_sni_ = tls_->sni();

@@ -22,6 +22,15 @@ std::vector<const HeaderRule*> header_rules_for(const VirtualHost& vhost, std::s
 
 namespace {
 
+// env=NAME: HTTPS is mod_ssl's on a TLS connection; the rest are the request's variables.
+bool env_is_set(const HeaderRuleContext& context, const std::string& name) {
+  if (name == "HTTPS" && context.https) return true;
+  if (!context.env) return false;
+  for (const auto& e : *context.env)
+    if (e.first == name) return true;
+  return false;
+}
+
 using Field = http::HeaderField;
 
 std::vector<Field> split_fields(std::string_view lines) {
@@ -203,8 +212,9 @@ void apply_header_rules(std::vector<http::HeaderField>& fields, HeaderStore& sto
                         const std::vector<const HeaderRule*>& rules, const HeaderRuleContext& context) {
   for (const HeaderRule* rule : rules) {
     if (!rule->always && !context.success) continue;
-    if (rule->condition == HeaderRule::Condition::Https && !context.https) continue;
-    if (rule->condition == HeaderRule::Condition::NotHttps && context.https) continue;
+    if (rule->condition != HeaderRule::Condition::None &&
+        env_is_set(context, rule->condition_env) != (rule->condition == HeaderRule::Condition::Set))
+      continue;
     apply_rule(fields, store, *rule, context);
   }
 }

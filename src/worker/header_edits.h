@@ -25,6 +25,7 @@ struct HeaderRuleContext {
   // "onsuccess" rules apply too. False for the server's errors and redirects.
   bool success = false;
   bool https = false;                         // env=HTTPS
+  const ScriptEnv* env = nullptr;             // the request's variables (SetEnvIf), for env=NAME
   const http::RequestHead* request = nullptr;  // for echo; null when no head was read
   int64_t request_start_us = 0;               // %t, microseconds since the epoch
   int64_t now_us = 0;                         // %D is now - start

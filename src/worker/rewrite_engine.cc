@@ -66,6 +66,16 @@ std::string_view header_value(const http::RequestHead& head, std::string_view na
   return f ? f->value : std::string_view();
 }
 
+// `subject` ends at a NUL (a std::string's tail). Without `groups`, regexec is asked for
+// no positions, which spares glibc its slowest part (finding where each group matched).
+bool matches(const RegexShortcut& shortcut, const SharedRegex& regex, std::string_view subject,
+             std::array<regmatch_t, 10>& m, bool groups) {
+  for (regmatch_t& g : m) g.rm_so = g.rm_eo = -1;
+  RegexShortcut::Verdict v = shortcut.check(subject, m.data());
+  if (v != RegexShortcut::Verdict::Unknown) return v == RegexShortcut::Verdict::Match;
+  return regexec(regex.get(), subject.data(), groups ? m.size() : 0, groups ? m.data() : nullptr, 0) == 0;
+}
+
 struct DirRules {
   std::vector<const RewriteRuleSpec*> rules;
   const DirectoryBlock* owner = nullptr;  // whose path the patterns see below
@@ -135,7 +145,19 @@ class Engine {
   std::string uri_;        // REQUEST_URI: this round's URL path
   std::string current_;    // what the rules rewrite: a URL path (per-server) or a file path (per-directory)
   bool current_is_url_ = true;
-  std::string request_filename_;  // REQUEST_FILENAME: the mapped file (PATH_INFO cut), or current_
+  // REQUEST_FILENAME: the mapped file with PATH_INFO cut off (as Apache's directory walk
+  // leaves it), found on first use: the split costs a stat per path segment.
+  const std::string& request_filename() const {
+    if (filename_pending_) {
+      filename_pending_ = false;
+      struct stat st {};
+      if (::stat(request_filename_.c_str(), &st) != 0)
+        if (PathInfoSplit split = split_path_info(request_filename_); split.found) request_filename_ = split.filename;
+    }
+    return request_filename_;
+  }
+  mutable std::string request_filename_;
+  mutable bool filename_pending_ = false;
   const DirectoryBlock* rules_owner_ = nullptr;  // per-directory round: whose rules run
   const std::string* rules_base_ = nullptr;      // and its RewriteBase
   bool ended_ = false;     // [END]
@@ -147,6 +169,9 @@ class Engine {
 std::string Engine::env(const std::string& name) const {
   for (auto it = out_.env.rbegin(); it != out_.env.rend(); ++it)
     if (it->first == name) return it->second;
+  if (req_.env)
+    for (auto it = req_.env->rbegin(); it != req_.env->rend(); ++it)
+      if (it->first == name) return it->second;
   if (name == "REDIRECT_STATUS") return redirected_ ? "200" : "";
   if (name == "HTTPS") return req_.scheme == "https" ? "on" : "";
   return {};
@@ -163,7 +188,7 @@ std::string Engine::variable(const std::string& name) const {
   if (name == "REMOTE_ADDR" || name == "REMOTE_HOST" || name == "CONN_REMOTE_ADDR") return std::string(req_.peer_ip);
   if (name == "REMOTE_PORT") return std::to_string(req_.peer_port);
   if (name == "REQUEST_METHOD") return std::string(h.method_text);
-  if (name == "REQUEST_FILENAME" || name == "SCRIPT_FILENAME") return request_filename_;
+  if (name == "REQUEST_FILENAME" || name == "SCRIPT_FILENAME") return request_filename();
   if (name == "QUERY_STRING") return query_;
   if (name == "DOCUMENT_ROOT" || name == "CONTEXT_DOCUMENT_ROOT") return req_.vhost.document_root;
   if (name == "SERVER_NAME") return req_.vhost.server_name.empty() ? h.host : req_.vhost.server_name;
@@ -242,7 +267,7 @@ bool Engine::condition_holds(const RewriteCondition& c) {
   switch (c.test) {
     case T::Regex: {
       std::array<regmatch_t, 10> m{};
-      result = regexec(c.regex.get(), input.c_str(), m.size(), m.data(), 0) == 0;
+      result = matches(c.shortcut, c.regex, input, m, c.groups_used);
       if (result && !c.negate) {
         cond_groups_.text = std::move(input);
         cond_groups_.m = m;
@@ -372,16 +397,16 @@ Engine::Pass Engine::run_rules(const std::vector<const RewriteRuleSpec*>& rules,
   for (size_t i = 0; i < rules.size(); ++i) {
     const RewriteRuleSpec& rule = *rules[i];
     // Per-directory rules see the path below their directory ("" for the directory itself).
-    std::string subject = current_;
+    std::string_view subject = current_;  // a tail of current_: NUL-terminated for regexec
     if (!prefix.empty()) {
-      if (subject.starts_with(prefix)) subject.erase(0, prefix.size());
-      else if (subject + "/" == prefix) subject.clear();
+      if (subject.starts_with(prefix)) subject.remove_prefix(prefix.size());
+      else if (current_.size() + 1 == prefix.size() && prefix.starts_with(current_)) subject.remove_prefix(subject.size());
     }
     std::array<regmatch_t, 10> m{};
-    bool matched = regexec(rule.regex.get(), subject.c_str(), m.size(), m.data(), 0) == 0;
+    bool matched = matches(rule.shortcut, rule.regex, subject, m, rule.groups_used);
     rule_groups_.clear();
     if (matched && !rule.negate) {
-      rule_groups_.text = std::move(subject);
+      rule_groups_.text.assign(subject);
       rule_groups_.m = m;
     }
     if (rule.negate) matched = !matched;
@@ -394,8 +419,8 @@ Engine::Pass Engine::run_rules(const std::vector<const RewriteRuleSpec*>& rules,
     }
     set_env(rule);
     if (rule.status && !rule.redirect) {
-      respond(rule.status, {}, rule.status >= 500 ? "RewriteRule at " + rule.where.str() + " answers " +
-                                                        std::to_string(rule.status) : std::string());
+      respond(rule.status, {}, "RewriteRule " + rule.pattern + " at " + rule.where.str() + " answers " +
+                                   std::to_string(rule.status) + " for " + uri_);
       return Pass::Responded;
     }
     if (!rule.no_substitution) {
@@ -428,6 +453,7 @@ Engine::Pass Engine::run_rules(const std::vector<const RewriteRuleSpec*>& rules,
         current_is_url_ = true;
       }
       request_filename_ = current_;
+      filename_pending_ = false;
       changed = true;
     } else if (rule.qsd) {
       has_query_ = false;
@@ -467,6 +493,7 @@ RewriteOutcome Engine::run(const std::string& path) {
     for (const RewriteRuleSpec& r : vh.rewrite.rules) rules.push_back(&r);
     uri_ = url;
     current_ = request_filename_ = url;
+    filename_pending_ = false;
     current_is_url_ = true;
     Pass pass = run_rules(rules, "");
     if (pass == Pass::Responded) return std::move(out_);
@@ -492,9 +519,7 @@ RewriteOutcome Engine::run(const std::string& path) {
     }
     uri_ = url;
     current_ = request_filename_ = fs;
-    struct stat st {};
-    if (::stat(fs.c_str(), &st) != 0)
-      if (PathInfoSplit split = split_path_info(fs); split.found) request_filename_ = split.filename;
+    filename_pending_ = true;  // PATH_INFO is cut off only if a rule asks for REQUEST_FILENAME
     current_is_url_ = false;
     rules_owner_ = dir.owner;
     rules_base_ = dir.base;

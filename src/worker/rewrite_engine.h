@@ -26,6 +26,7 @@ struct RewriteRequest {
   std::string_view peer_ip;
   uint16_t peer_port = 0;
   time_t now = 0;
+  const ScriptEnv* env = nullptr;  // SetEnvIf's variables, for %{ENV:name}
 };
 
 struct RewriteOutcome {

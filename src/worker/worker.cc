@@ -157,7 +157,7 @@ Result<void> Worker::setup_logs() {
     for (const auto& spec : vh.custom_logs) {
       auto format = AccessLogFormat::compile(spec.format);
       if (!format) return Error{spec.where.str() + ": " + format.error().message};
-      logs.access.push_back(VhostLogs::Access{fd_of(spec.path), std::move(*format)});
+      logs.access.push_back(VhostLogs::Access{fd_of(spec.path), std::move(*format), spec.env_condition, spec.env_negated});
     }
   }
   // Vhosts of other pools never log here; their entries only receive worker-level lines.

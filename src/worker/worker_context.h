@@ -30,6 +30,8 @@ struct VhostLogs {
   struct Access {
     int fd = -1;
     AccessLogFormat format;
+    std::string env_condition;  // CustomLog env=[!]NAME ("" = every request)
+    bool env_negated = false;
   };
   std::vector<Access> access;
 };

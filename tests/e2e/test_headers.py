@@ -26,6 +26,13 @@ echo
 env | grep '^HTTP_' | sort
 """
 
+# What SetEnvIf gave the request.
+CGI_VARS = b"""#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+echo "HTTPS=${HTTPS:-unset} internal=${internal:-unset} tier=${tier:-unset}"
+"""
+
 
 def setup(srv):
     a = srv.alice
@@ -35,7 +42,13 @@ def setup(srv):
     a.write("nocache/live.html", b"live\n")
     a.home_write("cgi-bin/banner.sh", CGI_BANNER, mode=0o755)
     a.home_write("cgi-bin/env.sh", CGI_ENV, mode=0o755)
+    a.home_write("cgi-bin/vars.sh", CGI_VARS, mode=0o755)
+    a.write("health.txt", b"ok\n")
     a.home_write("cgi-bin/api/env.sh", CGI_ENV, mode=0o755)
+
+
+def filtered_log(srv):
+    return os.path.join(srv.root, "logs", "alice.filtered.log")
 
 
 def config(srv):
@@ -65,7 +78,17 @@ def config(srv):
         f"  RequestHeader edit User-Agent ^curl tool\n"
         f"  <Location /cgi-bin/api>\n    RequestHeader unset Cookie\n  </Location>\n"
         f"  <Location /docs>\n    Header merge Vary Accept-Encoding\n    Header merge Vary Accept-Encoding\n"
-        f"  </Location>\n")
+        f"  </Location>\n"
+        # mod_setenvif, as sites behind a TLS-terminating proxy and health checks use it.
+        f"  <IfModule mod_setenvif.c>\n"
+        f"    SetEnvIf X-Forwarded-Proto ^https$ HTTPS=on\n"
+        f"    SetEnvIf Request_URI ^/health\\.txt$ dontlog\n"
+        f"    SetEnvIf Remote_Addr ^127\\. internal\n"
+        f"    SetEnvIfNoCase X-Tier ^(gold|silver)$ tier=$1\n"
+        f"    BrowserMatch ^OldBot nokeepalive\n"
+        f"  </IfModule>\n"
+        f"  Header set X-Internal yes env=internal\n"
+        f"  CustomLog {filtered_log(srv)} combined env=!dontlog\n")
     return h.standard_config(srv, global_extra="Header always set X-Served-By itkd-e2e\n",
                              alice_extra=alice_extra)
 
@@ -244,7 +267,8 @@ class HeaderConfig(unittest.TestCase):
     def test_refused_lines_name_file_and_line(self):
         for extra, why in (("  Header set X-A \"%{HOME}e\"\n", r"%\{HOME\}e is not supported"),
                            ("  Header edit Set-Cookie \"(\" x\n", r"bad regular expression"),
-                           ("  Header set X-A b env=SOMEVAR\n", r"no environment variables"),
+                           ("  Header set X-A b env=\n", r"env= takes a variable name"),
+                           ("  Header edit X-A \"(?i)a\" b\n", r"inline flag"),
                            ("  <Directory /srv>\n    RequestHeader set X-A b\n  </Directory>\n",
                             r"RequestHeader inside <Directory> is not supported yet")):
             with self.subTest(extra=extra):
@@ -258,6 +282,43 @@ class HeaderConfig(unittest.TestCase):
         rc, text, where = self.check("  Header unset Server\n")
         self.assertEqual(rc, 0, text)
         self.assertRegex(text, re.escape(where) + r" Header Server ignored")
+
+
+class RequestVariables(h.ServerTestCase):
+    """SetEnvIf / BrowserMatch: the variables reach scripts, Header env=, CustomLog env=."""
+    config = config
+    setup_tree = setup
+
+    def test_scripts_get_what_setenvif_set(self):
+        r = self.get("/cgi-bin/vars.sh", headers=[("X-Forwarded-Proto", "https"), ("X-Tier", "GOLD")])
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"HTTPS=on internal=1 tier=GOLD\n")
+        r = self.get("/cgi-bin/vars.sh", headers=[("X-Forwarded-Proto", "http")])
+        self.assertEqual(r.body, b"HTTPS=unset internal=1 tier=unset\n")
+
+    def test_header_condition_on_a_variable(self):
+        self.assertEqual(self.get("/index.html").header("x-internal"), "yes")
+
+    def test_customlog_skips_requests_with_the_variable(self):
+        path = filtered_log(self.srv)
+        watch = h.LogWatch(path)
+        self.assertStatus(self.get("/health.txt?probe=1"), 200)
+        self.assertStatus(self.get("/index.html?after=health"), 200)
+        text = h.wait_for(lambda: (lambda t: t if "after=health" in t else None)(watch.new_text(path)),
+                          timeout=5, what="the filtered access log line")
+        self.assertNotIn("/health.txt", text)
+        # The vhost's own log keeps everything.
+        h.wait_for(lambda: "/health.txt?probe=1" in open(self.srv.alice.access_log, errors="replace").read(),
+                   timeout=5, what="the health check in the full access log")
+
+    def test_nokeepalive_closes_after_the_answer(self):
+        with h.Conn(self.port) as c:
+            r = c.request("GET", "/index.html", host="alice.test", headers=[("User-Agent", "OldBot/2.0")])
+        self.assertStatus(r, 200)
+        self.assertEqual((r.header("connection") or "").lower(), "close")
+        with h.Conn(self.port) as c:
+            r = c.request("GET", "/index.html", host="alice.test", headers=[("User-Agent", "curl")])
+        self.assertEqual((r.header("connection") or "").lower(), "keep-alive")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,10 @@ def config(srv):
         f"    RewriteRule ^(.*)$ x$1\n"
         f"  </Directory>\n"
         f"  <Location /private>\n    Require ip 127.0.0.2\n  </Location>\n"
+        f"  SetEnvIf X-Variant ^b$ variant=b\n"
         f"  RewriteEngine On\n"
+        f"  RewriteCond %{{ENV:variant}} =b\n"
+        f"  RewriteRule ^/landing$ /public/a.html [L]\n"
         f"  RewriteCond %{{HTTP_HOST}} ^www\\.(.+)$ [NC]\n"
         f"  RewriteRule ^/?(.*)$ http://%1/$1 [R=301,L]\n"
         f"  RewriteRule \\.(sql|bak)$ - [F]\n"
@@ -105,9 +108,21 @@ class Rewrite(h.ServerTestCase):
         self.assertStatus(r, 301)
         self.assertEqual(r.header("location"), "http://alice.test/some/page?x=1")
 
+    def test_a_variable_from_setenvif_steers_a_rule(self):
+        self.assertStatus(self.get("/landing"), 404)
+        self.assertEqual(self.get("/landing", headers=[("X-Variant", "b")]).body, b"public a\n")
+
     def test_forbidden_and_gone(self):
+        watch = h.LogWatch(self.srv.alice.error_log)
         self.assertStatus(self.get("/blog/backup.sql"), 403)
         self.assertStatus(self.get("/retired/old.html"), 410)
+        # The admin learns which rule answered, and where it is written.
+        text = h.wait_for(lambda: (lambda t: t if "/retired/old.html" in t else None)(
+            watch.new_text(self.srv.alice.error_log)), timeout=5, what="rule log lines")
+        # (The error log escapes a backslash as two, as Apache's does.)
+        self.assertRegex(text, r"RewriteRule \\\\\.\(sql\|bak\)\$ at \S+\.conf:\d+ answers 403 for /blog/backup\.sql")
+        self.assertEqual(text.count("answers 403 for /blog/backup.sql"), 1)
+        self.assertRegex(text, r"RewriteRule \^/retired/ at \S+\.conf:\d+ answers 410 for /retired/old\.html")
 
     def test_pretty_url_with_query_append(self):
         r = self.get("/post/42?utm=mail")

@@ -205,8 +205,9 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
   }
 }
 
-ScriptEnv script_env_for(const VirtualHost& vhost, std::string_view script_filename, std::string_view url_path) {
-  ScriptEnv env;
+ScriptEnv script_env_for(const VirtualHost& vhost, std::string_view script_filename, std::string_view url_path,
+                         ScriptEnv base) {
+  ScriptEnv env = std::move(base);
   walk_sections(
       vhost, script_filename, url_path, [](const auto& block) { return !block.env_ops.empty(); },
       [&](const auto& section) { apply_script_env_ops(env, section.env_ops); });

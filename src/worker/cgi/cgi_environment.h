@@ -61,7 +61,8 @@ void for_each_cgi_variable(const HandlerRequest& request, const CgiScript& scrip
 
 // SetEnv/UnsetEnv for a script: the vhost's, then those of its sections in Apache's
 // merge order (worker/section_walk.h).
-ScriptEnv script_env_for(const VirtualHost& vhost, std::string_view script_filename, std::string_view url_path);
+ScriptEnv script_env_for(const VirtualHost& vhost, std::string_view script_filename, std::string_view url_path,
+                         ScriptEnv base = {});
 
 // The same variables as a list (CGI's execve environment, tests).
 NameValueList build_cgi_environment(const HandlerRequest& request, const CgiScript& script,

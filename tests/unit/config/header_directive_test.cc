@@ -67,8 +67,10 @@ TEST(HeaderDirective, FormsApacheAccepts) {
   EXPECT_EQ(r[2].action, HeaderRule::Action::EditAll);
   EXPECT_TRUE(r[2].always);
   EXPECT_EQ(r[3].action, HeaderRule::Action::Echo);
-  EXPECT_EQ(r[4].condition, HeaderRule::Condition::Https);
-  EXPECT_EQ(r[5].condition, HeaderRule::Condition::NotHttps);
+  EXPECT_EQ(r[4].condition, HeaderRule::Condition::Set);
+  EXPECT_EQ(r[4].condition_env, "HTTPS");
+  EXPECT_EQ(r[5].condition, HeaderRule::Condition::Unset);
+  EXPECT_EQ(r[5].condition_env, "HTTPS");
   EXPECT_EQ(r[6].name, "X-Colon");
 }
 
@@ -79,12 +81,12 @@ TEST(HeaderDirective, RefusedWithReasonAndLine) {
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header edit X-A \"(\" b\n").find("bad regular expression"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header set X-A \"%{HOME}e\"\n").find("%{HOME}e is not supported"), std::string::npos);
-  EXPECT_NE(parse_err(kBase + "Header set X-A b env=FOO\n").find("no environment variables"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "Header set X-A b env=\n").find("env= takes a variable name"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header set X-A b \"expr=%{REQUEST_URI} =~ /x/\"\n").find("expr= conditions"),
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header set X-A b early\n").find("early"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header set \"X A\" b\n").find("not a valid header name"), std::string::npos);
-  EXPECT_NE(parse_err(kBase + "Header set X-A b c\n").find("env=[!]HTTPS, or quotes"), std::string::npos);
+  EXPECT_NE(parse_err(kBase + "Header set X-A b c\n").find("env=[!]NAME, or quotes"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header note X-A n\n").find("not supported"), std::string::npos);
   EXPECT_NE(parse_err(kBase + "Header set X-A 50%\n").find("lone %"), std::string::npos);
 }

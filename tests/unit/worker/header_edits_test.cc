@@ -82,6 +82,17 @@ TEST(ResponseHeaderRules, EnvHttpsCondition) {
   EXPECT_EQ(run(v, ""), "X-Plain: yes\r\n");
 }
 
+TEST(ResponseHeaderRules, EnvConditionOnTheRequestsVariables) {
+  auto v = vhost("Header set X-Internal yes env=internal\nHeader set X-Public yes env=!internal\n");
+  ScriptEnv env{{"internal", ""}};
+  HeaderRuleContext c = success();
+  c.env = &env;
+  EXPECT_EQ(run(v, "", c), "X-Internal: yes\r\n");
+  env.clear();
+  EXPECT_EQ(run(v, "", c), "X-Public: yes\r\n");
+  EXPECT_EQ(run(v, ""), "X-Public: yes\r\n");  // no variables at all
+}
+
 TEST(ResponseHeaderRules, TimeFormats) {
   auto v = vhost("Header set X-Timing \"%t %D\"\n");
   HeaderRuleContext c = success();
