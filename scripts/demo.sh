@@ -30,6 +30,12 @@ cat > "$demo/alice/www/hello.php" <<'PHP'
 printf("Hello from PHP, running as uid %d (pid %d)\n", posix_geteuid(), getmypid());
 printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
 PHP
+# A blog with WordPress's pretty permalinks: its .htaccess rewrite block, moved into the vhost.
+mkdir -p "$demo/alice/www/blog"
+cat > "$demo/alice/www/blog/index.php" <<'PHP'
+<?php
+printf("Blog front controller for %s, running as uid %d\n", $_SERVER["REQUEST_URI"], posix_geteuid());
+PHP
 mkdir -p "$demo/bob/cgi-bin"
 # The fds it lists are its own, minus the one it reads /proc/self/fd through (an `ls` in
 # a shell script would show its own directory fd and the shell's pipe, not a leak).
@@ -86,6 +92,14 @@ cat > "$demo/conf.d/alice.conf" <<CONF
     <Directory $demo/alice/www>
         Options +ExecCGI
     </Directory>
+    <Directory $demo/alice/www/blog>
+        RewriteEngine On
+        RewriteBase /blog/
+        RewriteRule ^index\.php$ - [L]
+        RewriteCond %{REQUEST_FILENAME} !-f
+        RewriteCond %{REQUEST_FILENAME} !-d
+        RewriteRule . /blog/index.php [L]
+    </Directory>
     DirectoryIndex index.html index.php
     CustomLog $demo/logs/alice.access.log combined
 </VirtualHost>
@@ -134,6 +148,8 @@ Try, in another shell:
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/docs/          # a directory listing
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/steal.txt      # 403: alice's file
   curl -H 'Host: alice.example' http://127.0.0.1:$port/hello.php      # PHP as alice
+  curl -H 'Host: alice.example' http://127.0.0.1:$port/blog/2026/11/hello-world/
+                                                  # WordPress's rewrite rules (mod_rewrite)
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/cgi-bin/whoami.cgi   # CGI as bob
   curl --cacert $demo/tls/ca.pem --resolve alice.example:$tls_port:127.0.0.1 https://alice.example:$tls_port/
   curl --cacert $demo/tls/ca.pem --resolve bob.example:$tls_port:127.0.0.1 https://bob.example:$tls_port/
