@@ -323,6 +323,9 @@ void Connection::process_buffer() {
   http::ParseLimits parse_limits{limits.limit_request_line, limits.limit_request_field_size, limits.limit_request_fields};
   head_ = http::RequestHead{};
   have_head_ = false;
+  // The previous request's rewritten copy views a buffer that has moved on: answers
+  // given before this request is rewritten (a 421, a parse error) must not read it.
+  rewritten_ = false;
   http::ParseOutcome outcome = http::parse_request_head(in_, parse_limits, head_);
   if (outcome.status == http::ParseStatus::Incomplete) {
     if (in_.size() >= kMaxHeadBytes) {

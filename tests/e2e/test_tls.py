@@ -95,7 +95,10 @@ def config(srv):
         alice_extra=tls_vhost(srv.alice, "  SSLProtocol -all +TLSv1.2 +TLSv1.3\n"
                                          "  SSLSessionTickets on\n"
                                          "  Header always set Strict-Transport-Security "
-                                         "\"max-age=63072000\" env=HTTPS\n"),
+                                         "\"max-age=63072000\" env=HTTPS\n"
+                                         "  Header always echo ^X-Echo-\n"
+                                         "  RewriteEngine On\n"
+                                         "  RewriteRule ^/pretty$ /index.html [L]\n"),
         bob_extra=tls_vhost(srv.bob))
     listen = f"Listen 127.0.0.1:{srv.port}\n"
     assert listen in text
@@ -211,6 +214,19 @@ class Tls(TlsBase):
             r2 = c.request("GET", "/", host="bob.test")
         self.assertStatus(r2, 421)
         self.assertNotIn(b"BOB-MARKER", r2.body)
+
+    def test_keepalive_switch_after_a_rewritten_request_is_421(self):
+        # The 421 is answered before the new request is rewritten: its Header rules must
+        # see this request, not the previous one's rewritten copy (whose views point into
+        # a buffer that has moved on).
+        with self.tls("alice.test") as c:
+            r1 = c.request("GET", "/pretty", host="alice.test", headers=[("X-Echo-A", "one")])
+            self.assertEqual(r1.body, h.ALICE_INDEX)
+            self.assertEqual(r1.header("x-echo-a"), "one")
+            r2 = c.request("GET", "/", host="bob.test", headers=[("X-Echo-B", "two")])
+        self.assertStatus(r2, 421)
+        self.assertIsNone(r2.header("x-echo-a"))
+        self.assertEqual(r2.header("x-echo-b"), "two")
 
     def test_https_environment_for_cgi(self):
         r, _ = self.tls_get("alice.test", "/cgi-bin/env.pl")
