@@ -323,9 +323,12 @@ void Connection::process_buffer() {
   http::ParseLimits parse_limits{limits.limit_request_line, limits.limit_request_field_size, limits.limit_request_fields};
   head_ = http::RequestHead{};
   have_head_ = false;
-  // The previous request's rewritten copy views a buffer that has moved on: answers
-  // given before this request is rewritten (a 421, a parse error) must not read it.
+  // The previous request's rewritten copy views a buffer that has moved on, and its
+  // SetEnvIf variables are not this request's: answers given before this request gets
+  // its own (a 421, a parse error) must read neither.
   rewritten_ = false;
+  request_env_.clear();
+  logged_ = false;  // a 400 for this head is logged too, not only a first request's
   http::ParseOutcome outcome = http::parse_request_head(in_, parse_limits, head_);
   if (outcome.status == http::ParseStatus::Incomplete) {
     if (in_.size() >= kMaxHeadBytes) {

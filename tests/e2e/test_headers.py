@@ -311,6 +311,18 @@ class RequestVariables(h.ServerTestCase):
         h.wait_for(lambda: "/health.txt?probe=1" in open(self.srv.alice.access_log, errors="replace").read(),
                    timeout=5, what="the health check in the full access log")
 
+    def test_a_bad_request_after_a_quiet_one_is_logged(self):
+        # The variables are the request's own: a 400 after a health check on the same
+        # connection is not taken for one.
+        path = filtered_log(self.srv)
+        watch = h.LogWatch(path)
+        with h.Conn(self.port) as c:
+            self.assertStatus(c.request("GET", "/health.txt", host="alice.test"), 200)
+            c.send(b"GET /bad\x01target HTTP/1.1\r\nHost: alice.test\r\n\r\n")
+            self.assertStatus(c.read_response(), 400)
+        h.wait_for(lambda: '" 400 ' in watch.new_text(path), timeout=5, what="the 400 in the filtered log")
+        self.assertNotIn("/health.txt", watch.new_text(path))
+
     def test_nokeepalive_closes_after_the_answer(self):
         with h.Conn(self.port) as c:
             r = c.request("GET", "/index.html", host="alice.test", headers=[("User-Agent", "OldBot/2.0")])
