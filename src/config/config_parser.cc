@@ -14,6 +14,7 @@
 #include <set>
 
 #include "config/config_lexer.h"
+#include "config/htaccess_parser.h"
 #include "config/parse_state.h"
 #include "config/pcre_compat.h"
 #include "config/php_fpm_sharing.h"
@@ -475,6 +476,51 @@ void open_section(ParseState& ps, FileReader& r, const DirectiveSpec& spec, cons
   }
 }
 
+std::string override_class_names(unsigned classes) {
+  static const std::pair<unsigned, const char*> kNames[] = {{kOverrideAuthConfig, "AuthConfig"},
+                                                            {kOverrideFileInfo, "FileInfo"},
+                                                            {kOverrideIndexes, "Indexes"},
+                                                            {kOverrideLimit, "Limit"},
+                                                            {kOverrideOptions, "Options"}};
+  std::string out;
+  for (const auto& [bit, name] : kNames)
+    if (classes & bit) out += (out.empty() ? "" : " or ") + std::string(name);
+  return out;
+}
+
+// In a .htaccess file: is this line within what AllowOverride / AllowOverrideList grant?
+// If not, it is an error (the request gets a 500, as in Apache), or with Nonfatal=Override
+// a warning and the line (or section) is skipped.
+bool htaccess_allows(ParseState& ps, FileReader& r, const DirectiveSpec& spec, const Directive& d) {
+  bool section = spec.section != SectionKind::None;
+  std::string shown = section ? "<" + d.name + ">" : d.name;
+  auto skip = [&] {
+    if (section) skip_section(ps, r, OpenSection{d.name, d.where});
+    return false;
+  };
+  static const char* const kNever[] = {"include", "includeoptional", "define", "undefine"};
+  std::string lower = ascii_lower(d.name);
+  bool never = spec.section == SectionKind::VirtualHost || spec.section == SectionKind::Directory ||
+               spec.section == SectionKind::Proxy || iequals(d.name, "Location") || iequals(d.name, "LocationMatch") ||
+               std::find(std::begin(kNever), std::end(kNever), lower) != std::end(kNever);
+  if (never) {
+    ps.error(d.where, shown + " not allowed in .htaccess");
+    return skip();
+  }
+  const OverrideRules& rules = *ps.htaccess;
+  bool listed = ps.htaccess_list &&
+                std::find(ps.htaccess_list->begin(), ps.htaccess_list->end(), lower) != ps.htaccess_list->end();
+  if ((spec.overrides & rules.classes) || listed) return true;
+  std::string why = spec.overrides == 0
+                        ? shown + " not allowed in .htaccess"
+                        : shown + " not allowed here: it needs AllowOverride " + override_class_names(spec.overrides) +
+                              (rules.where.line ? ", and the AllowOverride at " + rules.where.str() + " does not grant it"
+                                                : ", and this directory's AllowOverride does not grant it");
+  if (rules.nonfatal_override) ps.warn(d.where, why + " (skipped: Nonfatal=Override)");
+  else ps.error(d.where, why);
+  return skip();
+}
+
 void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
   SourceLocation where{r.file, line.line};
   auto expanded = expand_variables(line.text, ps.defines);
@@ -521,6 +567,11 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
 
   const DirectiveSpec* spec = find_directive(d.name);
   if (!spec || (section != (spec->section != SectionKind::None))) {
+    if (ps.htaccess && ps.htaccess->nonfatal_unknown) {
+      ps.warn(where, "unknown directive " + d.name + " skipped (AllowOverride Nonfatal=Unknown)");
+      if (section) skip_section(ps, r, OpenSection{d.name, where});
+      return;
+    }
     ps.error(where, "unknown directive " + std::string(section ? "<" : "") + d.name +
                         (section ? ">" : "") +
                         " (perhaps a misspelling, or a module itkd does not provide)");
@@ -532,6 +583,7 @@ void handle_line(ParseState& ps, FileReader& r, const LogicalLine& line) {
     ps.warn(where, std::string(spec->name) + " ignored: " + std::string(spec->ignored_note));
     return;
   }
+  if (ps.htaccess && !htaccess_allows(ps, r, *spec, d)) return;
   // Sections are parsed recursively: bound the depth so a hostile file can't exhaust the stack.
   if (section && ps.section_depth >= kMaxSectionDepth) {
     ps.error(where, "sections nested more than " + std::to_string(kMaxSectionDepth) + " deep");
@@ -740,6 +792,7 @@ void inherit_globals(ParseState& ps) {
     }
     for (const auto& [ext, type] : gv.add_types) v.add_types.emplace(ext, type);
     if (!own("adddefaultcharset")) v.default_charset = gv.default_charset;
+    if (!own("accessfilename")) v.access_file_names = gv.access_file_names;
     // A vhost with its own CustomLog does not get the main server's (Apache behaviour).
     if (!own("customlog")) v.custom_logs = gv.custom_logs;
     HttpLimits& l = v.limits;
@@ -822,29 +875,7 @@ void inherit_globals(ParseState& ps) {
     if (!own("sslhonorcipherorder")) t.honor_cipher_order = gt.honor_cipher_order;
     if (!own("sslsessiontickets")) t.session_tickets = gt.session_tickets;
   }
-  for (VhostState& s : ps.vhosts) {
-    VirtualHost& v = s.vhost;
-    auto has = [](const auto& blocks) {
-      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
-    };
-    v.has_header_rules = !v.header_rules.empty() || has(v.directories) || has(v.files_blocks) || has(v.locations);
-    v.has_request_header_rules =
-        !v.request_header_rules.empty() ||
-        std::any_of(v.locations.begin(), v.locations.end(),
-                    [](const LocationBlock& l) { return !l.request_header_rules.empty(); });
-    auto turns_on = [](const auto& blocks) {
-      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return b.expires.active.value_or(false); });
-    };
-    v.has_expires = v.expires.active.value_or(false) || turns_on(v.directories) || turns_on(v.files_blocks) ||
-                    turns_on(v.locations);
-    auto has_env = [](const auto& blocks) {
-      return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.env_ops.empty(); });
-    };
-    v.has_script_env = !v.env_ops.empty() || has_env(v.directories) || has_env(v.files_blocks) || has_env(v.locations);
-    v.has_rewrite = (v.rewrite.engine.value_or(false) && !v.rewrite.rules.empty()) ||
-                    std::any_of(v.directories.begin(), v.directories.end(),
-                                [](const DirectoryBlock& d) { return !d.rewrite.rules.empty(); });
-  }
+  for (VhostState& s : ps.vhosts) derive_section_flags(s.vhost);
 }
 
 std::string address_text(const VhostAddress& a) {
@@ -1217,6 +1248,73 @@ Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
 }
 
 }  // namespace
+
+Result<HtaccessBlocks> parse_htaccess(const std::string& text, const std::string& file_name,
+                                      const std::string& directory, const HtaccessPermissions& allowed,
+                                      const std::string& server_root) {
+  // A .htaccess file includes nothing (refused above), so nothing is ever read through it.
+  class NoFiles : public ConfigSource {
+   public:
+    Result<std::string> read_file(const std::string& path) override { return Error{path + ": not read"}; }
+    Result<std::vector<std::string>> expand(const std::string& p) override { return Error{p + ": not read"}; }
+    bool is_directory(const std::string&) override { return false; }
+  } no_files;
+  const ParseOptions options{{}, false, std::nullopt};
+  ParseState ps(no_files, options);
+  ps.config.server_root = server_root;
+  ps.htaccess = &allowed.rules;
+  ps.htaccess_list = &allowed.list;
+  DirectoryBlock block;
+  block.path = directory;
+  block.from_htaccess = true;
+  block.where = SourceLocation{file_name, 0};
+  ps.vh().vhost.directories.push_back(std::move(block));
+  ps.current_directory = 0;
+  ps.context = kCtxDirectory;
+  ps.section_name = ".htaccess";
+  parse_file(ps, file_name, text);
+  HtaccessBlocks out;
+  DirectoryBlock& dir = ps.dir();
+  for (const RewriteCondition& c : dir.rewrite.pending)
+    ps.warn(c.where, "RewriteCond ignored: no RewriteRule follows it in its section");
+  dir.rewrite.pending.clear();
+  check_section_access(ps, SourceLocation{file_name, 0});
+  if (!ps.errors.empty()) {
+    std::string joined;
+    for (const auto& e : ps.errors) joined += (joined.empty() ? "" : "\n") + e;
+    return Error{joined};
+  }
+  out.directory = std::move(dir);
+  out.files_blocks = std::move(ps.vh().vhost.files_blocks);
+  out.warnings = std::move(ps.config.warnings);
+  return out;
+}
+
+void derive_section_flags(VirtualHost& v) {
+  auto has = [](const auto& blocks) {
+    return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.header_rules.empty(); });
+  };
+  v.has_header_rules = !v.header_rules.empty() || has(v.directories) || has(v.files_blocks) || has(v.locations);
+  v.has_request_header_rules =
+      !v.request_header_rules.empty() || std::any_of(v.locations.begin(), v.locations.end(), [](const LocationBlock& l) {
+        return !l.request_header_rules.empty();
+      });
+  auto turns_on = [](const auto& blocks) {
+    return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return b.expires.active.value_or(false); });
+  };
+  v.has_expires =
+      v.expires.active.value_or(false) || turns_on(v.directories) || turns_on(v.files_blocks) || turns_on(v.locations);
+  auto has_env = [](const auto& blocks) {
+    return std::any_of(blocks.begin(), blocks.end(), [](const auto& b) { return !b.env_ops.empty(); });
+  };
+  v.has_script_env = !v.env_ops.empty() || has_env(v.directories) || has_env(v.files_blocks) || has_env(v.locations);
+  v.has_rewrite = (v.rewrite.engine.value_or(false) && !v.rewrite.rules.empty()) ||
+                  std::any_of(v.directories.begin(), v.directories.end(),
+                              [](const DirectoryBlock& d) { return !d.rewrite.rules.empty(); });
+  v.reads_htaccess = std::any_of(v.directories.begin(), v.directories.end(), [](const DirectoryBlock& d) {
+    return (d.allow_override && d.allow_override->classes) || (d.allow_override_list && !d.allow_override_list->empty());
+  });
+}
 
 Result<ServerConfig> parse_config(ConfigSource& source, const std::string& main_file,
                                   const ParseOptions& options) {

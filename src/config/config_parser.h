@@ -44,6 +44,11 @@ Result<ServerConfig> parse_config(ConfigSource& source, const std::string& main_
 Result<ServerConfig> parse_config_text(const std::string& text, const std::string& file_name,
                                        const ParseOptions& options);
 
+// The flags that say whether any Header, RequestHeader, Expires, SetEnv, rewrite rule or
+// AllowOverride applies anywhere in `v` (set after parsing; again when .htaccess blocks
+// are added to a copy, src/worker/htaccess_views.h).
+void derive_section_flags(VirtualHost& v);
+
 // Human-readable summary for `itkd -t`: listeners, vhosts (name, aliases, addresses,
 // docroot, pool), pools with uid/gid, warnings.
 std::string describe_config(const ServerConfig& config);

@@ -113,6 +113,32 @@ std::string describe_config(const ServerConfig& c) {
           << (d.rewrite.engine ? (*d.rewrite.engine ? "" : ", RewriteEngine Off") : ", engine as the parent's")
           << (d.rewrite.base ? ", RewriteBase " + *d.rewrite.base : std::string()) << "\n";
     }
+    // Where the owner's worker reads .htaccess files, and what they may say.
+    for (const DirectoryBlock& d : v.directories) {
+      if (!d.allow_override && !d.allow_override_list) continue;
+      out << "  .htaccess in <Directory " << d.path << ">: ";
+      unsigned c = d.allow_override ? d.allow_override->classes : 0;
+      if (c == kOverrideAll) out << "All";
+      else if (c == 0) out << "None";
+      else {
+        static const std::pair<unsigned, const char*> kNames[] = {
+            {kOverrideAuthConfig, "AuthConfig"}, {kOverrideFileInfo, "FileInfo"}, {kOverrideIndexes, "Indexes"},
+            {kOverrideLimit, "Limit"}, {kOverrideOptions, "Options"}};
+        bool first = true;
+        for (const auto& [bit, name] : kNames)
+          if (c & bit) out << (first ? "" : " ") << name, first = false;
+      }
+      if (d.allow_override_list && !d.allow_override_list->empty()) {
+        out << ", and";
+        for (const std::string& n : *d.allow_override_list) out << " " << n;
+      }
+      if (v.access_file_names.size() != 1 || v.access_file_names[0] != ".htaccess") {
+        out << " (files named";
+        for (const std::string& n : v.access_file_names) out << " " << n;
+        out << ")";
+      }
+      out << "\n";
+    }
   }
   for (size_t p = 0; p < c.pools.size(); ++p) {
     const Pool& pool = c.pools[p];

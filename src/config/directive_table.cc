@@ -234,6 +234,10 @@ Result<void> h_options(ParseState& ps, const Directive& d) {
     for (const auto& [n, b] : kNames)
       if (n == name) bits = &b;
     if (!bits) return Error{"Illegal option " + w};
+    if (ps.htaccess && (*bits & ~ps.htaccess->options)) {
+      return Error{"Option " + w + " not allowed here: the AllowOverride Options=... at " + ps.htaccess->where.str() +
+                   " does not include it"};
+    }
     if (action && (name == "none" || name == "all")) {
       return Error{"Options " + w + ": All and None can't take + or -"};
     }
@@ -258,10 +262,101 @@ Result<void> h_options(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+// AllowOverride None|All|class[=...] ... [Nonfatal=...]: what .htaccess files at and below
+// this directory may say (the worker reads them as the owner, src/worker/htaccess_views).
 Result<void> h_allow_override(ParseState& ps, const Directive& d) {
-  if (!(d.args.size() == 1 && iequals(d.args[0], "none"))) {
-    ps.warn(d.where, d.name + " ignored: itkd does not read .htaccess files");
+  DirectoryBlock& b = ps.dir();
+  if (b.is_regex) {
+    ps.warn(d.where, "AllowOverride inside <DirectoryMatch> has no effect (Apache ignores it there too): "
+                     "use <Directory path>");
+    return ok();
   }
+  static const std::pair<std::string_view, unsigned> kClasses[] = {
+      {"authconfig", kOverrideAuthConfig}, {"fileinfo", kOverrideFileInfo}, {"indexes", kOverrideIndexes},
+      {"limit", kOverrideLimit},           {"options", kOverrideOptions},  {"all", kOverrideAll},
+  };
+  static const std::pair<std::string_view, unsigned> kOptionNames[] = {
+      {"indexes", kOptIndexes}, {"execcgi", kOptExecCGI}, {"followsymlinks", kOptFollowSymLinks},
+      {"symlinksifownermatch", kOptSymLinksIfOwnerMatch}, {"includes", kOptIncludes},
+      {"includesnoexec", kOptIncludes}, {"multiviews", kOptMultiViews}, {"all", kAllOptions},
+  };
+  OverrideRules rules;
+  rules.where = d.where;
+  for (const std::string& word : d.args) {
+    std::string w = ascii_lower(word);
+    if (w == "none") {
+      if (d.args.size() != 1) return Error{"AllowOverride None can't be combined with other classes"};
+      continue;
+    }
+    size_t eq = w.find('=');
+    std::string name = w.substr(0, eq);
+    if (name == "nonfatal") {
+      std::string what = eq == std::string::npos ? "" : w.substr(eq + 1);
+      if (what == "override") rules.nonfatal_override = true;
+      else if (what == "unknown") rules.nonfatal_unknown = true;
+      else if (what == "all") rules.nonfatal_override = rules.nonfatal_unknown = true;
+      else return Error{"AllowOverride " + word + ": Nonfatal takes Override, Unknown or All"};
+      continue;
+    }
+    const unsigned* bits = nullptr;
+    for (const auto& [n, v] : kClasses)
+      if (n == name) bits = &v;
+    if (!bits) {
+      return Error{"AllowOverride: unknown class '" + word +
+                   "' (AuthConfig, FileInfo, Indexes, Limit, Options[=...], All, None, Nonfatal=...)"};
+    }
+    rules.classes |= *bits;
+    if (eq != std::string::npos) {
+      if (name != "options") return Error{"AllowOverride " + word + ": only Options takes a list"};
+      unsigned allowed = 0;
+      std::string list = w.substr(eq + 1);
+      size_t pos = 0;
+      while (pos <= list.size()) {
+        size_t comma = list.find(',', pos);
+        std::string opt = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        const unsigned* o = nullptr;
+        for (const auto& [n, v] : kOptionNames)
+          if (n == opt) o = &v;
+        if (!o) return Error{"AllowOverride " + word + ": unknown option '" + opt + "'"};
+        allowed |= *o;
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+      rules.options = allowed;
+    }
+  }
+  b.allow_override = rules;
+  return ok();
+}
+
+// AllowOverrideList None|directive ...: directives allowed whatever AllowOverride says.
+Result<void> h_allow_override_list(ParseState& ps, const Directive& d) {
+  DirectoryBlock& b = ps.dir();
+  if (b.is_regex) {
+    ps.warn(d.where, "AllowOverrideList inside <DirectoryMatch> has no effect: use <Directory path>");
+    return ok();
+  }
+  std::vector<std::string> names;
+  if (!(d.args.size() == 1 && iequals(d.args[0], "none"))) {
+    for (const std::string& n : d.args) {
+      const DirectiveSpec* spec = find_directive(n);
+      if (!spec || spec->section != SectionKind::None) return Error{"AllowOverrideList: unknown directive '" + n + "'"};
+      names.push_back(ascii_lower(n));
+    }
+  }
+  b.allow_override_list = std::move(names);
+  return ok();
+}
+
+// AccessFileName name ...: the per-directory files' names (the first that exists is read).
+Result<void> h_access_file_name(ParseState& ps, const Directive& d) {
+  for (const std::string& n : d.args) {
+    if (n.empty() || n.find('/') != std::string::npos || n == "." || n == "..") {
+      return Error{"AccessFileName takes file names, not '" + n + "'"};
+    }
+  }
+  ps.vh().vhost.access_file_names = d.args;
+  ps.vh().explicitly_set.insert("accessfilename");
   return ok();
 }
 
@@ -1351,6 +1446,11 @@ constexpr DirectiveSpec AnySection(DirectiveSpec s) {
   s.location_ok = true;
   return s;
 }
+// Usable in .htaccess files where AllowOverride grants one of `classes`.
+constexpr DirectiveSpec Ov(unsigned classes, DirectiveSpec s) {
+  s.overrides = classes;
+  return s;
+}
 constexpr DirectiveSpec S(std::string_view name, unsigned contexts, int min_args, int max_args,
                           SectionKind kind) {
   DirectiveSpec s = D(name, contexts, min_args, max_args, nullptr);
@@ -1374,57 +1474,58 @@ const DirectiveSpec kTable[] = {
   D("ServerName", kCtxServerVhost, 1, 1, h_server_name),
   D("ServerAlias", kCtxVhost, 1, -1, h_server_alias),
   D("DocumentRoot", kCtxServerVhost, 1, 1, h_document_root),
-  D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index),
-  D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource),
-  AnySection(D("Header", kAllScopes, 1, 6, h_header)),
-  AnySection(D("RequestHeader", kAllScopes, 1, 5, h_request_header)),
-  D("FileETag", kCtxServer | kCtxVhost | kCtxDirectory, 1, 3, h_file_etag),
+  Ov(kOverrideIndexes, D("DirectoryIndex", kAllScopes, 1, -1, h_directory_index)),
+  Ov(kOverrideIndexes, D("FallbackResource", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_fallback_resource)),
+  Ov(kOverrideFileInfo, AnySection(D("Header", kAllScopes, 1, 6, h_header))),
+  Ov(kOverrideFileInfo, AnySection(D("RequestHeader", kAllScopes, 1, 5, h_request_header))),
+  Ov(kOverrideFileInfo, D("FileETag", kCtxServer | kCtxVhost | kCtxDirectory, 1, 3, h_file_etag)),
   D("Protocols", kCtxServerVhost, 1, -1, h_protocols),
   I("ProtocolsHonorOrder", kCtxServerVhost, "itkd speaks only HTTP/1.1"),
   I("DefaultType", kAllScopes, "Apache 2.4 ignores it too; files without a known type get none (use AddType)"),
-  D("SetEnvIf", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif, false, true),
-  D("SetEnvIfNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif_nocase, false, true),
-  D("BrowserMatch", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true),
-  D("BrowserMatchNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true),
-  D("SetEnvIfExpr", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_not_supported),
-  D("RewriteEngine", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_rewrite_engine),
-  D("RewriteCond", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_cond),
-  D("RewriteRule", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_rule),
-  D("RewriteBase", kCtxDirectory, 1, 1, h_rewrite_base),
-  D("RewriteOptions", kCtxServer | kCtxVhost | kCtxDirectory, 1, -1, h_rewrite_options),
+  Ov(kOverrideFileInfo, D("SetEnvIf", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif, false, true)),
+  Ov(kOverrideFileInfo, D("SetEnvIfNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif_nocase, false, true)),
+  Ov(kOverrideFileInfo, D("BrowserMatch", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true)),
+  Ov(kOverrideFileInfo, D("BrowserMatchNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true)),
+  Ov(kOverrideFileInfo, D("SetEnvIfExpr", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_not_supported)),
+  Ov(kOverrideFileInfo, D("RewriteEngine", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_rewrite_engine)),
+  Ov(kOverrideFileInfo, D("RewriteCond", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_cond)),
+  Ov(kOverrideFileInfo, D("RewriteRule", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_rule)),
+  Ov(kOverrideFileInfo, D("RewriteBase", kCtxDirectory, 1, 1, h_rewrite_base)),
+  Ov(kOverrideFileInfo, D("RewriteOptions", kCtxServer | kCtxVhost | kCtxDirectory, 1, -1, h_rewrite_options)),
   D("RewriteMap", kCtxServerVhost, 2, 3, h_rewrite_map),
   I("RewriteLog", kCtxServerVhost, "Apache 2.4 replaced it by LogLevel rewrite:traceN; itkd logs rewrites at LogLevel debug"),
   I("RewriteLogLevel", kCtxServerVhost, "Apache 2.4 replaced it by LogLevel rewrite:traceN; itkd logs rewrites at LogLevel debug"),
-  AnySection(D("SetEnv", kAllScopes, 1, 2, h_set_env)),
-  AnySection(D("UnsetEnv", kAllScopes, 1, -1, h_unset_env)),
-  D("PassEnv", kAllScopes, 1, -1, h_pass_env),
-  AnySection(D("ExpiresActive", kAllScopes, 1, 1, h_expires_active)),
-  AnySection(D("ExpiresDefault", kAllScopes, 1, 1, h_expires_default)),
-  AnySection(D("ExpiresByType", kAllScopes, 2, 2, h_expires_by_type)),
-  D("Options", kDirOnly, 1, -1, h_options, true),
+  Ov(kOverrideFileInfo, AnySection(D("SetEnv", kAllScopes, 1, 2, h_set_env))),
+  Ov(kOverrideFileInfo, AnySection(D("UnsetEnv", kAllScopes, 1, -1, h_unset_env))),
+  Ov(kOverrideFileInfo, D("PassEnv", kAllScopes, 1, -1, h_pass_env)),
+  Ov(kOverrideIndexes, AnySection(D("ExpiresActive", kAllScopes, 1, 1, h_expires_active))),
+  Ov(kOverrideIndexes, AnySection(D("ExpiresDefault", kAllScopes, 1, 1, h_expires_default))),
+  Ov(kOverrideIndexes, AnySection(D("ExpiresByType", kAllScopes, 2, 2, h_expires_by_type))),
+  Ov(kOverrideOptions, D("Options", kDirOnly, 1, -1, h_options, true)),
   D("AllowOverride", kCtxDirectory, 1, -1, h_allow_override),
-  D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override),
-  Access(D("Require", kDirOnly, 1, -1, h_require)),
-  Access(D("Order", kDirOnly, 1, 1, h_order)),
-  Access(D("Allow", kDirOnly, 1, -1, h_allow_deny)),
-  Access(D("Deny", kDirOnly, 1, -1, h_allow_deny)),
-  Access(D("Satisfy", kDirOnly, 1, 1, h_satisfy)),
-  D("CGIPassAuth", kDirOnly, 1, 1, h_cgi_pass_auth),
-  Access(D("AuthType", kDirOnly, 1, 1, h_auth_type)),
-  Access(D("AuthName", kDirOnly, 1, 1, h_auth_name)),
-  Access(D("AuthUserFile", kDirOnly, 1, 1, h_auth_user_file)),
-  Access(D("AuthBasicProvider", kDirOnly, 1, -1, h_auth_basic_provider)),
+  D("AccessFileName", kCtxServerVhost, 1, -1, h_access_file_name),
+  D("AllowOverrideList", kCtxDirectory, 1, -1, h_allow_override_list),
+  Ov(kOverrideAuthConfig, Access(D("Require", kDirOnly, 1, -1, h_require))),
+  Ov(kOverrideLimit, Access(D("Order", kDirOnly, 1, 1, h_order))),
+  Ov(kOverrideLimit, Access(D("Allow", kDirOnly, 1, -1, h_allow_deny))),
+  Ov(kOverrideLimit, Access(D("Deny", kDirOnly, 1, -1, h_allow_deny))),
+  Ov(kOverrideAuthConfig, Access(D("Satisfy", kDirOnly, 1, 1, h_satisfy))),
+  Ov(kOverrideAuthConfig, D("CGIPassAuth", kDirOnly, 1, 1, h_cgi_pass_auth)),
+  Ov(kOverrideAuthConfig, Access(D("AuthType", kDirOnly, 1, 1, h_auth_type))),
+  Ov(kOverrideAuthConfig, Access(D("AuthName", kDirOnly, 1, 1, h_auth_name))),
+  Ov(kOverrideAuthConfig, Access(D("AuthUserFile", kDirOnly, 1, 1, h_auth_user_file))),
+  Ov(kOverrideAuthConfig, Access(D("AuthBasicProvider", kDirOnly, 1, -1, h_auth_basic_provider))),
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
-  D("Redirect", kAllScopes, 1, 3, h_redirect, false, true),
-  D("RedirectPermanent", kAllScopes, 1, 2, h_redirect_fixed, false, true),
-  D("RedirectTemp", kAllScopes, 1, 2, h_redirect_fixed, false, true),
-  D("RedirectMatch", kAllScopes, 1, 3, h_redirect_match, false, true),
+  Ov(kOverrideFileInfo, D("Redirect", kAllScopes, 1, 3, h_redirect, false, true)),
+  Ov(kOverrideFileInfo, D("RedirectPermanent", kAllScopes, 1, 2, h_redirect_fixed, false, true)),
+  Ov(kOverrideFileInfo, D("RedirectTemp", kAllScopes, 1, 2, h_redirect_fixed, false, true)),
+  Ov(kOverrideFileInfo, D("RedirectMatch", kAllScopes, 1, 3, h_redirect_match, false, true)),
   D("AliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
   D("ScriptAliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
-  D("ErrorDocument", kAllScopes, 2, -1, h_error_document, false, true),
-  D("AddType", kAllScopes, 2, -1, h_add_type, false, true),
-  D("AddDefaultCharset", kAllScopes, 1, 1, h_add_default_charset, false, true),
+  Ov(kOverrideFileInfo, D("ErrorDocument", kAllScopes, 2, -1, h_error_document, false, true)),
+  Ov(kOverrideFileInfo, D("AddType", kAllScopes, 2, -1, h_add_type, false, true)),
+  Ov(kOverrideFileInfo, D("AddDefaultCharset", kAllScopes, 1, 1, h_add_default_charset, false, true)),
   D("TypesConfig", kCtxServer, 1, 1, h_types_config),
   D("ErrorLog", kCtxServerVhost, 1, 1, h_error_log),
   D("LogLevel", kCtxServerVhost, 1, -1, h_log_level),
@@ -1455,9 +1556,9 @@ const DirectiveSpec kTable[] = {
   D("PoolIdleTimeout", kCtxServer, 1, 1, h_pool_idle_timeout),
   D("Define", kAllScopes, 1, 2, h_define),
   D("UnDefine", kAllScopes, 1, 1, h_undefine),
-  FilesOk(D("SetHandler", kAllScopes, 1, -1, h_set_handler, true)),
-  D("AddHandler", kAllScopes, 1, -1, h_add_handler, true),
-  D("RemoveHandler", kAllScopes, 1, -1, h_remove_handler, true),
+  Ov(kOverrideFileInfo, FilesOk(D("SetHandler", kAllScopes, 1, -1, h_set_handler, true))),
+  Ov(kOverrideFileInfo, D("AddHandler", kAllScopes, 1, -1, h_add_handler, true)),
+  Ov(kOverrideFileInfo, D("RemoveHandler", kAllScopes, 1, -1, h_remove_handler, true)),
   D("ProxyPassMatch", kCtxServerVhost, 2, -1, h_proxy_pass_match, true),
   D("ProxyTimeout", kCtxServerVhost, 1, 1, h_proxy_timeout),
   D("ProxySet", kCtxServerVhost | kCtxProxy, 1, -1, h_proxy_set),
@@ -1471,12 +1572,12 @@ const DirectiveSpec kTable[] = {
   D("FcgidMaxRequestsPerProcess", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::max_requests_per_process>),
   D("FcgidIOTimeout", kCtxServerVhost, 1, 1, h_fcgid_number<&FcgidSettings::io_timeout_s>),
   D("FcgidInitialEnv", kCtxServerVhost, 1, 2, h_fcgid_initial_env),
-  D("php_value", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, false>),
-  D("php_flag", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, true>),
+  Ov(kOverrideOptions, D("php_value", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, false>)),
+  Ov(kOverrideOptions, D("php_flag", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<false, true>)),
   D("php_admin_value", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<true, false>),
   D("php_admin_flag", kCtxServerVhost | kCtxDirectory, 2, 2, h_php_ini<true, true>),
-  D("Action", kAllScopes, 1, -1, h_handler_not_supported, true),
-  D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true),
+  Ov(kOverrideFileInfo, D("Action", kAllScopes, 1, -1, h_handler_not_supported, true)),
+  Ov(kOverrideFileInfo, D("ForceType", kAllScopes, 1, 1, h_handler_not_supported, true)),
   D("SSLEngine", kCtxServerVhost, 1, 1, h_ssl_engine),
   D("SSLCertificateFile", kCtxServerVhost, 1, 1, h_ssl_file<&TlsConfig::certificate_file>),
   D("SSLCertificateKeyFile", kCtxServerVhost, 1, 1, h_ssl_file<&TlsConfig::certificate_key_file>),
@@ -1485,7 +1586,7 @@ const DirectiveSpec kTable[] = {
   D("SSLCipherSuite", kCtxServerVhost, 1, 2, h_ssl_cipher_suite, false, true),
   D("SSLHonorCipherOrder", kCtxServerVhost, 1, 1, h_ssl_flag<&TlsConfig::honor_cipher_order>),
   D("SSLSessionTickets", kCtxServerVhost, 1, 1, h_ssl_flag<&TlsConfig::session_tickets>),
-  D("SSLVerifyClient", kAllScopes, 1, 1, h_ssl_verify_client, true),
+  Ov(kOverrideAuthConfig, D("SSLVerifyClient", kAllScopes, 1, 1, h_ssl_verify_client, true)),
   D("SSLCACertificateFile", kCtxServerVhost, 1, 1, h_ssl_client_ca),
   D("SSLCACertificatePath", kCtxServerVhost, 1, 1, h_ssl_client_ca),
   D("SSLCARevocationFile", kCtxServerVhost, 1, 1, h_ssl_client_ca),
@@ -1494,18 +1595,18 @@ const DirectiveSpec kTable[] = {
   S("VirtualHost", kCtxServer, 1, -1, SectionKind::VirtualHost),
   S("Directory", kCtxServerVhost, 1, 2, SectionKind::Directory),
   S("DirectoryMatch", kCtxServerVhost, 1, 1, SectionKind::Directory),
-  S("Files", kAllScopes, 1, 2, SectionKind::Files),
-  S("FilesMatch", kAllScopes, 1, 1, SectionKind::Files),
+  Ov(kOverrideAll, S("Files", kAllScopes, 1, 2, SectionKind::Files)),
+  Ov(kOverrideAll, S("FilesMatch", kAllScopes, 1, 1, SectionKind::Files)),
   S("Location", kCtxServerVhost, 1, 2, SectionKind::Files),
   S("LocationMatch", kCtxServerVhost, 1, 1, SectionKind::Files),
   S("Proxy", kCtxServerVhost, 1, -1, SectionKind::Proxy),
-  Access(S("RequireAll", kDirOnly, 0, 0, SectionKind::RequireContainer)),
-  Access(S("Limit", kDirOnly, 1, -1, SectionKind::Limit)),
-  Access(S("LimitExcept", kDirOnly, 1, -1, SectionKind::Limit)),
-  Access(S("RequireAny", kDirOnly, 0, 0, SectionKind::RequireContainer)),
-  Access(S("RequireNone", kDirOnly, 0, 0, SectionKind::RequireContainer)),
-  S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule),
-  S("IfDefine", kAllScopes, 1, 1, SectionKind::IfDefine),
+  Ov(kOverrideAuthConfig, Access(S("RequireAll", kDirOnly, 0, 0, SectionKind::RequireContainer))),
+  Ov(kOverrideAll, Access(S("Limit", kDirOnly, 1, -1, SectionKind::Limit))),
+  Ov(kOverrideAll, Access(S("LimitExcept", kDirOnly, 1, -1, SectionKind::Limit))),
+  Ov(kOverrideAuthConfig, Access(S("RequireAny", kDirOnly, 0, 0, SectionKind::RequireContainer))),
+  Ov(kOverrideAuthConfig, Access(S("RequireNone", kDirOnly, 0, 0, SectionKind::RequireContainer))),
+  Ov(kOverrideAll, S("IfModule", kAllScopes, 1, 1, SectionKind::IfModule)),
+  Ov(kOverrideAll, S("IfDefine", kAllScopes, 1, 1, SectionKind::IfDefine)),
 
   // Known Apache directives that change nothing itkd does (process model, cosmetics).
   I("LoadModule", kCtxServer, "itkd has no loadable modules"),
@@ -1526,7 +1627,6 @@ const DirectiveSpec kTable[] = {
   I("ServerLimit", kCtxServer, "use PoolMaxWorkers and FrontProcesses"),
   I("ThreadsPerChild", kCtxServer, "itkd workers are not threaded"),
   I("ThreadLimit", kCtxServer, "itkd workers are not threaded"),
-  I("AccessFileName", kCtxServerVhost, "itkd does not read .htaccess files"),
   I("EnableSendfile", kAllScopes, "itkd decides itself"),
   I("EnableMMAP", kAllScopes, "itkd decides itself"),
   I("UseCanonicalName", kAllScopes, "itkd always uses the Host header"),

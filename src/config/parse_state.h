@@ -79,6 +79,8 @@ struct DirectiveSpec {
   bool files_ok = false;
   // Applied inside <Location>/<LocationMatch> too (the access rules).
   bool location_ok = false;
+  // The AllowOverride classes that let a .htaccess file use it (0: never in .htaccess).
+  unsigned overrides = 0;
 };
 
 const DirectiveSpec* find_directive(std::string_view name);
@@ -125,6 +127,10 @@ class ParseState {
   std::vector<std::string> errors;
   int include_depth = 0;
   int section_depth = 0;
+  // Parsing a .htaccess file (parse_htaccess): what its directory's AllowOverride and
+  // AllowOverrideList let it say, and where they were set, for messages.
+  const OverrideRules* htaccess = nullptr;
+  const std::vector<std::string>* htaccess_list = nullptr;
 
   VhostState& vh() { return vhosts[current_vhost]; }
   DirectoryBlock& dir() { return vh().vhost.directories[current_directory]; }

@@ -151,6 +151,27 @@ struct FcgidSettings {
   std::vector<std::pair<std::string, std::string>> initial_env;  // FcgidInitialEnv
 };
 
+// AllowOverride (core): the directive classes .htaccess files below a <Directory> may use.
+enum OverrideClass : unsigned {
+  kOverrideAuthConfig = 1u << 0,  // Require, Auth*, CGIPassAuth
+  kOverrideFileInfo = 1u << 1,    // handlers, Header, Rewrite*, SetEnv, ErrorDocument, ...
+  kOverrideIndexes = 1u << 2,     // DirectoryIndex, FallbackResource, Expires*
+  kOverrideLimit = 1u << 3,       // Order, Allow, Deny
+  kOverrideOptions = 1u << 4,     // Options, php_value, php_flag
+};
+inline constexpr unsigned kOverrideAll = 0x1f;
+inline constexpr unsigned kAllOptions = kOptIndexes | kOptExecCGI | kOptFollowSymLinks | kOptSymLinksIfOwnerMatch |
+                                        kOptIncludes | kOptMultiViews;
+struct OverrideRules {
+  unsigned classes = 0;
+  unsigned options = kAllOptions;  // AllowOverride Options=Indexes,...: the Options it may set
+  // AllowOverride Nonfatal=Override|Unknown|All: such lines are skipped with a warning
+  // instead of failing the request with a 500.
+  bool nonfatal_override = false;
+  bool nonfatal_unknown = false;
+  SourceLocation where;
+};
+
 // A <Directory path> (or <DirectoryMatch regex>) block, in config order. Its settings
 // override the enclosing scope for files at or below `path` (longest match wins,
 // regex blocks applied after prefix blocks, as Apache does).
@@ -173,7 +194,12 @@ struct DirectoryBlock {
   std::vector<ScriptEnvOp> env_ops;         // SetEnv / UnsetEnv, for scripts at or below it
   FileETagSetting file_etag;                // FileETag, for files at or below it
   RewriteSettings rewrite;                  // mod_rewrite's per-directory rules
+  std::optional<OverrideRules> allow_override;  // AllowOverride
+  // AllowOverrideList: directives .htaccess files may use whatever the classes say (lowercase).
+  std::optional<std::vector<std::string>> allow_override_list;
   SourceLocation where;
+  // Made from a .htaccess file: `path` is a real directory's name, never a wildcard pattern.
+  bool from_htaccess = false;
 };
 
 struct AliasRule {
@@ -296,6 +322,10 @@ struct VirtualHost {
   bool has_rewrite = false;
   // SetEnvIf / BrowserMatch: the main server's first, then the vhost's, in config order.
   std::vector<SetEnvIfRule> setenvif;
+  // AccessFileName: the names of the per-directory files read where AllowOverride lets
+  // them say something; and whether any <Directory> of this vhost does (derived).
+  std::vector<std::string> access_file_names{".htaccess"};
+  bool reads_htaccess = false;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -328,6 +328,9 @@ void Connection::process_buffer() {
   // its own (a 421, a parse error) must read neither.
   rewritten_ = false;
   request_env_.clear();
+  view_.reset();  // a 421 or 400 for this head uses no earlier request's .htaccess
+  last_view_path_.clear();
+  last_view_ = {};
   logged_ = false;  // a 400 for this head is logged too, not only a first request's
   http::ParseOutcome outcome = http::parse_request_head(in_, parse_limits, head_);
   if (outcome.status == http::ParseStatus::Incomplete) {
@@ -410,7 +413,17 @@ void Connection::handle_request() {
   rewritten_ = false;
   rewrite_.kind = RewriteOutcome::Kind::Unchanged;
   rewrite_.env.clear();
-  if (vh.has_rewrite) apply_rewrites();
+  if (vh.has_rewrite || vh.reads_htaccess) apply_rewrites();
+  if (vh.reads_htaccess && rewrite_.kind != RewriteOutcome::Kind::Respond) {
+    if (auto [status, reason] = select_view(current_head()); status != 0) {
+      // Answered (and logged) by the static handler, as a rewrite's refusal is.
+      rewrite_.kind = RewriteOutcome::Kind::Respond;
+      rewrite_.status = status;
+      rewrite_.location.clear();
+      rewrite_.log_reason = std::move(reason);
+      rewrite_.extra_headers.clear();
+    }
+  }
 
   body_framing_ = head_.framing;
   body_remaining_ = 0;
@@ -435,10 +448,12 @@ void Connection::handle_request() {
   leftover_.clear();
   redirected_ = false;
   fallback_allowed_ = true;
-  if (worker_.has_dynamic(vhost_) && rewrite_.kind != RewriteOutcome::Kind::Respond) {
+  if (request_has_dynamic() && rewrite_.kind != RewriteOutcome::Kind::Respond) {
     bool fallback_blocked = false;
-    if (auto target = find_dynamic_target(vh, current_head(), &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms(), &fallback_blocked, client_)) {
+    // The memo knows the config's vhost only: a .htaccess view decides afresh.
+    if (auto target = find_dynamic_target(request_vhost(), current_head(), &worker_.open_files(),
+                                          view_ ? nullptr : &worker_.handler_memo(), worker_.loop().now_ms(),
+                                          &fallback_blocked, client_)) {
       start_dynamic(std::move(*target));
       return;
     }
@@ -485,18 +500,23 @@ void Connection::apply_rewrites() {
   std::string authority = request_authority();
   RewriteRequest request{vh, head_, tls_ ? "https" : "http", authority, local_ip_, address_port(local_),
                          peer_ip_, address_port(peer_), request_start_.tv_sec, &request_env_};
+  if (vh.reads_htaccess) request.views = [this](const std::string& fs_path) { return view_for_file(fs_path); };
   rewrite_ = apply_rewrite_rules(request, client_path_, head_.query, head_.has_query);
   // A refusal or redirect is answered (and its reason logged) by the static handler.
   if (rewrite_.kind == RewriteOutcome::Kind::Respond) return;
   if (rewrite_.kind != RewriteOutcome::Kind::Rewritten) return;
   // The access rules of the URL the client asked for still hold: Apache judges them
-  // before its <Directory> rules rewrite, and its <Location> blocks see that URL.
-  bool restricted = has_location_access_rules(vh) || has_files_access_rules(vh) ||
-                    std::any_of(vh.directories.begin(), vh.directories.end(),
+  // before its <Directory> rules rewrite, and its <Location> blocks see that URL (with
+  // the .htaccess files on its way, which may hold Require lines).
+  DirectoryView client_view;
+  if (vh.reads_htaccess) client_view = view_for_url(client_path_);
+  const VirtualHost& judged = client_view.vhost ? *client_view.vhost : vh;
+  bool restricted = has_location_access_rules(judged) || has_files_access_rules(judged) ||
+                    std::any_of(judged.directories.begin(), judged.directories.end(),
                                 [](const DirectoryBlock& d) { return !d.access.empty(); }) ||
                     client_path_.find("/.ht") != std::string::npos;  // denied by default
   if (restricted) {
-    AccessVerdict verdict = judge_url_access(vh, client_path_, head_, client_);
+    AccessVerdict verdict = judge_url_access(judged, client_path_, head_, client_);
     if (verdict.status != 0) {
       rewrite_.kind = RewriteOutcome::Kind::Respond;
       rewrite_.status = verdict.status;
@@ -522,8 +542,43 @@ void Connection::apply_rewrites() {
                                    (rewrite_.has_query ? "?" + rewrite_.query : std::string()));
 }
 
-void Connection::serve_request() {
+DirectoryView Connection::view_for_file(const std::string& fs_path) {
+  if (fs_path == last_view_path_) return last_view_;
+  DirectoryView view =
+      worker_.htaccess().view_for(vhost_, worker_.config().vhosts[vhost_], fs_path, worker_.config().server_root);
+  // Said once, when the file is read, not on every request it serves.
+  for (const std::string& w : view.warnings) log_error(LogLevel::Warn, ".htaccess: " + w);
+  view.warnings.clear();
+  last_view_path_ = fs_path;
+  last_view_ = view;
+  return view;
+}
+
+DirectoryView Connection::view_for_url(const std::string& url_path) {
   const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  UrlMapping mapping = map_url(vh, url_path, {}, false, "http", {});
+  if (mapping.redirect_status != 0) return {};
+  std::string relative = mapping.relative;
+  while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  return view_for_file(mapping.base + (relative.empty() ? "" : "/" + relative));
+}
+
+std::pair<int, std::string> Connection::select_view(const http::RequestHead& head) {
+  view_.reset();
+  std::string decoded, path;
+  // A target that does not decode gets its 400 from the handlers; no file applies.
+  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
+      !remove_dot_segments(decoded, path))
+    return {0, {}};
+  DirectoryView view = view_for_url(path);
+  if (view.error_status) return {view.error_status, view.error_reason};
+  view_ = view.vhost;
+  view_has_dynamic_ = view.has_dynamic;
+  return {0, {}};
+}
+
+void Connection::serve_request() {
+  const VirtualHost& vh = request_vhost();
   std::string authority = request_authority();
   StaticRequest request{vh, current_head(), worker_.mime(), tls_ ? "https" : "http", authority,
                         &worker_.open_files(), worker_.loop().now_ms(), fallback_allowed_, client_};
@@ -557,7 +612,7 @@ void Connection::respond_error(int status, const std::string& reason, bool log_t
     request_start_mono_ms_ = worker_.loop().now_ms();
   }
   std::string edited;
-  if (worker_.config().vhosts[vhost_].has_header_rules) {
+  if (request_vhost().has_header_rules) {
     // The server's own answer: only the "always" rules, and no file's sections.
     edited = edit_response_headers(extra_headers, status, false, {});
     extra_headers = edited;
@@ -622,7 +677,7 @@ int64_t micros(const struct timeval& t) { return int64_t{t.tv_sec} * 1000000 + t
 
 std::string Connection::edit_response_headers(std::string_view headers, int status, bool success,
                                               std::string_view fs_path) const {
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  const VirtualHost& vh = request_vhost();
   std::string url_path = have_head_ ? location_path(vh, current_head().path) : std::string();
   std::string lines(headers);
   // mod_expires first, so a Header line can still change what it added (Apache's filter order).
@@ -662,7 +717,7 @@ void Connection::edit_request_headers() {
 
 void Connection::start_response(StaticResponse response) {
   status_ = response.status;
-  if (const VirtualHost& vh = worker_.config().vhosts[vhost_]; vh.has_header_rules || vh.has_expires) {
+  if (const VirtualHost& vh = request_vhost(); vh.has_header_rules || vh.has_expires) {
     // mod_headers' "onsuccess" means the handler's own answer: a 2xx or 304 file, not
     // the server's errors and redirects.
     bool success = (response.status >= 200 && response.status < 300) || response.status == 304;

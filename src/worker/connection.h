@@ -20,6 +20,7 @@
 #include "worker/dynamic_target.h"
 #include "worker/handler.h"
 #include "worker/header_edits.h"
+#include "worker/htaccess_views.h"
 #include "worker/request_env.h"
 #include "worker/rewrite_engine.h"
 #include "worker/static/static_handler.h"
@@ -134,6 +135,17 @@ class Connection : public ResponseSink {
   }
   // mod_rewrite (connection.cc): runs the vhost's rules on the client's request.
   void apply_rewrites();
+  // .htaccess (worker/htaccess_views.h): the vhost as the access files on the way to a
+  // mapped file make it; the last answer is reused within the request.
+  DirectoryView view_for_file(const std::string& fs_path);
+  // The same for a decoded, normalized URL path, mapped as the handlers map it.
+  DirectoryView view_for_url(const std::string& url_path);
+  // Makes view_ the view of `head`'s URL; an error (an unreadable or bad .htaccess) is
+  // returned as status and reason for the caller to answer.
+  std::pair<int, std::string> select_view(const http::RequestHead& head);
+  // The vhost this request is served by: the .htaccess view, else the config's.
+  const VirtualHost& request_vhost() const { return view_ ? *view_ : worker_.config().vhosts[vhost_]; }
+  bool request_has_dynamic() const { return view_ ? view_has_dynamic_ : worker_.has_dynamic(vhost_); }
   // Host as the client sent it, else ServerName[:port]: for absolute redirect URLs.
   std::string request_authority() const;
 
@@ -216,6 +228,11 @@ class Connection : public ResponseSink {
   std::string rewrite_raw_path_;    // its path, escaped again
   std::string client_uri_;          // REQUEST_URI: what the client asked for
   std::string client_path_;         // REDIRECT_URL: its decoded path
+  // This request's .htaccess view (null: none applies) and the last one looked up.
+  std::shared_ptr<const VirtualHost> view_;
+  bool view_has_dynamic_ = false;
+  std::string last_view_path_;
+  DirectoryView last_view_;
   bool tls_requested_ = false;
   size_t handoff_vhost_ = 0;
   // The last Host routed on this connection and its vhost.

@@ -106,10 +106,11 @@ void Connection::collect_chunked_body() {
 
 void Connection::launch_handler(std::optional<uint64_t> content_length) {
   const ServerConfig& config = worker_.config();
-  const VirtualHost& vh = config.vhosts[vhost_];
+  const VirtualHost& vh = request_vhost();
   const VhostLogs& logs = worker_.logs(vhost_);
   HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
+  request.vhost_owner = view_;
   request.remote_user = remote_user_;
   // Apache's order: SetEnvIf's variables, then the rewrite rules' [E=], then SetEnv.
   bool rewrite_env = !rewrite_.env.empty() && !redirected_;
@@ -255,7 +256,7 @@ void Connection::send_head(int status, std::string headers) {
   status_ = status;
   // Whatever a script answers is the handler's own answer: "onsuccess" rules apply too,
   // and mod_expires unless it is an error.
-  if (const VirtualHost& vh = worker_.config().vhosts[vhost_]; vh.has_header_rules || vh.has_expires)
+  if (const VirtualHost& vh = request_vhost(); vh.has_header_rules || vh.has_expires)
     headers = edit_response_headers(headers, status, true, target_.script.filename);
   const http::RequestHead& head = current_head();
   response_no_body_ = head.method == http::Method::Head || status == 204 || status == 304 || status < 200;
@@ -402,12 +403,21 @@ void Connection::internal_redirect(const std::string& url) {
   }
   redirected_ = true;
   body_framing_ = http::BodyFraming::None;
-  const VirtualHost& vh = worker_.config().vhosts[vhost_];
+  if (worker_.config().vhosts[vhost_].reads_htaccess) {
+    // A new URL, maybe in another directory: its own .htaccess files apply, as in Apache.
+    if (auto [status, reason] = select_view(redirect_head_); status != 0) {
+      redirected_ = false;
+      respond_error(status, reason, true);
+      return;
+    }
+  }
+  const VirtualHost& vh = request_vhost();
   fallback_allowed_ = true;
-  if (worker_.has_dynamic(vhost_)) {
+  if (request_has_dynamic()) {
     bool fallback_blocked = false;
-    if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(), &worker_.handler_memo(),
-                                              worker_.loop().now_ms(), &fallback_blocked, client_)) {
+    if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(),
+                                          view_ ? nullptr : &worker_.handler_memo(), worker_.loop().now_ms(),
+                                          &fallback_blocked, client_)) {
       body_delivered_ = false;
       start_dynamic(std::move(*target));
       return;

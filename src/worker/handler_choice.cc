@@ -26,6 +26,7 @@ const CompiledRegex& compiled(const std::string& pattern) {
   thread_local std::unordered_map<std::string, std::unique_ptr<CompiledRegex>> cache;
   auto it = cache.find(pattern);
   if (it == cache.end()) {
+    if (cache.size() >= 4096) cache.clear();  // .htaccess files bring new patterns as they change
     auto c = std::make_unique<CompiledRegex>();
     c->ok = regcomp(&c->re, pattern.c_str(), REG_EXTENDED) == 0;
     it = cache.emplace(pattern, std::move(c)).first;
@@ -35,24 +36,6 @@ const CompiledRegex& compiled(const std::string& pattern) {
 
 size_t component_count(std::string_view path) {
   return static_cast<size_t>(std::count(path.begin(), path.end(), '/'));
-}
-
-bool below(std::string_view dir, std::string_view prefix) {
-  if (prefix == "/") return true;
-  if (dir.size() < prefix.size() || dir.substr(0, prefix.size()) != prefix) return false;
-  return dir.size() == prefix.size() || dir[prefix.size()] == '/';
-}
-
-bool directory_covers(const DirectoryBlock& b, const std::string& dir) {
-  if (b.path.find_first_of("*?[") == std::string::npos) return below(dir, b.path);
-  // Wildcards never cross '/': compare against as many components as the pattern has.
-  size_t want = component_count(b.path);
-  size_t seen = 0, i = 0;
-  for (; i < dir.size(); ++i) {
-    if (dir[i] == '/' && ++seen > want) break;
-  }
-  if (seen < want) return false;
-  return fnmatch(b.path.c_str(), dir.substr(0, i).c_str(), FNM_PATHNAME) == 0;
 }
 
 std::string ascii_lower(std::string_view s) {
@@ -84,7 +67,7 @@ HandlerChoice choose_handler(const VirtualHost& vhost, std::string_view fs_path,
   std::map<std::string, HandlerSpec> add = vhost.add_handlers;
   std::vector<const DirectoryBlock*> blocks;
   for (const DirectoryBlock& b : vhost.directories)
-    if (!b.is_regex && directory_covers(b, dir)) blocks.push_back(&b);
+    if (!b.is_regex && directory_block_covers(b, dir)) blocks.push_back(&b);
   std::stable_sort(blocks.begin(), blocks.end(), [](const DirectoryBlock* a, const DirectoryBlock* b) {
     return component_count(a->path) < component_count(b->path);
   });

@@ -87,14 +87,21 @@ bool path_within(std::string_view path, std::string_view dir) {
   return path == dir || (path.starts_with(dir) && path.size() > dir.size() && path[dir.size()] == '/');
 }
 
+size_t component_count(std::string_view path) {
+  return static_cast<size_t>(std::count(path.begin(), path.end(), '/')) - (path == "/" ? 1 : 0);
+}
+
 // The innermost <Directory> holding `fs` that has rewrite lines decides (RewriteOptions
 // Inherit adds the next one's rules); blocks without any are transparent.
 DirRules rules_for(const VirtualHost& vhost, std::string_view fs) {
   std::vector<const DirectoryBlock*> matching;
-  for (const DirectoryBlock& d : vhost.directories)
-    if (!d.is_regex && path_within(fs, d.path) && d.rewrite.configured()) matching.push_back(&d);
-  std::stable_sort(matching.begin(), matching.end(),
-                   [](const DirectoryBlock* a, const DirectoryBlock* b) { return a->path.size() > b->path.size(); });
+  // Deepest first; for one directory the later block (a .htaccess file comes after the
+  // config's <Directory>) merges over the earlier, so it is asked first.
+  for (auto it = vhost.directories.rbegin(); it != vhost.directories.rend(); ++it)
+    if (!it->is_regex && directory_block_covers(*it, fs) && it->rewrite.configured()) matching.push_back(&*it);
+  std::stable_sort(matching.begin(), matching.end(), [](const DirectoryBlock* a, const DirectoryBlock* b) {
+    return component_count(a->path) > component_count(b->path);
+  });
   DirRules out;
   std::optional<bool> engine;
   bool want_parent = true;
@@ -159,6 +166,7 @@ class Engine {
   mutable std::string request_filename_;
   mutable bool filename_pending_ = false;
   const DirectoryBlock* rules_owner_ = nullptr;  // per-directory round: whose rules run
+  std::vector<std::shared_ptr<const VirtualHost>> views_held_;  // .htaccess views the rounds used
   const std::string* rules_base_ = nullptr;      // and its RewriteBase
   bool ended_ = false;     // [END]
   bool redirected_ = false;
@@ -509,7 +517,19 @@ RewriteOutcome Engine::run(const std::string& path) {
     std::string relative = mapping.relative;
     while (!relative.empty() && relative.back() == '/') relative.pop_back();
     std::string fs = mapping.base + (relative.empty() ? "" : "/" + relative);
-    DirRules dir = rules_for(vh, fs);
+    const VirtualHost* dir_vhost = &vh;
+    if (req_.views) {
+      DirectoryView view = req_.views(fs);
+      if (view.error_status) {
+        respond(view.error_status, {}, view.error_reason);
+        return std::move(out_);
+      }
+      if (view.vhost) {
+        dir_vhost = view.vhost.get();
+        views_held_.push_back(std::move(view.vhost));  // rules_owner_ points into it
+      }
+    }
+    DirRules dir = rules_for(*dir_vhost, fs);
     if (dir.rules.empty()) break;
     if (round == kMaxRounds) {
       respond(500, {}, "request exceeded the limit of " + std::to_string(kMaxRounds) +

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <ctime>
+#include <functional>
 #include <string>
 #include <string_view>
 
 #include "config/script_env.h"
 #include "config/server_config.h"
 #include "http/request_head.h"
+#include "worker/htaccess_views.h"
 #include "worker/static/access_check.h"
 
 namespace itkd {
@@ -27,6 +29,9 @@ struct RewriteRequest {
   uint16_t peer_port = 0;
   time_t now = 0;
   const ScriptEnv* env = nullptr;  // SetEnvIf's variables, for %{ENV:name}
+  // Where .htaccess files are read: the vhost as those on the way to a mapped file make
+  // it (worker/htaccess_views.h), for that file's <Directory> rules. Empty: `vhost` holds.
+  std::function<DirectoryView(const std::string& fs_path)> views = {};
 };
 
 struct RewriteOutcome {

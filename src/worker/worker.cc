@@ -21,6 +21,7 @@
 #include "worker/static/open_file_cache.h"
 #include "worker/dynamic_target.h"
 #include "worker/handler_memo.h"
+#include "worker/htaccess_views.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
 #include "tls/tls_context.h"
 #include "worker/worker_context.h"
@@ -59,6 +60,7 @@ class Worker : public WorkerContext {
   const MimeTypes& mime() const override { return mime_; }
   OpenFileCache& open_files() override { return open_files_; }
   HandlerMemo& handler_memo() override { return handler_memo_; }
+  HtaccessViews& htaccess() override { return htaccess_; }
   EventLoop& loop() override { return loop_; }
   size_t pool() const override { return options_.pool; }
   const VhostLogs& logs(size_t vhost) const override { return vhost_logs_[vhost]; }
@@ -99,6 +101,7 @@ class Worker : public WorkerContext {
   MimeTypes mime_;
   OpenFileCache open_files_;
   HandlerMemo handler_memo_;
+  HtaccessViews htaccess_;
   EventLoop loop_;
   ErrorLog log_;
   std::vector<VhostLogs> vhost_logs_;

@@ -20,6 +20,7 @@ class AsyncHandler;
 class Connection;
 class FcgidProcessManager;
 class HandlerMemo;
+class HtaccessViews;
 class OpenFileCache;
 namespace tls {
 class TlsContextSet;
@@ -44,6 +45,8 @@ class WorkerContext {
   virtual const MimeTypes& mime() const = 0;
   virtual OpenFileCache& open_files() = 0;
   virtual HandlerMemo& handler_memo() = 0;
+  // The .htaccess files this worker read, and the vhosts as they make them.
+  virtual HtaccessViews& htaccess() = 0;
   virtual EventLoop& loop() = 0;
   virtual size_t pool() const = 0;
   virtual const VhostLogs& logs(size_t vhost) const = 0;

@@ -46,19 +46,6 @@ std::string_view leading_components(std::string_view dir, size_t count) {
   return seen == count ? dir : std::string_view();
 }
 
-bool block_covers(const DirectoryBlock& block, const std::string& dir) {
-  const std::string& p = block.path;
-  if (p == "/") return true;
-  if (has_wildcard(p)) {
-    // "<Directory /home/*/public_html>": wildcards never cross a '/'.
-    std::string_view head = leading_components(dir, component_count(p));
-    if (head.empty()) return false;
-    return fnmatch(p.c_str(), std::string(head).c_str(), FNM_PATHNAME) == 0;
-  }
-  if (dir.size() < p.size() || dir.compare(0, p.size(), p) != 0) return false;
-  return dir.size() == p.size() || dir[p.size()] == '/';
-}
-
 struct CompiledRegex {
   regex_t re{};
   bool ok = false;
@@ -69,13 +56,28 @@ struct CompiledRegex {
 
 }  // namespace
 
-// The worker is single-threaded and the config is fixed for its lifetime, so each
-// pattern is compiled once. A pattern that does not compile (the config parser should
-// have refused it) never matches.
+bool directory_block_covers(const DirectoryBlock& block, std::string_view dir) {
+  const std::string& p = block.path;
+  if (p == "/") return true;
+  if (!block.from_htaccess && has_wildcard(p)) {
+    // "<Directory /home/*/public_html>": wildcards never cross a '/'.
+    std::string_view head = leading_components(dir, component_count(p));
+    if (head.empty()) return false;
+    return fnmatch(p.c_str(), std::string(head).c_str(), FNM_PATHNAME) == 0;
+  }
+  if (dir.size() < p.size() || dir.compare(0, p.size(), p) != 0) return false;
+  return dir.size() == p.size() || dir[p.size()] == '/';
+}
+
+// The worker is single-threaded and its config is fixed, so each pattern is compiled once.
+// .htaccess files bring patterns of their own as they are edited: past a bound the cache
+// starts over. A pattern that does not compile (the parser should have refused it) never
+// matches.
 bool regex_matches(const std::string& pattern, const std::string& dir) {
   thread_local std::unordered_map<std::string, std::unique_ptr<CompiledRegex>> cache;
   auto it = cache.find(pattern);
   if (it == cache.end()) {
+    if (cache.size() >= 4096) cache.clear();
     auto compiled = std::make_unique<CompiledRegex>();
     compiled->ok = regcomp(&compiled->re, pattern.c_str(), REG_EXTENDED | REG_NOSUB) == 0;
     it = cache.emplace(pattern, std::move(compiled)).first;
@@ -106,7 +108,7 @@ void apply(const DirectoryBlock& block, DirectorySettings& s) {
 std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir) {
   std::vector<const DirectoryBlock*> all;
   for (const DirectoryBlock& block : vhost.directories) {
-    if (!block.is_regex && block_covers(block, dir)) all.push_back(&block);
+    if (!block.is_regex && directory_block_covers(block, dir)) all.push_back(&block);
   }
   std::stable_sort(all.begin(), all.end(), [](const DirectoryBlock* a, const DirectoryBlock* b) {
     return component_count(a->path) < component_count(b->path);

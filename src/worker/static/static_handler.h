@@ -87,6 +87,9 @@ struct DirectorySettings {
   unsigned file_etag = kDefaultFileETag;  // FileETag parts (0: no ETag)
 };
 DirectorySettings settings_for_directory(const VirtualHost& vhost, const std::string& dir);
+// Does this <Directory path> block cover `path` (a directory or a file below it)?
+// Wildcards ("/home/*/public_html") never cross a '/'; a .htaccess block's path is literal.
+bool directory_block_covers(const DirectoryBlock& block, std::string_view path);
 // The <Directory>/<DirectoryMatch> blocks that apply to `dir`, in the order they merge.
 std::vector<const DirectoryBlock*> directory_blocks_for(const VirtualHost& vhost, const std::string& dir);
 // php_value & co. for scripts in `dir`: the vhost's, then its <Directory> blocks'.

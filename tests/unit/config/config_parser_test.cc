@@ -640,12 +640,6 @@ TEST(ConfigParser, FilesBlockParsedWithWarning) {
   EXPECT_EQ(c.vhosts[0].add_types.count(".txt"), 0u);  // not applied
 }
 
-TEST(ConfigParser, AllowOverrideWarns) {
-  auto c = parse_ok(kBase + "<Directory /srv>\nAllowOverride All\n</Directory>\n");
-  ASSERT_EQ(c.warnings.size(), 1u);
-  EXPECT_NE(c.warnings[0].find(".htaccess"), std::string::npos);
-}
-
 TEST(ConfigParser, ServerRootRelativePaths) {
   auto c = parse_ok("ServerRoot /opt/itkd\nListen 80\nDocumentRoot htdocs\nTypesConfig conf/mime.types\n");
   EXPECT_EQ(c.server_root, "/opt/itkd");
