@@ -5,7 +5,11 @@
 # match. wrk takes turns between them (the machine is shared and drifts), and the
 # owner's worker CPU per request is read from /proc/PID/stat of its processes before and
 # after each run. A fourth row is WordPress's pretty URL, rewritten to a static index.html
-# by an internal redirect; the fifth the same URL through FallbackResource instead. Loopback only. Usage (root): bench/rewrite_cost.sh [SECS] [RUNS]
+# by an internal redirect; the fifth the same URL through FallbackResource instead.
+# The last three are .htaccess: AllowOverride All over a docroot without any file (the
+# stat per directory level alone), and WordPress's block read from the docroot's
+# .htaccess, for a file and for a pretty URL. Loopback only.
+# Usage (root): bench/rewrite_cost.sh [SECS] [RUNS]
 # HOLD=secs keeps the server up before the runs, for perf by hand.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,11 +28,24 @@ trap cleanup EXIT
 mkdir -p "$work/www/wp-content" "$work/empty" "$work/logs"
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/www/1k.html"
 echo "front page" > "$work/www/index.html"
-chown -R "$uid:$uid" "$work/www"
+cp -r "$work/www" "$work/www-nofile"
+cat > "$work/www/.htaccess" <<'HT'
+# BEGIN WordPress
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteBase /
+RewriteRule ^index\.html$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /index.html [L]
+</IfModule>
+# END WordPress
+HT
+chown -R "$uid:$uid" "$work/www" "$work/www-nofile"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-vhost() {  # name, extra lines
-  printf '<VirtualHost *:%s>\n  ServerName %s\n  DocumentRoot %s/www\n  AssignUserID #%s #%s\n%s</VirtualHost>\n' \
-    "$port" "$1" "$work" "$uid" "$uid" "$2"
+vhost() {  # name, extra lines[, docroot]
+  printf '<VirtualHost *:%s>\n  ServerName %s\n  DocumentRoot %s\n  AssignUserID #%s #%s\n%s</VirtualHost>\n' \
+    "$port" "$1" "${3:-$work/www}" "$uid" "$uid" "$2"
 }
 {
   cat <<CONF
@@ -57,6 +74,14 @@ CONF
 "
   vhost fallback.test "  FallbackResource /index.html
 "
+  vhost override.test "  <Directory $work/www-nofile>
+    AllowOverride All
+  </Directory>
+" "$work/www-nofile"
+  vhost htaccess.test "  <Directory $work/www>
+    AllowOverride All
+  </Directory>
+"
   vhost rules.test "  RewriteEngine On
   RewriteCond %{HTTP_HOST} ^www\\.(.+)\$ [NC]
   RewriteRule ^/?(.*)\$ http://%1/\$1 [R=301,L]
@@ -78,8 +103,10 @@ pid=$!
 for _ in $(seq 100); do curl -s -o /dev/null -H "Host: plain.test" "http://127.0.0.1:$port/1k.html" && break; sleep 0.1; done
 [ "$(curl -s -H 'Host: wp.test' "http://127.0.0.1:$port/2026/11/hello/")" = "front page" ] ||
   { echo "the WordPress rules did not rewrite; error log:" >&2; cat "$work/logs/error.log" >&2; exit 1; }
+[ "$(curl -s -H 'Host: htaccess.test' "http://127.0.0.1:$port/2026/11/hello/")" = "front page" ] ||
+  { echo "the WordPress .htaccess did not rewrite; error log:" >&2; cat "$work/logs/error.log" >&2; exit 1; }
 if [ -n "${HOLD:-}" ]; then  # keep it up for profiling by hand
-  echo "itkd on 127.0.0.1:$port (hosts plain.test wp.test rules.test fallback.test), owner uid $uid; holding ${HOLD}s" >&2
+  echo "itkd on 127.0.0.1:$port (hosts plain.test wp.test rules.test fallback.test override.test htaccess.test), owner uid $uid; holding ${HOLD}s" >&2
   sleep "$HOLD"
 fi
 ticks=$(getconf CLK_TCK)
@@ -91,7 +118,8 @@ owner_ticks() {  # CPU ticks of every process of the owner (the pool's workers)
   echo "$t"
 }
 rows=("plain.test /1k.html" "wp.test /1k.html" "rules.test /1k.html" "wp.test /2026/11/hello/"
-      "fallback.test /2026/11/hello/")
+      "fallback.test /2026/11/hello/" "override.test /1k.html" "htaccess.test /1k.html"
+      "htaccess.test /2026/11/hello/")
 for row in "${rows[@]}"; do
   read -r host path <<< "$row"
   wrk -t1 -c32 -d2s -H "Host: $host" "http://127.0.0.1:$port$path" > /dev/null

@@ -30,8 +30,21 @@ cat > "$demo/alice/www/hello.php" <<'PHP'
 printf("Hello from PHP, running as uid %d (pid %d)\n", posix_geteuid(), getmypid());
 printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
 PHP
-# A blog with WordPress's pretty permalinks: its .htaccess rewrite block, moved into the vhost.
+# A blog with WordPress's pretty permalinks: the .htaccess WordPress writes, read by
+# alice's worker as alice (AllowOverride below).
 mkdir -p "$demo/alice/www/blog"
+cat > "$demo/alice/www/blog/.htaccess" <<'HTACCESS'
+# BEGIN WordPress
+<IfModule mod_rewrite.c>
+RewriteEngine On
+RewriteBase /blog/
+RewriteRule ^index\.php$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /blog/index.php [L]
+</IfModule>
+# END WordPress
+HTACCESS
 cat > "$demo/alice/www/blog/index.php" <<'PHP'
 <?php
 printf("Blog front controller for %s, running as uid %d\n", $_SERVER["REQUEST_URI"], posix_geteuid());
@@ -91,14 +104,7 @@ cat > "$demo/conf.d/alice.conf" <<CONF
     FcgidWrapper /usr/bin/php-cgi .php
     <Directory $demo/alice/www>
         Options +ExecCGI
-    </Directory>
-    <Directory $demo/alice/www/blog>
-        RewriteEngine On
-        RewriteBase /blog/
-        RewriteRule ^index\.php$ - [L]
-        RewriteCond %{REQUEST_FILENAME} !-f
-        RewriteCond %{REQUEST_FILENAME} !-d
-        RewriteRule . /blog/index.php [L]
+        AllowOverride FileInfo AuthConfig Indexes Limit
     </Directory>
     DirectoryIndex index.html index.php
     CustomLog $demo/logs/alice.access.log combined
@@ -149,7 +155,7 @@ Try, in another shell:
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/steal.txt      # 403: alice's file
   curl -H 'Host: alice.example' http://127.0.0.1:$port/hello.php      # PHP as alice
   curl -H 'Host: alice.example' http://127.0.0.1:$port/blog/2026/11/hello-world/
-                                                  # WordPress's rewrite rules (mod_rewrite)
+                                                  # WordPress's .htaccess (mod_rewrite)
   curl -H 'Host: bob.example'   http://127.0.0.1:$port/cgi-bin/whoami.cgi   # CGI as bob
   curl --cacert $demo/tls/ca.pem --resolve alice.example:$tls_port:127.0.0.1 https://alice.example:$tls_port/
   curl --cacert $demo/tls/ca.pem --resolve bob.example:$tls_port:127.0.0.1 https://bob.example:$tls_port/

@@ -1311,6 +1311,13 @@ void derive_section_flags(VirtualHost& v) {
   v.has_rewrite = (v.rewrite.engine.value_or(false) && !v.rewrite.rules.empty()) ||
                   std::any_of(v.directories.begin(), v.directories.end(),
                               [](const DirectoryBlock& d) { return !d.rewrite.rules.empty(); });
+  v.has_directory_redirects = std::any_of(v.directories.begin(), v.directories.end(),
+                                          [](const DirectoryBlock& d) { return !d.redirects.empty(); });
+  v.has_directory_error_documents = std::any_of(v.directories.begin(), v.directories.end(),
+                                                [](const DirectoryBlock& d) { return !d.error_documents.empty(); });
+  v.has_directory_types = std::any_of(v.directories.begin(), v.directories.end(), [](const DirectoryBlock& d) {
+    return !d.add_types.empty() || d.default_charset.has_value();
+  });
   v.reads_htaccess = std::any_of(v.directories.begin(), v.directories.end(), [](const DirectoryBlock& d) {
     return (d.allow_override && d.allow_override->classes) || (d.allow_override_list && !d.allow_override_list->empty());
   });

@@ -519,16 +519,21 @@ Result<RedirectRule> parse_redirect(const Directive& d, const std::vector<std::s
   return r;
 }
 
+// In <Directory> (and .htaccess) a redirect belongs to the directory's files.
+std::vector<RedirectRule>& redirect_list(ParseState& ps) {
+  return ps.context == kCtxDirectory ? ps.dir().redirects : ps.vh().vhost.redirects;
+}
+
 Result<void> h_redirect(ParseState& ps, const Directive& d) {
   auto r = parse_redirect(d, d.args, false);
   if (!r) return r.error();
-  ps.vh().vhost.redirects.push_back(std::move(*r));
+  redirect_list(ps).push_back(std::move(*r));
   return ok();
 }
 Result<void> h_redirect_match(ParseState& ps, const Directive& d) {
   auto r = parse_redirect(d, d.args, true);
   if (!r) return r.error();
-  ps.vh().vhost.redirects.push_back(std::move(*r));
+  redirect_list(ps).push_back(std::move(*r));
   return ok();
 }
 // RedirectPermanent / RedirectTemp URL-path URL: Redirect permanent|temp.
@@ -537,7 +542,7 @@ Result<void> h_redirect_fixed(ParseState& ps, const Directive& d) {
   std::vector<std::string> args{iequals(d.name, "RedirectPermanent") ? "permanent" : "temp", d.args[0], d.args[1]};
   auto r = parse_redirect(d, args, false);
   if (!r) return r.error();
-  ps.vh().vhost.redirects.push_back(std::move(*r));
+  redirect_list(ps).push_back(std::move(*r));
   return ok();
 }
 
@@ -566,10 +571,14 @@ Result<void> h_error_document(ParseState& ps, const Directive& d) {
     r.kind = ErrorDocumentRule::Kind::Text;
     r.value = rest;
   }
-  auto& docs = ps.vh().vhost.error_documents;
+  bool in_directory = ps.context == kCtxDirectory;
+  auto& docs = in_directory ? ps.dir().error_documents : ps.vh().vhost.error_documents;
   std::erase_if(docs, [&](const ErrorDocumentRule& o) { return o.status == r.status; });
-  // "ErrorDocument 404 default" restores the built-in page.
-  if (!(r.kind == ErrorDocumentRule::Kind::Text && iequals(r.value, "default"))) docs.push_back(r);
+  // "ErrorDocument 404 default" restores the built-in page (in a directory, over what
+  // an enclosing scope set: the marker stays).
+  bool restore = r.kind == ErrorDocumentRule::Kind::Text && iequals(r.value, "default");
+  if (restore) r.value = "default";
+  if (!restore || in_directory) docs.push_back(r);
   return ok();
 }
 
@@ -581,14 +590,19 @@ Result<void> h_add_type(ParseState& ps, const Directive& d) {
   for (size_t i = 1; i < d.args.size(); ++i) {
     std::string ext = ascii_lower(d.args[i]);
     if (ext.empty() || ext[0] != '.') ext = "." + ext;
-    ps.vh().vhost.add_types[ext] = type;
+    (ps.context == kCtxDirectory ? ps.dir().add_types : ps.vh().vhost.add_types)[ext] = type;
   }
   return ok();
 }
 
 Result<void> h_add_default_charset(ParseState& ps, const Directive& d) {
   const std::string& a = d.args[0];
-  ps.vh().vhost.default_charset = iequals(a, "on") ? "iso-8859-1" : iequals(a, "off") ? "" : a;
+  std::string charset = iequals(a, "on") ? "iso-8859-1" : iequals(a, "off") ? "" : a;
+  if (ps.context == kCtxDirectory) {
+    ps.dir().default_charset = std::move(charset);
+    return ok();
+  }
+  ps.vh().vhost.default_charset = std::move(charset);
   mark(ps, d);
   return ok();
 }
@@ -1517,15 +1531,15 @@ const DirectiveSpec kTable[] = {
   Ov(kOverrideAuthConfig, Access(D("AuthBasicProvider", kDirOnly, 1, -1, h_auth_basic_provider))),
   D("Alias", kCtxServerVhost, 2, 2, h_alias),
   D("ScriptAlias", kCtxServerVhost, 2, 2, h_script_alias),
-  Ov(kOverrideFileInfo, D("Redirect", kAllScopes, 1, 3, h_redirect, false, true)),
-  Ov(kOverrideFileInfo, D("RedirectPermanent", kAllScopes, 1, 2, h_redirect_fixed, false, true)),
-  Ov(kOverrideFileInfo, D("RedirectTemp", kAllScopes, 1, 2, h_redirect_fixed, false, true)),
-  Ov(kOverrideFileInfo, D("RedirectMatch", kAllScopes, 1, 3, h_redirect_match, false, true)),
+  Ov(kOverrideFileInfo, D("Redirect", kAllScopes, 1, 3, h_redirect)),
+  Ov(kOverrideFileInfo, D("RedirectPermanent", kAllScopes, 1, 2, h_redirect_fixed)),
+  Ov(kOverrideFileInfo, D("RedirectTemp", kAllScopes, 1, 2, h_redirect_fixed)),
+  Ov(kOverrideFileInfo, D("RedirectMatch", kAllScopes, 1, 3, h_redirect_match)),
   D("AliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
   D("ScriptAliasMatch", kCtxServerVhost, 2, 2, h_not_supported),
-  Ov(kOverrideFileInfo, D("ErrorDocument", kAllScopes, 2, -1, h_error_document, false, true)),
-  Ov(kOverrideFileInfo, D("AddType", kAllScopes, 2, -1, h_add_type, false, true)),
-  Ov(kOverrideFileInfo, D("AddDefaultCharset", kAllScopes, 1, 1, h_add_default_charset, false, true)),
+  Ov(kOverrideFileInfo, D("ErrorDocument", kAllScopes, 2, -1, h_error_document)),
+  Ov(kOverrideFileInfo, D("AddType", kAllScopes, 2, -1, h_add_type)),
+  Ov(kOverrideFileInfo, D("AddDefaultCharset", kAllScopes, 1, 1, h_add_default_charset)),
   D("TypesConfig", kCtxServer, 1, 1, h_types_config),
   D("ErrorLog", kCtxServerVhost, 1, 1, h_error_log),
   D("LogLevel", kCtxServerVhost, 1, -1, h_log_level),

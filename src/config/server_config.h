@@ -151,6 +151,30 @@ struct FcgidSettings {
   std::vector<std::pair<std::string, std::string>> initial_env;  // FcgidInitialEnv
 };
 
+struct AliasRule {
+  std::string url_prefix;   // "/icons/" or "/icons"
+  std::string target;       // filesystem path
+  bool is_script = false;   // ScriptAlias
+  SourceLocation where;
+};
+
+struct RedirectRule {
+  int status = 302;         // 301, 302, 303, 307, 308, 410 (gone: target empty)
+  std::string url_prefix;   // RedirectMatch: the regex, as written
+  std::string target;       // absolute URL or "/path"; RedirectMatch: with $0-$9
+  SourceLocation where;
+  bool is_regex = false;    // RedirectMatch
+  SharedRegex regex{};      // RedirectMatch: matched against the decoded URL path
+};
+
+struct ErrorDocumentRule {
+  int status = 0;
+  // One of: a local URL ("/errors/404.html"), an external URL ("http://..."),
+  // or a literal message (stored without the leading quote).
+  enum class Kind { LocalUrl, ExternalUrl, Text } kind = Kind::Text;
+  std::string value;
+};
+
 // AllowOverride (core): the directive classes .htaccess files below a <Directory> may use.
 enum OverrideClass : unsigned {
   kOverrideAuthConfig = 1u << 0,  // Require, Auth*, CGIPassAuth
@@ -194,36 +218,19 @@ struct DirectoryBlock {
   std::vector<ScriptEnvOp> env_ops;         // SetEnv / UnsetEnv, for scripts at or below it
   FileETagSetting file_etag;                // FileETag, for files at or below it
   RewriteSettings rewrite;                  // mod_rewrite's per-directory rules
+  // Redirect / RedirectMatch for files at or below it (mod_alias's per-directory form:
+  // the URL path is still matched whole), the deepest block's first.
+  std::vector<RedirectRule> redirects;
+  // ErrorDocument for errors answered for files at or below it ("default": the built-in page).
+  std::vector<ErrorDocumentRule> error_documents;
+  std::map<std::string, std::string> add_types;  // AddType for files at or below it: ".ext" -> type
+  std::optional<std::string> default_charset;     // AddDefaultCharset ("" = Off)
   std::optional<OverrideRules> allow_override;  // AllowOverride
   // AllowOverrideList: directives .htaccess files may use whatever the classes say (lowercase).
   std::optional<std::vector<std::string>> allow_override_list;
   SourceLocation where;
   // Made from a .htaccess file: `path` is a real directory's name, never a wildcard pattern.
   bool from_htaccess = false;
-};
-
-struct AliasRule {
-  std::string url_prefix;   // "/icons/" or "/icons"
-  std::string target;       // filesystem path
-  bool is_script = false;   // ScriptAlias
-  SourceLocation where;
-};
-
-struct RedirectRule {
-  int status = 302;         // 301, 302, 303, 307, 308, 410 (gone: target empty)
-  std::string url_prefix;   // RedirectMatch: the regex, as written
-  std::string target;       // absolute URL or "/path"; RedirectMatch: with $0-$9
-  SourceLocation where;
-  bool is_regex = false;    // RedirectMatch
-  SharedRegex regex{};      // RedirectMatch: matched against the decoded URL path
-};
-
-struct ErrorDocumentRule {
-  int status = 0;
-  // One of: a local URL ("/errors/404.html"), an external URL ("http://..."),
-  // or a literal message (stored without the leading quote).
-  enum class Kind { LocalUrl, ExternalUrl, Text } kind = Kind::Text;
-  std::string value;
 };
 
 struct CustomLogSpec {
@@ -326,6 +333,10 @@ struct VirtualHost {
   // them say something; and whether any <Directory> of this vhost does (derived).
   std::vector<std::string> access_file_names{".htaccess"};
   bool reads_htaccess = false;
+  // Whether a <Directory> (or .htaccess) block holds Redirect or ErrorDocument lines (derived).
+  bool has_directory_redirects = false;
+  bool has_directory_error_documents = false;
+  bool has_directory_types = false;  // AddType or AddDefaultCharset in a <Directory>
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

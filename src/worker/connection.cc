@@ -424,6 +424,8 @@ void Connection::handle_request() {
       rewrite_.extra_headers.clear();
     }
   }
+  if (rewrite_.kind != RewriteOutcome::Kind::Respond && request_vhost().has_directory_redirects)
+    apply_directory_redirects();
 
   body_framing_ = head_.framing;
   body_remaining_ = 0;
@@ -540,6 +542,39 @@ void Connection::apply_rewrites() {
   if (worker_.logs(vhost_).error.enabled(LogLevel::Debug))
     log_error(LogLevel::Debug, "rewrite " + client_uri_ + " -> " + rewrite_raw_path_ +
                                    (rewrite_.has_query ? "?" + rewrite_.query : std::string()));
+}
+
+void Connection::apply_directory_redirects() {
+  const VirtualHost& vh = request_vhost();
+  const http::RequestHead& head = current_head();
+  std::string decoded, path;
+  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
+      !remove_dot_segments(decoded, path))
+    return;
+  UrlMapping mapping = map_url(vh, path, {}, false, "http", {});
+  if (mapping.redirect_status != 0) return;  // the vhost's own Redirect answers first
+  std::string relative = mapping.relative;
+  bool names_directory = relative.empty() || relative.back() == '/';
+  while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  std::string dir = mapping.base + (relative.empty() ? "" : "/" + relative);
+  if (!names_directory) dir.erase(std::max<size_t>(dir.rfind('/'), 1));
+  std::vector<const DirectoryBlock*> blocks = directory_blocks_for(vh, dir);
+  std::string authority = request_authority();
+  UrlMapping m;
+  // mod_alias merges a directory's redirects before its parent's: the deepest first.
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
+    if (!(*it)->redirects.empty() && match_redirects((*it)->redirects, vh, path, head.query, head.has_query,
+                                                     tls_ ? "https" : "http", authority, m))
+      break;
+  }
+  if (m.redirect_status == 0) return;
+  // Apache redirects from its fixups, after the access checks: a refusal wins.
+  AccessVerdict verdict = judge_url_access(vh, path, head, client_);
+  rewrite_.kind = RewriteOutcome::Kind::Respond;
+  rewrite_.status = verdict.status ? verdict.status : m.redirect_status;
+  rewrite_.location = verdict.status ? std::string() : std::move(m.location);
+  rewrite_.log_reason = std::move(verdict.log_reason);
+  rewrite_.extra_headers = std::move(verdict.extra_headers);
 }
 
 DirectoryView Connection::view_for_file(const std::string& fs_path) {

@@ -143,6 +143,9 @@ class Connection : public ResponseSink {
   // Makes view_ the view of `head`'s URL; an error (an unreadable or bad .htaccess) is
   // returned as status and reason for the caller to answer.
   std::pair<int, std::string> select_view(const http::RequestHead& head);
+  // Redirect / RedirectMatch of the <Directory> (and .htaccess) blocks of the file the
+  // request maps to: the answer goes into rewrite_, as a rule's redirect does.
+  void apply_directory_redirects();
   // The vhost this request is served by: the .htaccess view, else the config's.
   const VirtualHost& request_vhost() const { return view_ ? *view_ : worker_.config().vhosts[vhost_]; }
   bool request_has_dynamic() const { return view_ ? view_has_dynamic_ : worker_.has_dynamic(vhost_); }

@@ -77,6 +77,18 @@ def setup(srv):
     a.mkdir("peek")
     a.write("peek/page.html", b"page\n")
     os.symlink(os.path.join(b.www, "secret.txt"), os.path.join(a.www, "peek/.htaccess"))
+    # What sites put in .htaccess besides rewrite rules: mod_alias, ErrorDocument, mod_mime.
+    a.write("moved/new.html", b"new page\n")
+    a.write("moved/missing.html", b"custom not found\n")
+    a.write("moved/font.woff2", b"wOF2")
+    a.write("moved/notes.txt", b"notes\n")
+    a.write("moved/secret.html", b"secret\n")
+    a.write("moved/.htaccess", b"Redirect 301 /moved/old.html /moved/new.html\n"
+                               b"RedirectMatch 302 ^/moved/post/(\\d+)$ /moved/new.html?p=$1\n"
+                               b"Redirect 301 /moved/secret.html /moved/new.html\n"
+                               b"<Files secret.html>\nRequire all denied\n</Files>\n"
+                               b"ErrorDocument 404 /moved/missing.html\n"
+                               b"AddType font/woff2 .woff2\nAddDefaultCharset utf-8\n")
     # bob's admin allows nothing: his file is never read.
     b.write(".htaccess", b"Require all denied\n")
 
@@ -191,6 +203,23 @@ class Htaccess(h.ServerTestCase):
         self.assertNotIn(b"secret", r.body)
         text = self.log_text_with(watch, "peek/.htaccess: can't check the access file (Permission denied)")
         self.assertNotIn("secret", text.replace("peek", ""))
+
+    def test_redirects_error_pages_and_types_from_the_file(self):
+        r = self.get("/moved/old.html")
+        self.assertStatus(r, 301)
+        self.assertEqual(r.header("location"), "http://alice.test/moved/new.html")
+        r = self.get("/moved/post/42")
+        self.assertStatus(r, 302)
+        self.assertEqual(r.header("location"), "http://alice.test/moved/new.html?p=42")
+        # The access rules are judged before a redirect, as Apache's fixups run after them.
+        self.assertStatus(self.get("/moved/secret.html"), 403)
+        r = self.get("/moved/gone.html")
+        self.assertStatus(r, 404)
+        self.assertEqual(r.body, b"custom not found\n")
+        self.assertNotEqual(self.get("/edit/gone.html").body, b"custom not found\n")  # its directory only
+        self.assertEqual(self.get("/moved/font.woff2").header("content-type"), "font/woff2")
+        self.assertEqual(self.get("/moved/notes.txt").header("content-type"), "text/plain; charset=utf-8")
+        self.assertEqual(self.get("/edit/page.html").header("content-type"), "text/html")
 
     def test_allow_override_none_reads_nothing(self):
         self.assertStatus(self.get("/", host="bob.test"), 200)

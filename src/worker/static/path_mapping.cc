@@ -139,11 +139,10 @@ std::string absolute_url_prefix(const VirtualHost& vhost, std::string_view schem
   return out;
 }
 
-UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::string_view query,
-                   bool has_query, std::string_view scheme, std::string_view authority) {
-  UrlMapping m;
-  // mod_alias: every Redirect is tried before any Alias.
-  for (const RedirectRule& rule : vhost.redirects) {
+bool match_redirects(const std::vector<RedirectRule>& rules, const VirtualHost& vhost, const std::string& path,
+                     std::string_view query, bool has_query, std::string_view scheme, std::string_view authority,
+                     UrlMapping& m) {
+  for (const RedirectRule& rule : rules) {
     regmatch_t groups[10];
     size_t matched = 0;
     if (rule.is_regex) {
@@ -157,7 +156,7 @@ UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::strin
       m.redirect_status = rule.target.empty() && rule.status >= 300 && rule.status < 400
                               ? 410
                               : rule.status;
-      return m;
+      return true;
     }
     std::string target;
     if (rule.is_regex) {
@@ -182,8 +181,16 @@ UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::strin
       target += query;
     }
     m.location = std::move(target);
-    return m;
+    return true;
   }
+  return false;
+}
+
+UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::string_view query,
+                   bool has_query, std::string_view scheme, std::string_view authority) {
+  UrlMapping m;
+  // mod_alias: every Redirect is tried before any Alias.
+  if (match_redirects(vhost.redirects, vhost, path, query, has_query, scheme, authority, m)) return m;
 
   for (const AliasRule& rule : vhost.aliases) {
     size_t matched = url_prefix_match(path, rule.url_prefix);

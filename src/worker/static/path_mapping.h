@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/server_config.h"
 
@@ -35,6 +36,12 @@ struct UrlMapping {
 // `path` is decoded and normalized (remove_dot_segments output).
 UrlMapping map_url(const VirtualHost& vhost, const std::string& path, std::string_view query,
                    bool has_query, std::string_view scheme, std::string_view authority);
+
+// The first of `rules` (Redirect, RedirectMatch) that matches the decoded, normalized
+// `path` fills m.redirect_status and m.location; false if none does.
+bool match_redirects(const std::vector<RedirectRule>& rules, const VirtualHost& vhost, const std::string& path,
+                     std::string_view query, bool has_query, std::string_view scheme, std::string_view authority,
+                     UrlMapping& m);
 
 // scheme://authority (authority falls back to the ServerName).
 std::string absolute_url_prefix(const VirtualHost& vhost, std::string_view scheme,

@@ -43,12 +43,20 @@ std::string content_type_for(const StaticRequest& req, std::string_view fs_path)
   if (dot == std::string_view::npos || dot + 1 == name.size()) return {};
   std::string ext = lowercase(name.substr(dot + 1));
   std::string type;
-  if (auto it = req.vhost.add_types.find("." + ext); it != req.vhost.add_types.end()) {
-    type = it->second;
-  } else {
-    type = std::string(req.mime.lookup(ext));
+  const std::string* added = nullptr;
+  const std::string* charset = &req.vhost.default_charset;
+  if (auto it = req.vhost.add_types.find("." + ext); it != req.vhost.add_types.end()) added = &it->second;
+  if (req.vhost.has_directory_types) {
+    // The file's <Directory> (and .htaccess) blocks, deepest last, over the vhost's.
+    size_t slash = fs_path.rfind('/');
+    std::string dir(slash == 0 || slash == std::string_view::npos ? std::string_view("/") : fs_path.substr(0, slash));
+    for (const DirectoryBlock* block : directory_blocks_for(req.vhost, dir)) {
+      if (auto it = block->add_types.find("." + ext); it != block->add_types.end()) added = &it->second;
+      if (block->default_charset) charset = &*block->default_charset;
+    }
   }
-  const std::string& cs = req.vhost.default_charset;
+  type = added ? *added : std::string(req.mime.lookup(ext));
+  const std::string& cs = *charset;
   if (!cs.empty() && lowercase(cs) != "off" && (type == "text/plain" || type == "text/html") &&
       type.find(';') == std::string::npos) {
     type += "; charset=";
@@ -86,6 +94,9 @@ class Handler {
   bool head_only_;
   bool in_error_document_ = false;
   bool in_fallback_ = false;  // serving a FallbackResource: no second fallback
+  // The directory of the file being answered, whose <Directory> ErrorDocument lines
+  // apply (set only when the vhost has such lines).
+  std::string error_dir_;
  public:
   std::string remote_user_;   // who authenticated for this request (Basic), if anyone
 };
@@ -117,6 +128,12 @@ StaticResponse Handler::error(int status, std::string log_reason, std::string fi
   if (!in_error_document_) {
     for (const ErrorDocumentRule& r : req_.vhost.error_documents) {
       if (r.status == status) rule = &r;  // the last one for a status wins, as in Apache
+    }
+    if (!error_dir_.empty()) {
+      for (const DirectoryBlock* block : directory_blocks_for(req_.vhost, error_dir_))
+        for (const ErrorDocumentRule& r : block->error_documents)
+          if (r.status == status) rule = &r;
+      if (rule && rule->kind == ErrorDocumentRule::Kind::Text && rule->value == "default") rule = nullptr;
     }
   }
   StaticResponse r;
@@ -240,6 +257,14 @@ StaticResponse Handler::serve_mapped(const std::string& url_path, const UrlMappi
     return error(403, "ScriptAlias target is not a runnable script: " + fs, fs);
   }
 
+  if (req_.vhost.has_directory_error_documents) {
+    // A directory's own ErrorDocument: the file's directory, or the directory asked for.
+    std::string fs = mapping.base + (relative.empty() ? "" : "/") + std::string(relative);
+    size_t slash = fs.rfind('/');
+    error_dir_ = trailing_slash || relative.empty() || slash == std::string::npos ? fs
+                 : slash == 0                                                    ? "/"
+                                                                                 : fs.substr(0, slash);
+  }
   OpenedPath opened = open_beneath(req_.vhost, mapping.base, -1, relative, req_.files, req_.now_ms);
   // Require all denied answers 403 whether or not the file exists, as Apache's access
   // check runs before the handler looks at the file; <Files> blocks judge the name.

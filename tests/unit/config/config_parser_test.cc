@@ -380,8 +380,12 @@ TEST(ConfigParser, RedirectMatchAndFixedStatusForms) {
   EXPECT_NE(parse_err(kBase + "RedirectMatch \"(\" /x\n").find("t.conf:3: RedirectMatch: bad regular expression"),
             std::string::npos);
   EXPECT_NE(parse_err(kBase + "RedirectMatch 301 ^/x\n").find("URL to redirect to is missing"), std::string::npos);
-  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nRedirectMatch ^/x /y\n</Directory>\n").find("RedirectMatch inside"),
-            std::string::npos);
+  // In a <Directory> (or .htaccess) it belongs to the directory's files.
+  ServerConfig d = parse_ok(kBase + "<Directory /srv>\nRedirectMatch ^/x /y\nRedirect gone /old\n</Directory>\n");
+  ASSERT_EQ(d.vhosts[0].directories.size(), 1u);
+  EXPECT_EQ(d.vhosts[0].directories[0].redirects.size(), 2u);
+  EXPECT_TRUE(d.vhosts[0].redirects.empty());
+  EXPECT_TRUE(d.vhosts[0].has_directory_redirects);
 }
 
 TEST(ConfigParser, SuexecUserGroupNamesTheOwnerLikeAssignUserID) {
@@ -769,9 +773,27 @@ TEST(ConfigErrors, WrongContext) {
 }
 
 TEST(ConfigErrors, DirectoryUnsupported) {
-  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nAddType text/plain .x\n</Directory>\n")
-                .find("t.conf:4: AddType inside <Directory> is not supported yet"),
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nSetEnvIf Host x y\n</Directory>\n")
+                .find("t.conf:4: SetEnvIf inside <Directory> is not supported yet"),
             std::string::npos);
+}
+
+TEST(ConfigParser, TypesAndErrorDocumentsInDirectories) {
+  ServerConfig c = parse_ok(kBase + "ErrorDocument 404 /404.html\n<Directory /srv>\nAddType text/x-a .a\n"
+                                    "AddDefaultCharset utf-8\nErrorDocument 404 default\nErrorDocument 500 \"oops\n"
+                                    "</Directory>\n");
+  const VirtualHost& v = c.vhosts[0];
+  ASSERT_EQ(v.directories.size(), 1u);
+  const DirectoryBlock& d = v.directories[0];
+  EXPECT_EQ(d.add_types.at(".a"), "text/x-a");
+  EXPECT_EQ(d.default_charset.value_or("-"), "utf-8");
+  ASSERT_EQ(d.error_documents.size(), 2u);
+  EXPECT_EQ(d.error_documents[0].value, "default");  // kept: it undoes the server's 404 page there
+  EXPECT_TRUE(v.add_types.empty());
+  EXPECT_EQ(v.error_documents.size(), 1u);
+  EXPECT_TRUE(v.has_directory_types);
+  EXPECT_TRUE(v.has_directory_error_documents);
+  EXPECT_FALSE(v.has_directory_redirects);
 }
 
 TEST(ConfigErrors, BadArgumentCounts) {

@@ -183,6 +183,9 @@ TEST(HtaccessFile, EachClassGrantsItsDirectives) {
       {"AddHandler cgi-script .cgi\n", kOverrideFileInfo},
       {"Header set X-Frame-Options DENY\n", kOverrideFileInfo},
       {"SetEnv APP_ENV production\n", kOverrideFileInfo},
+      {"Redirect 301 /old /new\n", kOverrideFileInfo},
+      {"ErrorDocument 404 /404.php\n", kOverrideFileInfo},
+      {"AddType application/font-woff2 .woff2\n", kOverrideFileInfo},
   };
   for (const Case& c : cases) {
     EXPECT_TRUE(parse(c.text, allow(c.needs)).ok()) << c.text;
