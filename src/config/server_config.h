@@ -337,6 +337,9 @@ struct VirtualHost {
   bool has_directory_redirects = false;
   bool has_directory_error_documents = false;
   bool has_directory_types = false;  // AddType or AddDefaultCharset in a <Directory>
+  // Nonzero: a copy with .htaccess settings added (worker/htaccess_views.h), numbered so
+  // that no two copies ever share a number (a memo can tell them apart by it).
+  uint64_t view_serial = 0;
   std::string error_log;                     // absolute path; empty = use the global one
   std::vector<CustomLogSpec> custom_logs;
   HttpLimits limits;

@@ -329,8 +329,7 @@ void Connection::process_buffer() {
   rewritten_ = false;
   request_env_.clear();
   view_.reset();  // a 421 or 400 for this head uses no earlier request's .htaccess
-  last_view_path_.clear();
-  last_view_ = {};
+  views_seen_.clear();
   logged_ = false;  // a 400 for this head is logged too, not only a first request's
   http::ParseOutcome outcome = http::parse_request_head(in_, parse_limits, head_);
   if (outcome.status == http::ParseStatus::Incomplete) {
@@ -452,9 +451,8 @@ void Connection::handle_request() {
   fallback_allowed_ = true;
   if (request_has_dynamic() && rewrite_.kind != RewriteOutcome::Kind::Respond) {
     bool fallback_blocked = false;
-    // The memo knows the config's vhost only: a .htaccess view decides afresh.
     if (auto target = find_dynamic_target(request_vhost(), current_head(), &worker_.open_files(),
-                                          view_ ? nullptr : &worker_.handler_memo(), worker_.loop().now_ms(),
+                                          &worker_.handler_memo(), worker_.loop().now_ms(),
                                           &fallback_blocked, client_)) {
       start_dynamic(std::move(*target));
       return;
@@ -578,14 +576,14 @@ void Connection::apply_directory_redirects() {
 }
 
 DirectoryView Connection::view_for_file(const std::string& fs_path) {
-  if (fs_path == last_view_path_) return last_view_;
+  for (const auto& [path, seen] : views_seen_)
+    if (path == fs_path) return seen;
   DirectoryView view =
       worker_.htaccess().view_for(vhost_, worker_.config().vhosts[vhost_], fs_path, worker_.config().server_root);
   // Said once, when the file is read, not on every request it serves.
   for (const std::string& w : view.warnings) log_error(LogLevel::Warn, ".htaccess: " + w);
   view.warnings.clear();
-  last_view_path_ = fs_path;
-  last_view_ = view;
+  if (views_seen_.size() < 8) views_seen_.emplace_back(fs_path, view);
   return view;
 }
 

@@ -136,7 +136,7 @@ class Connection : public ResponseSink {
   // mod_rewrite (connection.cc): runs the vhost's rules on the client's request.
   void apply_rewrites();
   // .htaccess (worker/htaccess_views.h): the vhost as the access files on the way to a
-  // mapped file make it; the last answer is reused within the request.
+  // mapped file make it; answers are reused within the request.
   DirectoryView view_for_file(const std::string& fs_path);
   // The same for a decoded, normalized URL path, mapped as the handlers map it.
   DirectoryView view_for_url(const std::string& url_path);
@@ -234,8 +234,9 @@ class Connection : public ResponseSink {
   // This request's .htaccess view (null: none applies) and the last one looked up.
   std::shared_ptr<const VirtualHost> view_;
   bool view_has_dynamic_ = false;
-  std::string last_view_path_;
-  DirectoryView last_view_;
+  // The views this request looked up (a rewrite asks for the client's path, the rewritten
+  // one and the client's again for its access check): each path's files are checked once.
+  std::vector<std::pair<std::string, DirectoryView>> views_seen_;
   bool tls_requested_ = false;
   size_t handoff_vhost_ = 0;
   // The last Host routed on this connection and its vhost.

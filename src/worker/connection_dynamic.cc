@@ -416,7 +416,7 @@ void Connection::internal_redirect(const std::string& url) {
   if (request_has_dynamic()) {
     bool fallback_blocked = false;
     if (auto target = find_dynamic_target(vh, redirect_head_, &worker_.open_files(),
-                                          view_ ? nullptr : &worker_.handler_memo(), worker_.loop().now_ms(),
+                                          &worker_.handler_memo(), worker_.loop().now_ms(),
                                           &fallback_blocked, client_)) {
       body_delivered_ = false;
       start_dynamic(std::move(*target));

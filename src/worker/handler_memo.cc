@@ -5,7 +5,7 @@
 namespace itkd {
 
 const HandlerMemo::Decision& HandlerMemo::by_name(const VirtualHost& vhost, const std::string& fs_path) {
-  auto& table = memo_[&vhost];
+  auto& table = memo_[{&vhost, vhost.view_serial}];
   if (auto it = table.find(fs_path); it != table.end()) return it->second;
   if (size_ >= kMaxEntries) {
     memo_.clear();
@@ -18,7 +18,7 @@ const HandlerMemo::Decision& HandlerMemo::by_name(const VirtualHost& vhost, cons
   d.access = access_for_file(vhost, fs_path, dir.access);
   d.choice = choose_handler(vhost, fs_path, false, dir);
   ++size_;
-  return memo_[&vhost].emplace(fs_path, std::move(d)).first->second;
+  return memo_[{&vhost, vhost.view_serial}].emplace(fs_path, std::move(d)).first->second;
 }
 
 }  // namespace itkd

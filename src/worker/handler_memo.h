@@ -2,10 +2,13 @@
 // a PHP site are for static files, and deciding that from the name alone (the <Directory>
 // merge, <FilesMatch> regexes, AddHandler by extension) was 5 % of a keep-alive 1 KiB
 // request's CPU. The answer depends only on the configuration and the path, and a
-// worker's configuration never changes (a reload starts new workers), so it can't go stale.
+// worker's configuration never changes (a reload starts new workers), and a .htaccess
+// view is never changed but replaced by a new one, so it can't go stale.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -31,7 +34,9 @@ class HandlerMemo {
   static constexpr size_t kMaxEntries = 4096;
 
  private:
-  std::unordered_map<const VirtualHost*, std::unordered_map<std::string, Decision>> memo_;
+  // By vhost and its view_serial: a .htaccess view freed and another allocated at the same
+  // address still differ.
+  std::map<std::pair<const VirtualHost*, uint64_t>, std::unordered_map<std::string, Decision>> memo_;
   size_t size_ = 0;
 };
 

@@ -171,6 +171,7 @@ DirectoryView HtaccessViews::view_for(size_t vhost_index, const VirtualHost& vho
                                 f->blocks->files_blocks.end());
     }
     derive_section_flags(*copy);
+    copy->view_serial = next_serial_++;
     View view{copy, vhost_has_dynamic_handlers(*copy)};
     it = views_.emplace(std::move(key), std::move(view)).first;
   }
