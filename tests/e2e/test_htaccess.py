@@ -63,6 +63,8 @@ def setup(srv):
     a.write("cgi/.htaccess", b"Options +ExecCGI\nAddHandler cgi-script .cgi\n")
     a.write("phpini/ini.php", b'<?php echo "memory_limit=", ini_get("memory_limit"), "\\n";')
     a.write("phpini/.htaccess", b"php_value memory_limit 77M\n")
+    a.write("phpadmin/ini.php", b'<?php echo "open_basedir=", ini_get("open_basedir"), "\\n";')
+    a.write("phpadmin/.htaccess", b"php_value open_basedir /\n")
     a.write("nested/index.html", b"nested\n")
     a.write("nested/.htaccess", b"RewriteEngine On\nRewriteRule ^old$ new.html [L]\n")
     a.write("nested/new.html", b"new at top\n")
@@ -106,6 +108,9 @@ def config(srv):
         # The owner's file turns it back on (AllowOverride All includes Options).
         f"  <Directory {a.www}/cgi>\n"
         f"    Options -ExecCGI\n"
+        f"  </Directory>\n"
+        f"  <Directory {a.www}/phpadmin>\n"
+        f"    php_admin_value open_basedir {a.home}\n"
         f"  </Directory>\n"
         f"  <Directory {a.www}/authonly>\n"
         f"    AllowOverride AuthConfig\n"
@@ -187,6 +192,12 @@ class Htaccess(h.ServerTestCase):
         r = self.get("/phpini/ini.php")
         self.assertStatus(r, 200)
         self.assertEqual(r.body, b"memory_limit=77M\n")
+
+    def test_the_file_cannot_lift_what_the_admin_fixed(self):
+        # php_admin_value holds over the tenant's php_value, as in mod_php.
+        r = self.get("/phpadmin/ini.php")
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, f"open_basedir={self.srv.alice.home}\n".encode())
 
     def test_a_deeper_file_with_rules_replaces_its_parents_rules(self):
         self.assertEqual(self.get("/nested/old").body, b"new at top\n")

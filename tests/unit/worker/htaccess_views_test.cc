@@ -153,6 +153,14 @@ TEST_F(HtaccessViewsTest, NotARegularFileIs403) {
   EXPECT_NE(v.error_reason.find("not a regular file"), std::string::npos);
 }
 
+TEST_F(HtaccessViewsTest, AHugeFileIsRefusedNotRead) {
+  configure("<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
+  write("blog/.htaccess", std::string(HtaccessViews::kMaxFileBytes + 1, '#'));
+  DirectoryView v = view("blog/index.php");
+  EXPECT_EQ(v.error_status, 500);
+  EXPECT_NE(v.error_reason.find("larger than"), std::string::npos);
+}
+
 TEST_F(HtaccessViewsTest, UnreadableFileIs403) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file; tests/e2e/test_htaccess.py checks this as an owner";
   configure("<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
