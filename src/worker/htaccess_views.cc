@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/read_fd.h"
 #include "common/unique_fd.h"
 #include "config/config_parser.h"
 #include "worker/dynamic_target.h"
@@ -83,15 +84,7 @@ const HtaccessViews::ParsedFile& HtaccessViews::parse(const std::string& path, c
   } else {
     // What was read is what the cache remembers it by.
     parsed.identity = FileIdentity{st.st_dev, st.st_ino, st.st_size, nanoseconds(st.st_mtim), nanoseconds(st.st_ctim)};
-    text.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < text.size()) {
-      ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    text.resize(got);
+    text = read_up_to(fd.get(), static_cast<size_t>(st.st_size));
     auto blocks = parse_htaccess(text, path, dir, allowed, server_root);
     if (!blocks) {
       parsed.error_status = 500;

@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "common/read_fd.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 
@@ -99,15 +100,7 @@ bool load(const std::string& path, UserFile& f, std::string& error) {
       st.st_mtim.tv_nsec == f.mtime.tv_nsec) {
     return true;
   }
-  std::string text(static_cast<size_t>(st.st_size), '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-  }
-  text.resize(got);
+  std::string text = read_up_to(fd.get(), static_cast<size_t>(st.st_size));
   f.hashes.clear();
   f.verified.clear();
   size_t pos = 0;
