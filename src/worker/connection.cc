@@ -426,6 +426,8 @@ void Connection::handle_request() {
   if (rewrite_.kind != RewriteOutcome::Kind::Respond && request_vhost().has_directory_redirects)
     apply_directory_redirects();
 
+  error_document_status_ = 0;
+  error_document_headers_.clear();
   body_framing_ = head_.framing;
   body_remaining_ = 0;
   body_limit_ = vh.limits.limit_request_body;
@@ -621,10 +623,20 @@ void Connection::serve_request() {
     request.forced_reason = rewrite_.log_reason;
     request.forced_headers = rewrite_.extra_headers;
   }
+  if (request_has_dynamic()) {
+    request.runs_handler = [this](const std::string& url_path, const std::string& fs_path, bool via_script_alias) {
+      if (via_script_alias || match_proxy_pass(request_vhost(), url_path)) return true;
+      return worker_.handler_memo().by_name(request_vhost(), fs_path).choice.kind != HandlerChoice::Kind::Static;
+    };
+  }
   StaticResponse response = serve_static(request);
   remote_user_ = std::move(response.remote_user);
   if (!response.log_reason.empty()) {
     log_error(response.status >= 500 ? LogLevel::Error : LogLevel::Error, response.log_reason);
+  }
+  if (!response.error_document_script.empty()) {
+    run_error_document(response.status, response.error_document_script, std::move(response.headers));
+    return;
   }
   start_response(std::move(response));
 }

@@ -143,6 +143,10 @@ class Connection : public ResponseSink {
   // Makes view_ the view of `head`'s URL; an error (an unreadable or bad .htaccess) is
   // returned as status and reason for the caller to answer.
   std::pair<int, std::string> select_view(const http::RequestHead& head);
+  // ErrorDocument naming a script (/404.php): runs it for the error `status` with the
+  // original request's URI, as Apache's internal redirect does; `headers` (a 401's
+  // challenge) join the script's.
+  void run_error_document(int status, const std::string& url, std::string headers);
   // Redirect / RedirectMatch of the <Directory> (and .htaccess) blocks of the file the
   // request maps to: the answer goes into rewrite_, as a rule's redirect does.
   void apply_directory_redirects();
@@ -219,6 +223,10 @@ class Connection : public ResponseSink {
   uint32_t interest_ = 0;
   std::string collected_body_;
   bool redirected_ = false;
+  // Running an ErrorDocument script: the error it answers for (its status unless the
+  // script sets another) and the headers the error carried.
+  int error_document_status_ = 0;
+  std::string error_document_headers_;
   bool fallback_allowed_ = true;  // FallbackResource may apply to this request's static answer
   std::string redirect_buf_;
   http::RequestHead redirect_head_;

@@ -122,7 +122,11 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
     if (vh.has_script_env) script_env_ = script_env_for(vh, target_.script.filename, decoded_path_, std::move(script_env_));
     request.script_env = &script_env_;
   }
-  if (rewritten_ && !redirected_) {
+  if (error_document_status_) {
+    request.redirect_status = error_document_status_;
+    request.request_uri = client_uri_;
+    request.redirect_url = client_path_;
+  } else if (rewritten_ && !redirected_) {
     // Scripts see what the client asked for as REQUEST_URI (WordPress routes on it), and
     // a <Directory> rewrite as an internal redirect, as Apache shows it.
     request.request_uri = client_uri_;
@@ -253,6 +257,11 @@ void Connection::on_handling_event(uint32_t events) {
 void Connection::send_head(int status, std::string headers) {
   if (state_ != State::Handling || response_started_) return;
   response_started_ = true;
+  if (error_document_status_) {
+    // An ErrorDocument script answers with the error's status unless it sets its own.
+    if (status == 200) status = error_document_status_;
+    headers.insert(0, error_document_headers_);
+  }
   status_ = status;
   // Whatever a script answers is the handler's own answer: "onsuccess" rules apply too,
   // and mod_expires unless it is an error.
@@ -427,6 +436,55 @@ void Connection::internal_redirect(const std::string& url) {
   state_ = State::Writing;
   serve_request();
   redirected_ = false;
+}
+
+void Connection::run_error_document(int status, const std::string& url, std::string headers) {
+  if (redirected_) {
+    // An error of an internal redirect: Apache limits the chain too.
+    log_error(LogLevel::Error, "ErrorDocument " + url + " for " + std::to_string(status) +
+                                   ": not run for an error of an internal redirect");
+    respond_error(status, {}, true, headers);
+    return;
+  }
+  // The original request's URI stays REQUEST_URI; the script runs as a GET (a HEAD stays
+  // a HEAD), as Apache runs an ErrorDocument.
+  if (!rewritten_) {
+    client_uri_.assign(head_.path);
+    if (head_.has_query) {
+      client_uri_ += '?';
+      client_uri_ += head_.query;
+    }
+    std::string decoded;
+    if (!percent_decode_path(head_.path, decoded) || !remove_dot_segments(decoded, client_path_)) client_path_.clear();
+  }
+  const char* method = head_.method == http::Method::Head ? "HEAD " : "GET ";
+  redirect_buf_ = method + url + " HTTP/1.1\r\nHost: " + (head_.host.empty() ? std::string("localhost") : head_.host) +
+                  "\r\n\r\n";
+  redirect_head_ = http::RequestHead{};
+  http::ParseOutcome outcome = http::parse_request_head(redirect_buf_, http::ParseLimits{}, redirect_head_);
+  auto builtin = [&](const std::string& why) {
+    redirected_ = false;
+    error_document_status_ = 0;
+    log_error(LogLevel::Error, "ErrorDocument " + url + " for " + std::to_string(status) + ": " + why);
+    respond_error(status, {}, true, headers);
+  };
+  if (outcome.status != http::ParseStatus::Complete) return builtin("not a usable local URL");
+  redirected_ = true;
+  body_framing_ = http::BodyFraming::None;
+  if (worker_.config().vhosts[vhost_].reads_htaccess) {
+    if (auto [view_status, reason] = select_view(redirect_head_); view_status != 0) return builtin(reason);
+  }
+  auto target = find_dynamic_target(request_vhost(), redirect_head_, &worker_.open_files(), &worker_.handler_memo(),
+                                    worker_.loop().now_ms(), nullptr, client_);
+  if (!target || target->error_status) {
+    return builtin(target ? "answers " + std::to_string(target->error_status) + " itself" +
+                                (target->reason.empty() ? std::string() : ": " + target->reason)
+                          : std::string("is not a script"));
+  }
+  error_document_status_ = status;
+  error_document_headers_ = std::move(headers);
+  body_delivered_ = false;
+  start_dynamic(std::move(*target));
 }
 
 void Connection::resume_request_body() {

@@ -68,6 +68,8 @@ struct HandlerRequest {
   // <Directory> rewrite, the client's decoded path for REDIRECT_URL.
   std::string_view request_uri = {};
   std::string_view redirect_url = {};
+  // REDIRECT_STATUS: 200, or the error an ErrorDocument script answers for (404, ...).
+  int redirect_status = 200;
   // When `vhost` is a copy with .htaccess settings (worker/htaccess_views.h): keeps it
   // alive as long as the handler.
   std::shared_ptr<const VirtualHost> vhost_owner = {};

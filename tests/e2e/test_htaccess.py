@@ -91,6 +91,13 @@ def setup(srv):
                                b"<Files secret.html>\nRequire all denied\n</Files>\n"
                                b"ErrorDocument 404 /moved/missing.html\n"
                                b"AddType font/woff2 .woff2\nAddDefaultCharset utf-8\n")
+    # ErrorDocument naming a script: PHP answers, with the error's status.
+    a.write("errdoc/404.php", b'<?php $db_password = "hunter2"; echo "custom ", $_SERVER["REDIRECT_STATUS"],'
+                              b' " uri=", $_SERVER["REQUEST_URI"], " redirect=", $_SERVER["REDIRECT_URL"] ?? "-",'
+                              b' " euid=", posix_geteuid(), "\\n";')
+    a.write("errdoc/closed.txt", b"closed\n")
+    a.write("errdoc/.htaccess", b"ErrorDocument 404 /errdoc/404.php\nErrorDocument 403 /errdoc/404.php\n"
+                                b"<Files closed.txt>\nRequire all denied\n</Files>\n")
     # bob's admin allows nothing: his file is never read.
     b.write(".htaccess", b"Require all denied\n")
 
@@ -231,6 +238,20 @@ class Htaccess(h.ServerTestCase):
         self.assertEqual(self.get("/moved/font.woff2").header("content-type"), "font/woff2")
         self.assertEqual(self.get("/moved/notes.txt").header("content-type"), "text/plain; charset=utf-8")
         self.assertEqual(self.get("/edit/page.html").header("content-type"), "text/html")
+
+    def test_an_error_document_script_runs_with_the_errors_status(self):
+        r = self.get("/errdoc/nothing?x=1")
+        self.assertStatus(r, 404)
+        self.assertEqual(r.body, f"custom 404 uri=/errdoc/nothing?x=1 redirect=/errdoc/nothing "
+                                 f"euid={self.srv.alice.uid}\n".encode())
+        r = self.get("/errdoc/closed.txt")
+        self.assertStatus(r, 403)
+        self.assertIn(b"custom 403", r.body)
+        # Its source is never the page, HEAD included.
+        r = self.get("/errdoc/nothing", method="HEAD")
+        self.assertStatus(r, 404)
+        self.assertEqual(r.body, b"")
+        self.assertNotIn(b"hunter2", self.get("/errdoc/nothing").body)
 
     def test_allow_override_none_reads_nothing(self):
         self.assertStatus(self.get("/", host="bob.test"), 200)

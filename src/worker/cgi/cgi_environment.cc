@@ -196,7 +196,7 @@ void for_each_cgi_variable(const HandlerRequest& r, const CgiScript& s, std::opt
     set("SSL_CIPHER", r.ssl_cipher);
     if (!r.ssl_sni.empty()) set("SSL_TLS_SNI", r.ssl_sni);
   }
-  set("REDIRECT_STATUS", "200");
+  set("REDIRECT_STATUS", number(static_cast<uint64_t>(r.redirect_status)));
   if (!r.redirect_url.empty()) set("REDIRECT_URL", r.redirect_url);
   if (r.script_env) {
     for (const auto& [n, v] : *r.script_env)

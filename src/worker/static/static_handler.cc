@@ -170,6 +170,17 @@ bool Handler::serve_error_document(const std::string& local_url, StaticResponse&
   }
   UrlMapping mapping = map_url(req_.vhost, path, {}, false, req_.scheme, req_.authority);
   if (mapping.redirect_status != 0) return false;
+  if (req_.runs_handler) {
+    std::string relative = mapping.relative;
+    while (!relative.empty() && relative.back() == '/') relative.pop_back();
+    std::string fs = mapping.base + (relative.empty() ? "" : "/" + relative);
+    if (req_.runs_handler(path, fs, mapping.is_script)) {
+      // "ErrorDocument 404 /404.php": PHP answers it; its source is never the page.
+      out = StaticResponse{};
+      out.error_document_script = local_url;
+      return true;
+    }
+  }
   in_error_document_ = true;
   StaticResponse r = serve_mapped(path, mapping);
   in_error_document_ = false;

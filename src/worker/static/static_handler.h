@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -45,10 +46,16 @@ struct StaticRequest {
   std::string_view forced_location = {};
   std::string_view forced_reason = {};
   std::string_view forced_headers = {};
+  // Would a handler run this file (CGI, FastCGI)? An ErrorDocument naming such a file is
+  // run by the connection, never served as a file (its source). Null: none would.
+  std::function<bool(const std::string& url_path, const std::string& fs_path, bool via_script_alias)> runs_handler = {};
 };
 
 struct StaticResponse {
   int status = 200;
+  // The local URL of an ErrorDocument that is a script: the connection runs it for this
+  // error (status), as Apache's internal redirect does; headers and body are empty then.
+  std::string error_document_script;
   // Header lines, each "Name: value\r\n", including Content-Length (of the full
   // representation for HEAD) and Content-Type; not Date/Server/Connection, which the
   // connection adds.

@@ -177,6 +177,28 @@ TEST_F(AliasRedirect, ErrorDocumentLocalKeepsOriginalStatus) {
   EXPECT_EQ(header(h, "Content-Length"), "19");
 }
 
+TEST_F(AliasRedirect, ErrorDocumentScriptIsRunNeverServed) {
+  make_dir("www/errors");
+  write_file("www/errors/404.php", "<?php $db_password = 'hunter2';");
+  vhost_.error_documents.push_back({404, ErrorDocumentRule::Kind::LocalUrl, "/errors/404.php"});
+  std::string asked_url, asked_fs;
+  runs_handler_ = [&](const std::string& url, const std::string& fs, bool) {
+    asked_url = url;
+    asked_fs = fs;
+    return fs.ends_with(".php");
+  };
+  StaticResponse r = get("/missing");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.error_document_script, "/errors/404.php");
+  EXPECT_EQ(r.body.find("hunter2"), std::string::npos);
+  EXPECT_FALSE(r.file.valid());
+  EXPECT_EQ(asked_url, "/errors/404.php");
+  EXPECT_EQ(asked_fs, docroot_ + "/errors/404.php");
+  // Without a handler for it, the file is the page, as before.
+  runs_handler_ = [](const std::string&, const std::string&, bool) { return false; };
+  EXPECT_TRUE(get("/missing").error_document_script.empty());
+}
+
 TEST_F(AliasRedirect, ErrorDocumentLocalFor403) {
   make_dir("www/errors");
   write_file("www/errors/403.html", "forbidden page");

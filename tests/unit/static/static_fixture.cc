@@ -85,6 +85,7 @@ DirectoryBlock& StaticFixture::add_directory(const std::string& rel, unsigned op
 StaticResponse StaticFixture::request(const TestRequest& r) {
   http::RequestHead h = r.head();
   StaticRequest req{vhost_, h, mime_, "http", "example.com", files_, now_ms_, true, client_};
+  req.runs_handler = runs_handler_;
   return serve_static(req);
 }
 

@@ -69,6 +69,8 @@ class StaticFixture : public ::testing::Test {
   OpenFileCache* files_ = nullptr;  // set by tests of the worker's open-file cache
   uint64_t now_ms_ = 0;
   ClientAddresses client_;  // who asks (set with client_from)
+  // What the worker says would run as a script (null: nothing does).
+  std::function<bool(const std::string&, const std::string&, bool)> runs_handler_;
   void client_from(const std::string& ip);  // "10.1.2.3" / "2001:db8::1", to 127.0.0.1
   std::string docroot_;
   VirtualHost vhost_;
