@@ -1318,6 +1318,8 @@ void derive_section_flags(VirtualHost& v) {
   v.has_directory_types = std::any_of(v.directories.begin(), v.directories.end(), [](const DirectoryBlock& d) {
     return !d.add_types.empty() || d.default_charset.has_value();
   });
+  v.has_directory_setenvif = std::any_of(v.directories.begin(), v.directories.end(),
+                                         [](const DirectoryBlock& d) { return !d.setenvif.empty(); });
   v.reads_htaccess = std::any_of(v.directories.begin(), v.directories.end(), [](const DirectoryBlock& d) {
     return (d.allow_override && d.allow_override->classes) || (d.allow_override_list && !d.allow_override_list->empty());
   });

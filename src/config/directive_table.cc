@@ -1351,12 +1351,13 @@ Result<void> h_expires_by_type(ParseState& ps, const Directive& d) {
   return ok();
 }
 
-// mod_setenvif: evaluated once per request, once its vhost is known.
+// mod_setenvif: at server and vhost level evaluated once its vhost is known; in a
+// <Directory> (or .htaccess) once the request's file is known.
 Result<void> setenvif(ParseState& ps, const Directive& d, std::vector<std::string> args, bool nocase) {
   auto rule = parse_setenvif(args, nocase);
   if (!rule) return Error{d.name + ": " + rule.error().message};
   rule->where = d.where;
-  ps.vh().vhost.setenvif.push_back(std::move(*rule));
+  (ps.context == kCtxDirectory ? ps.dir().setenvif : ps.vh().vhost.setenvif).push_back(std::move(*rule));
   return ok();
 }
 Result<void> h_setenvif(ParseState& ps, const Directive& d) { return setenvif(ps, d, d.args, false); }
@@ -1496,10 +1497,10 @@ const DirectiveSpec kTable[] = {
   D("Protocols", kCtxServerVhost, 1, -1, h_protocols),
   I("ProtocolsHonorOrder", kCtxServerVhost, "itkd speaks only HTTP/1.1"),
   I("DefaultType", kAllScopes, "Apache 2.4 ignores it too; files without a known type get none (use AddType)"),
-  Ov(kOverrideFileInfo, D("SetEnvIf", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif, false, true)),
-  Ov(kOverrideFileInfo, D("SetEnvIfNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif_nocase, false, true)),
-  Ov(kOverrideFileInfo, D("BrowserMatch", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true)),
-  Ov(kOverrideFileInfo, D("BrowserMatchNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match, false, true)),
+  Ov(kOverrideFileInfo, D("SetEnvIf", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif)),
+  Ov(kOverrideFileInfo, D("SetEnvIfNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 3, -1, h_setenvif_nocase)),
+  Ov(kOverrideFileInfo, D("BrowserMatch", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match)),
+  Ov(kOverrideFileInfo, D("BrowserMatchNoCase", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_browser_match)),
   Ov(kOverrideFileInfo, D("SetEnvIfExpr", kCtxServer | kCtxVhost | kCtxDirectory, 2, -1, h_not_supported)),
   Ov(kOverrideFileInfo, D("RewriteEngine", kCtxServer | kCtxVhost | kCtxDirectory, 1, 1, h_rewrite_engine)),
   Ov(kOverrideFileInfo, D("RewriteCond", kCtxServer | kCtxVhost | kCtxDirectory, 2, 3, h_rewrite_cond)),

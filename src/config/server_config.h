@@ -223,6 +223,7 @@ struct DirectoryBlock {
   std::vector<RedirectRule> redirects;
   // ErrorDocument for errors answered for files at or below it ("default": the built-in page).
   std::vector<ErrorDocumentRule> error_documents;
+  std::vector<SetEnvIfRule> setenvif;             // SetEnvIf / BrowserMatch for requests for files at or below it
   std::map<std::string, std::string> add_types;  // AddType for files at or below it: ".ext" -> type
   std::optional<std::string> default_charset;     // AddDefaultCharset ("" = Off)
   std::optional<OverrideRules> allow_override;  // AllowOverride
@@ -337,6 +338,7 @@ struct VirtualHost {
   bool has_directory_redirects = false;
   bool has_directory_error_documents = false;
   bool has_directory_types = false;  // AddType or AddDefaultCharset in a <Directory>
+  bool has_directory_setenvif = false;  // SetEnvIf or BrowserMatch in a <Directory>
   // Nonzero: a copy with .htaccess settings added (worker/htaccess_views.h), numbered so
   // that no two copies ever share a number (a memo can tell them apart by it).
   uint64_t view_serial = 0;

@@ -423,6 +423,7 @@ void Connection::handle_request() {
       rewrite_.extra_headers.clear();
     }
   }
+  if (request_vhost().has_directory_setenvif) apply_directory_setenvif();
   if (rewrite_.kind != RewriteOutcome::Kind::Respond && request_vhost().has_directory_redirects)
     apply_directory_redirects();
 
@@ -544,6 +545,38 @@ void Connection::apply_rewrites() {
                                    (rewrite_.has_query ? "?" + rewrite_.query : std::string()));
 }
 
+namespace {
+
+// The directory whose <Directory> blocks apply to the decoded URL path: the mapped file's,
+// or the one a URL ending in '/' names. Empty when a vhost Redirect answers instead.
+std::string mapped_directory(const VirtualHost& vh, const std::string& url_path) {
+  UrlMapping mapping = map_url(vh, url_path, {}, false, "http", {});
+  if (mapping.redirect_status != 0) return {};
+  std::string relative = mapping.relative;
+  bool names_directory = relative.empty() || relative.back() == '/';
+  while (!relative.empty() && relative.back() == '/') relative.pop_back();
+  std::string dir = mapping.base + (relative.empty() ? "" : "/" + relative);
+  if (!names_directory) dir.erase(std::max<size_t>(dir.rfind('/'), 1));
+  return dir;
+}
+
+}  // namespace
+
+void Connection::apply_directory_setenvif() {
+  const VirtualHost& vh = request_vhost();
+  std::string decoded, path;
+  const http::RequestHead& head = current_head();
+  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
+      !remove_dot_segments(decoded, path))
+    return;
+  std::string dir = mapped_directory(vh, path);
+  if (dir.empty()) return;
+  // The headers as the client sent them, as at vhost level.
+  RequestAttributes attributes{head_, path, peer_ip_, local_ip_};
+  for (const DirectoryBlock* block : directory_blocks_for(vh, dir))
+    if (!block->setenvif.empty()) apply_setenvif(block->setenvif, attributes, request_env_);
+}
+
 void Connection::apply_directory_redirects() {
   const VirtualHost& vh = request_vhost();
   const http::RequestHead& head = current_head();
@@ -551,13 +584,8 @@ void Connection::apply_directory_redirects() {
   if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
       !remove_dot_segments(decoded, path))
     return;
-  UrlMapping mapping = map_url(vh, path, {}, false, "http", {});
-  if (mapping.redirect_status != 0) return;  // the vhost's own Redirect answers first
-  std::string relative = mapping.relative;
-  bool names_directory = relative.empty() || relative.back() == '/';
-  while (!relative.empty() && relative.back() == '/') relative.pop_back();
-  std::string dir = mapping.base + (relative.empty() ? "" : "/" + relative);
-  if (!names_directory) dir.erase(std::max<size_t>(dir.rfind('/'), 1));
+  std::string dir = mapped_directory(vh, path);
+  if (dir.empty()) return;  // the vhost's own Redirect answers first
   std::vector<const DirectoryBlock*> blocks = directory_blocks_for(vh, dir);
   std::string authority = request_authority();
   UrlMapping m;

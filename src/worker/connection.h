@@ -147,6 +147,9 @@ class Connection : public ResponseSink {
   // original request's URI, as Apache's internal redirect does; `headers` (a 401's
   // challenge) join the script's.
   void run_error_document(int status, const std::string& url, std::string headers);
+  // SetEnvIf / BrowserMatch of the <Directory> (and .htaccess) blocks of the file the
+  // request maps to, into request_env_ after the vhost's.
+  void apply_directory_setenvif();
   // Redirect / RedirectMatch of the <Directory> (and .htaccess) blocks of the file the
   // request maps to: the answer goes into rewrite_, as a rule's redirect does.
   void apply_directory_redirects();

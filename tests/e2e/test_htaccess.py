@@ -98,6 +98,11 @@ def setup(srv):
     a.write("errdoc/closed.txt", b"closed\n")
     a.write("errdoc/.htaccess", b"ErrorDocument 404 /errdoc/404.php\nErrorDocument 403 /errdoc/404.php\n"
                                 b"<Files closed.txt>\nRequire all denied\n</Files>\n")
+    # What REST API plugins tell users to add: the credentials reach PHP.
+    a.write("api/auth.php", b'<?php echo "auth=", $_SERVER["HTTP_AUTHORIZATION"] ?? "-", " nokeep=",'
+                            b' $_SERVER["nokeepalive"] ?? "-", "\\n";')
+    a.write("api/.htaccess", b'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n'
+                             b'BrowserMatch OldClient nokeepalive\n')
     # bob's admin allows nothing: his file is never read.
     b.write(".htaccess", b"Require all denied\n")
 
@@ -252,6 +257,19 @@ class Htaccess(h.ServerTestCase):
         self.assertStatus(r, 404)
         self.assertEqual(r.body, b"")
         self.assertNotIn(b"hunter2", self.get("/errdoc/nothing").body)
+
+    def test_setenvif_from_the_file_passes_credentials_on(self):
+        r = self.get("/api/auth.php", headers=[("Authorization", "Bearer t0ken")])
+        self.assertStatus(r, 200)
+        self.assertEqual(r.body, b"auth=Bearer t0ken nokeep=-\n")
+        # Elsewhere the credentials stay away from scripts (CGIPassAuth Off).
+        self.assertEqual(self.get("/phpini/ini.php", headers=[("Authorization", "Bearer t0ken")]).body,
+                         b"memory_limit=77M\n")
+        # BrowserMatch's nokeepalive closes the connection after the answer.
+        with h.Conn(self.port) as c:
+            r = c.request("GET", "/api/auth.php", host="alice.test", headers=[("User-Agent", "OldClient/1.0")])
+            self.assertStatus(r, 200)
+            self.assertEqual(r.header("connection"), "close")
 
     def test_allow_override_none_reads_nothing(self):
         self.assertStatus(self.get("/", host="bob.test"), 200)

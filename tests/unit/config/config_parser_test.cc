@@ -773,9 +773,14 @@ TEST(ConfigErrors, WrongContext) {
 }
 
 TEST(ConfigErrors, DirectoryUnsupported) {
-  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nSetEnvIf Host x y\n</Directory>\n")
-                .find("t.conf:4: SetEnvIf inside <Directory> is not supported yet"),
+  EXPECT_NE(parse_err(kBase + "<Directory /srv>\nLimitRequestBody 100\n</Directory>\n")
+                .find("t.conf:4: LimitRequestBody inside <Directory> is not supported yet"),
             std::string::npos);
+  ServerConfig c = parse_ok(kBase + "<Directory /srv>\nSetEnvIf Authorization \"(.*)\" HTTP_AUTHORIZATION=$1\n"
+                                    "BrowserMatch MSIE nokeepalive\n</Directory>\n");
+  EXPECT_EQ(c.vhosts[0].directories[0].setenvif.size(), 2u);
+  EXPECT_TRUE(c.vhosts[0].setenvif.empty());
+  EXPECT_TRUE(c.vhosts[0].has_directory_setenvif);
 }
 
 TEST(ConfigParser, TypesAndErrorDocumentsInDirectories) {

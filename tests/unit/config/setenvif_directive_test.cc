@@ -40,7 +40,7 @@ TEST(SetEnvIfDirectives, RefusedWithFileAndLine) {
            {"SetEnvIf X-A (?i)x y", "(?i)"},
            {"SetEnvIf X-A x !y=1", "an unset variable takes no value"},
            {"SetEnvIfExpr \"-R '10.0.0.0/8'\" internal", "not supported yet"},
-           {"<Directory /srv/a>\nSetEnvIf X-A x y\n</Directory>", "SetEnvIf inside <Directory> is not supported yet"},
+           {"<Files x>\nSetEnvIf X-A x y\n</Files>", "SetEnvIf not allowed in <Files>"},
        }) {
     std::string err = parse_err(kBaseConfig + "<VirtualHost *:80>\nServerName a\nDocumentRoot /srv/a\n" + c.line +
                                 "\n</VirtualHost>\n");
