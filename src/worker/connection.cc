@@ -412,9 +412,9 @@ void Connection::handle_request() {
   rewritten_ = false;
   rewrite_.kind = RewriteOutcome::Kind::Unchanged;
   rewrite_.env.clear();
-  if (vh.has_rewrite || vh.reads_htaccess) apply_rewrites();
-  if (vh.reads_htaccess && rewrite_.kind != RewriteOutcome::Kind::Respond) {
-    if (auto [status, reason] = select_view(current_head()); status != 0) {
+  auto answering = [this] { return rewrite_.kind == RewriteOutcome::Kind::Respond; };
+  auto view_of = [this](const http::RequestHead& h) {
+    if (auto [status, reason] = select_view(h); status != 0) {
       // Answered (and logged) by the static handler, as a rewrite's refusal is.
       rewrite_.kind = RewriteOutcome::Kind::Respond;
       rewrite_.status = status;
@@ -422,10 +422,15 @@ void Connection::handle_request() {
       rewrite_.log_reason = std::move(reason);
       rewrite_.extra_headers.clear();
     }
-  }
-  if (request_vhost().has_directory_setenvif) apply_directory_setenvif();
-  if (rewrite_.kind != RewriteOutcome::Kind::Respond && request_vhost().has_directory_redirects)
-    apply_directory_redirects();
+  };
+  // The client's URL first: its .htaccess files and <Directory> SetEnvIf lines apply
+  // before any rewrite, as in Apache (header_parser runs before the fixups that rewrite),
+  // so per-directory rules see those variables.
+  if (vh.reads_htaccess) view_of(head_);
+  if (!answering() && request_vhost().has_directory_setenvif) apply_directory_setenvif();
+  if (!answering() && (vh.has_rewrite || vh.reads_htaccess)) apply_rewrites();
+  if (!answering() && rewritten_ && vh.reads_htaccess) view_of(current_head());
+  if (!answering() && request_vhost().has_directory_redirects) apply_directory_redirects();
 
   error_document_status_ = 0;
   error_document_headers_.clear();
@@ -549,6 +554,15 @@ namespace {
 
 // The directory whose <Directory> blocks apply to the decoded URL path: the mapped file's,
 // or the one a URL ending in '/' names. Empty when a vhost Redirect answers instead.
+// The decoded, normalized URL path of `head` ("" for '*' or a path that doesn't decode).
+std::string decoded_path_of(const http::RequestHead& head) {
+  std::string decoded, path;
+  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
+      !remove_dot_segments(decoded, path))
+    return {};
+  return path;
+}
+
 std::string mapped_directory(const VirtualHost& vh, const std::string& url_path) {
   UrlMapping mapping = map_url(vh, url_path, {}, false, "http", {});
   if (mapping.redirect_status != 0) return {};
@@ -564,11 +578,8 @@ std::string mapped_directory(const VirtualHost& vh, const std::string& url_path)
 
 void Connection::apply_directory_setenvif() {
   const VirtualHost& vh = request_vhost();
-  std::string decoded, path;
-  const http::RequestHead& head = current_head();
-  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
-      !remove_dot_segments(decoded, path))
-    return;
+  std::string path = decoded_path_of(current_head());
+  if (path.empty()) return;
   std::string dir = mapped_directory(vh, path);
   if (dir.empty()) return;
   // The headers as the client sent them, as at vhost level.
@@ -580,10 +591,8 @@ void Connection::apply_directory_setenvif() {
 void Connection::apply_directory_redirects() {
   const VirtualHost& vh = request_vhost();
   const http::RequestHead& head = current_head();
-  std::string decoded, path;
-  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
-      !remove_dot_segments(decoded, path))
-    return;
+  std::string path = decoded_path_of(head);
+  if (path.empty()) return;
   std::string dir = mapped_directory(vh, path);
   if (dir.empty()) return;  // the vhost's own Redirect answers first
   std::vector<const DirectoryBlock*> blocks = directory_blocks_for(vh, dir);
@@ -628,11 +637,9 @@ DirectoryView Connection::view_for_url(const std::string& url_path) {
 
 std::pair<int, std::string> Connection::select_view(const http::RequestHead& head) {
   view_.reset();
-  std::string decoded, path;
   // A target that does not decode gets its 400 from the handlers; no file applies.
-  if (head.form == http::TargetForm::Asterisk || !percent_decode_path(head.path, decoded) ||
-      !remove_dot_segments(decoded, path))
-    return {0, {}};
+  std::string path = decoded_path_of(head);
+  if (path.empty()) return {0, {}};
   DirectoryView view = view_for_url(path);
   if (view.error_status) return {view.error_status, view.error_reason};
   view_ = view.vhost;

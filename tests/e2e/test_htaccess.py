@@ -102,7 +102,10 @@ def setup(srv):
     a.write("api/auth.php", b'<?php echo "auth=", $_SERVER["HTTP_AUTHORIZATION"] ?? "-", " nokeep=",'
                             b' $_SERVER["nokeepalive"] ?? "-", "\\n";')
     a.write("api/.htaccess", b'SetEnvIf Authorization "(.*)" HTTP_AUTHORIZATION=$1\n'
-                             b'BrowserMatch OldClient nokeepalive\n')
+                             b'BrowserMatch OldClient nokeepalive\n'
+                             b'RewriteEngine On\n'
+                             b'RewriteCond %{ENV:HTTP_AUTHORIZATION} ^Bearer\n'
+                             b'RewriteRule ^whoami$ auth.php [L]\n')
     # bob's admin allows nothing: his file is never read.
     b.write(".htaccess", b"Require all denied\n")
 
@@ -262,6 +265,10 @@ class Htaccess(h.ServerTestCase):
         r = self.get("/api/auth.php", headers=[("Authorization", "Bearer t0ken")])
         self.assertStatus(r, 200)
         self.assertEqual(r.body, b"auth=Bearer t0ken nokeep=-\n")
+        # The directory's rules see the variable, as in Apache (SetEnvIf runs before them).
+        self.assertEqual(self.get("/api/whoami", headers=[("Authorization", "Bearer t0ken")]).body,
+                         b"auth=Bearer t0ken nokeep=-\n")
+        self.assertStatus(self.get("/api/whoami"), 404)
         # Elsewhere the credentials stay away from scripts (CGIPassAuth Off).
         self.assertEqual(self.get("/phpini/ini.php", headers=[("Authorization", "Bearer t0ken")]).body,
                          b"memory_limit=77M\n")
