@@ -114,7 +114,9 @@ DirectoryView HtaccessViews::view_for(size_t vhost_index, const VirtualHost& vho
   for (size_t i = 1; i < target.size(); ++i)
     if (target[i] == '/') levels.push_back(target.substr(0, i));
   if (target != "/") levels.push_back(target);
-  std::vector<const ParsedFile*> used;
+  // By value: parsing a file may start the cache over, and with it the entries of the
+  // files read before it on this path.
+  std::vector<std::pair<uint64_t, std::shared_ptr<const HtaccessBlocks>>> used;
   for (std::string_view level : levels) {
     HtaccessPermissions allowed = permissions_at(blocks, level);
     if (allowed.none()) continue;
@@ -146,22 +148,22 @@ DirectoryView HtaccessViews::view_for(size_t vhost_index, const VirtualHost& vho
         out.error_reason = file->error;
         return out;
       }
-      used.push_back(file);
+      used.emplace_back(file->serial, file->blocks);
       break;  // the first name that exists is the one read
     }
     if (not_a_directory) break;
   }
   if (used.empty()) return out;
   std::string key = std::to_string(vhost_index);
-  for (const ParsedFile* f : used) key += "," + std::to_string(f->serial);
+  for (const auto& file : used) key += "," + std::to_string(file.first);
   auto it = views_.find(key);
   if (it == views_.end()) {
     if (views_.size() >= kMaxViews) views_.clear();
     auto copy = std::make_shared<VirtualHost>(vhost);
-    for (const ParsedFile* f : used) {
-      copy->directories.push_back(f->blocks->directory);
-      copy->files_blocks.insert(copy->files_blocks.end(), f->blocks->files_blocks.begin(),
-                                f->blocks->files_blocks.end());
+    for (const auto& file : used) {
+      copy->directories.push_back(file.second->directory);
+      copy->files_blocks.insert(copy->files_blocks.end(), file.second->files_blocks.begin(),
+                                file.second->files_blocks.end());
     }
     derive_section_flags(*copy);
     copy->view_serial = next_serial_++;

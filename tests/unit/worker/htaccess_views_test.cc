@@ -161,6 +161,24 @@ TEST_F(HtaccessViewsTest, AHugeFileIsRefusedNotRead) {
   EXPECT_NE(v.error_reason.find("larger than"), std::string::npos);
 }
 
+TEST_F(HtaccessViewsTest, ACacheStartingOverMidPathKeepsWhatItRead) {
+  configure("<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
+  write("blog/.htaccess", "DirectoryIndex blog.html\n");
+  ASSERT_TRUE(view("blog/index.php").vhost);
+  // Fill the cache to its bound with other directories' files.
+  for (size_t i = 1; i < HtaccessViews::kMaxFiles; ++i) {
+    std::filesystem::create_directories(root_ + "/www/d" + std::to_string(i));
+    write("d" + std::to_string(i) + "/.htaccess", "DirectoryIndex x.html\n");
+    ASSERT_EQ(view("d" + std::to_string(i) + "/x").error_status, 0);
+  }
+  // blog's file is a cache hit, the new one below it a parse that starts the cache over.
+  write("blog/wp-content/.htaccess", "DirectoryIndex deep.html\n");
+  DirectoryView v = view("blog/wp-content/uploads/a.png");
+  ASSERT_TRUE(v.vhost);
+  EXPECT_EQ(index_in(v, "blog"), "blog.html");
+  EXPECT_EQ(index_in(v, "blog/wp-content/uploads"), "deep.html");
+}
+
 TEST_F(HtaccessViewsTest, UnreadableFileIs403) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file; tests/e2e/test_htaccess.py checks this as an owner";
   configure("<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
