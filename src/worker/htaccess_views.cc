@@ -33,6 +33,40 @@ std::string fingerprint(const HtaccessPermissions& p) {
 
 }  // namespace
 
+void HtaccessViews::allow_backends_of(const std::vector<const VirtualHost*>& vhosts) {
+  auto allow = [this](const std::optional<HandlerSpec>& h) {
+    if (h && h->kind == HandlerSpec::Kind::ProxyFcgi) allowed_backends_.insert(h->backend.describe());
+  };
+  auto allow_all = [&](const std::map<std::string, HandlerSpec>& handlers) {
+    for (const auto& [ext, h] : handlers) allow(h);
+  };
+  for (const VirtualHost* v : vhosts) {
+    allow(v->set_handler);
+    allow_all(v->add_handlers);
+    for (const DirectoryBlock& d : v->directories) {
+      allow(d.set_handler);
+      allow_all(d.add_handlers);
+    }
+    for (const FilesBlock& f : v->files_blocks) allow(f.set_handler);
+    for (const ProxyPassMatchRule& r : v->proxy_pass_matches) allowed_backends_.insert(r.backend.describe());
+  }
+}
+
+std::string HtaccessViews::check_backends(const HtaccessBlocks& blocks) const {
+  auto check = [this](const std::optional<HandlerSpec>& h) -> std::string {
+    if (!h || h->kind != HandlerSpec::Kind::ProxyFcgi || allowed_backends_.count(h->backend.describe())) return {};
+    return "names the FastCGI backend " + h->backend.describe() +
+           ", which the configuration gives to no site of this owner (a .htaccess file may only choose among "
+           "its owner's backends)";
+  };
+  std::string why = check(blocks.directory.set_handler);
+  for (const auto& [ext, h] : blocks.directory.add_handlers)
+    if (why.empty()) why = check(h);
+  for (const FilesBlock& f : blocks.files_blocks)
+    if (why.empty()) why = check(f.set_handler);
+  return why;
+}
+
 const std::vector<const DirectoryBlock*>& HtaccessViews::override_blocks(size_t vhost_index, const VirtualHost& vhost) {
   auto it = override_blocks_.find(vhost_index);
   if (it != override_blocks_.end()) return it->second;
@@ -91,6 +125,9 @@ const HtaccessViews::ParsedFile& HtaccessViews::parse(const std::string& path, c
       // One log line: "file:line: reason; file:line: reason".
       parsed.error = blocks.error().message;
       for (size_t at = 0; (at = parsed.error.find('\n', at)) != std::string::npos;) parsed.error.replace(at, 1, "; ");
+    } else if (std::string why = check_backends(*blocks); !why.empty()) {
+      parsed.error_status = 500;
+      parsed.error = path + ": " + why;
     } else {
       out.warnings.insert(out.warnings.end(), blocks->warnings.begin(), blocks->warnings.end());
       parsed.blocks = std::make_shared<const HtaccessBlocks>(std::move(*blocks));

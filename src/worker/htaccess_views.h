@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/htaccess_parser.h"
@@ -39,6 +40,12 @@ struct DirectoryView {
 
 class HtaccessViews {
  public:
+  // The FastCGI backends the configuration gives to this owner's sites (SetHandler,
+  // AddHandler, ProxyPassMatch): the only ones a .htaccess file may name. Another
+  // tenant's php-fpm pool on a TCP port has no file permissions to keep a file that
+  // names it from running code as that tenant.
+  void allow_backends_of(const std::vector<const VirtualHost*>& vhosts);
+
   // `fs_path`: the file (or directory) a URL maps to, absolute and normalized. Reads the
   // access files of "/" and each directory below it on the way to `fs_path`.
   DirectoryView view_for(size_t vhost_index, const VirtualHost& vhost, std::string_view fs_path,
@@ -78,6 +85,10 @@ class HtaccessViews {
                           const std::string& dir, const HtaccessPermissions& allowed, const std::string& server_root,
                           DirectoryView& out);
 
+  // Empty when the parsed blocks name only allowed backends, else why not.
+  std::string check_backends(const HtaccessBlocks& blocks) const;
+
+  std::unordered_set<std::string> allowed_backends_;  // FcgiBackend::describe()
   std::unordered_map<size_t, std::vector<const DirectoryBlock*>> override_blocks_;
   std::unordered_map<std::string, ParsedFile> files_;  // path + '\0' + permissions
   std::unordered_map<std::string, View> views_;        // vhost index + file serials

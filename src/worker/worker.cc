@@ -539,7 +539,12 @@ int Worker::run() {
   }
 
   has_dynamic_.resize(config_.vhosts.size());
-  for (size_t v : config_.pools[options_.pool].vhosts) has_dynamic_[v] = vhost_has_dynamic_handlers(config_.vhosts[v]);
+  std::vector<const VirtualHost*> own_vhosts;
+  for (size_t v : config_.pools[options_.pool].vhosts) {
+    has_dynamic_[v] = vhost_has_dynamic_handlers(config_.vhosts[v]);
+    own_vhosts.push_back(&config_.vhosts[v]);
+  }
+  htaccess_.allow_backends_of(own_vhosts);
   fcgid_ = std::make_unique<FcgidProcessManager>(loop_, pool_worker_limit(config_));
   load_tls();
   ::explicit_bzero(ticket_keys_.data(), ticket_keys_.size());  // the contexts hold their copies

@@ -7,6 +7,7 @@ can't read is a 403, never read by anyone with more rights."""
 
 import base64
 import os
+import socket
 import unittest
 
 import itkd_harness as h
@@ -277,6 +278,26 @@ class Htaccess(h.ServerTestCase):
             r = c.request("GET", "/api/auth.php", host="alice.test", headers=[("User-Agent", "OldClient/1.0")])
             self.assertStatus(r, 200)
             self.assertEqual(r.header("connection"), "close")
+
+    def test_a_file_cannot_send_requests_to_a_backend_not_its_owners(self):
+        # Another tenant's php-fpm pool on a TCP port: no file permission would stop the
+        # connection, so the file is refused before anything connects.
+        backend = socket.socket()
+        backend.bind(("127.0.0.1", 0))
+        backend.listen(1)
+        backend.settimeout(0.5)
+        try:
+            port = backend.getsockname()[1]
+            self.srv.alice.write("steal/x.php", b"<?php echo 1;")
+            self.srv.alice.write("steal/.htaccess", f'SetHandler "proxy:fcgi://127.0.0.1:{port}"\n'.encode())
+            watch = h.LogWatch(self.srv.alice.error_log)
+            self.assertStatus(self.get("/steal/x.php"), 500)
+            self.log_text_with(watch, f"names the FastCGI backend 127.0.0.1:{port}, which the configuration "
+                                      f"gives to no site of this owner")
+            with self.assertRaises(socket.timeout):
+                backend.accept()
+        finally:
+            backend.close()
 
     def test_allow_override_none_reads_nothing(self):
         self.assertStatus(self.get("/", host="bob.test"), 200)

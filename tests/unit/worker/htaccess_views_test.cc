@@ -179,6 +179,23 @@ TEST_F(HtaccessViewsTest, ACacheStartingOverMidPathKeepsWhatItRead) {
   EXPECT_EQ(index_in(v, "blog/wp-content/uploads"), "deep.html");
 }
 
+TEST_F(HtaccessViewsTest, AFileMayNameOnlyItsOwnersFastCgiBackends) {
+  configure("<FilesMatch \\.php$>\nSetHandler \"proxy:unix:/run/php/alice.sock|fcgi://localhost\"\n</FilesMatch>\n"
+            "<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
+  views_.allow_backends_of({&config_.vhosts[0]});
+  write("blog/.htaccess", "<FilesMatch \\.php$>\nSetHandler \"proxy:unix:/run/php/alice.sock|fcgi://localhost\"\n"
+                          "</FilesMatch>\n");
+  EXPECT_EQ(view("blog/index.php").error_status, 0);
+  // Another tenant's pool, by socket or by TCP port (which no file permission guards).
+  for (const char* other : {"SetHandler \"proxy:unix:/run/php/bob.sock|fcgi://localhost\"\n",
+                            "AddHandler \"proxy:fcgi://127.0.0.1:9001\" .php\n"}) {
+    write("blog/.htaccess", other);
+    DirectoryView v = view("blog/index.php");
+    EXPECT_EQ(v.error_status, 500) << other;
+    EXPECT_NE(v.error_reason.find("configuration gives to no site of this owner"), std::string::npos) << v.error_reason;
+  }
+}
+
 TEST_F(HtaccessViewsTest, UnreadableFileIs403) {
   if (::geteuid() == 0) GTEST_SKIP() << "root reads every file; tests/e2e/test_htaccess.py checks this as an owner";
   configure("<Directory " + root_ + "/www>\nAllowOverride All\n</Directory>\n");
