@@ -77,6 +77,24 @@ TEST_F(RewriteEngine, WordPressSendsPrettyUrlsToIndexPhpAndLeavesFilesAlone) {
   EXPECT_EQ(run("/index.php").kind, Kind::Unchanged);  // the first rule stops the loop
 }
 
+TEST_F(RewriteEngine, WildcardDirectoriesRunTheirRules) {
+  // "<Directory /home/*/public_html>", as hosting configs write it for every user.
+  std::string parent = root_.substr(0, root_.rfind('/'));
+  configure("<Directory " + parent + "/*/www>\nRewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\n"
+            "RewriteRule . /index.php [L]\n</Directory>\n");
+  RewriteOutcome r = run("/2026/11/hello-world/");
+  ASSERT_EQ(r.kind, Kind::Rewritten);
+  EXPECT_EQ(r.path, "/index.php");
+}
+
+TEST_F(RewriteEngine, ALaterBlockForTheSameDirectoryReplacesTheRules) {
+  configure("<Directory " + root_ + "/www>\nRewriteEngine On\nRewriteRule ^old$ /style.css [L]\n</Directory>\n"
+            "<Directory " + root_ + "/www>\nRewriteRule ^old$ /index.php [L]\n</Directory>\n");
+  RewriteOutcome r = run("/old");
+  ASSERT_EQ(r.kind, Kind::Rewritten);
+  EXPECT_EQ(r.path, "/index.php");
+}
+
 TEST_F(RewriteEngine, TheSameRulesWorkWithoutRewriteBaseBelowDocumentRoot) {
   configure("<Directory " + root_ + "/www>\nRewriteEngine On\nRewriteCond %{REQUEST_FILENAME} !-f\n"
             "RewriteRule ^(.*)$ index.php?route=$1 [L,QSA]\n</Directory>\n");
