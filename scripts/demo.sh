@@ -29,7 +29,12 @@ cat > "$demo/alice/www/hello.php" <<'PHP'
 <?php
 printf("Hello from PHP, running as uid %d (pid %d)\n", posix_geteuid(), getmypid());
 printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
+// bob's vhost config is world-readable (as /etc/apache2/sites-enabled is), but not
+// among alice's paths: OwnerConfinement (Landlock) keeps her code out.
+$conf = "@DEMO@/conf.d/bob.conf";
+printf("reading %s: %s\n", $conf, @file_get_contents($conf) === false ? "refused" : "WORKED (bad!)");
 PHP
+sed -i "s|@DEMO@|$demo|" "$demo/alice/www/hello.php"
 # A blog with WordPress's pretty permalinks: the .htaccess WordPress writes, read by
 # alice's worker as alice (AllowOverride below).
 mkdir -p "$demo/alice/www/blog"

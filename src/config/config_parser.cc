@@ -808,6 +808,9 @@ void inherit_globals(ParseState& ps) {
     if (!own("requestreadtimeout")) l.request_header_timeout_s = gl.request_header_timeout_s;
     if (!own("maxclientsvhost")) v.max_clients = gv.max_clients;
     if (!own("nicevalue")) v.nice_value = gv.nice_value;
+    if (!own("ownerconfinement"))
+      v.owner_confinement = gv.owner_confinement, v.owner_confinement_where = gv.owner_confinement_where;
+    v.owner_paths.insert(v.owner_paths.begin(), gv.owner_paths.begin(), gv.owner_paths.end());
     for (const auto& [ext, h] : gv.add_handlers) {
       bool removed = std::find(v.remove_handlers.begin(), v.remove_handlers.end(), ext) != v.remove_handlers.end();
       if (!removed) v.add_handlers.emplace(ext, h);
@@ -1069,6 +1072,7 @@ void build_pools(ParseState& ps) {
   std::map<std::pair<std::string, std::string>, Result<Identity>> cache;
   std::map<std::pair<uint32_t, uint32_t>, size_t> by_id;
   std::map<std::pair<std::string, std::string>, size_t> by_name;
+  std::vector<size_t> first_of_pool;  // per pool, its first vhost
   for (size_t i = 0; i < ps.vhosts.size(); ++i) {
     VhostState& s = ps.vhosts[i];
     VirtualHost& v = s.vhost;
@@ -1126,8 +1130,22 @@ void build_pools(ParseState& ps) {
       p.uid = id.uid;
       p.gid = id.gid;
       p.nice_value = v.nice_value;
+      p.confined = v.owner_confinement;
+      p.home = id.home;
       p.groups = id.groups;
       ps.config.pools.push_back(std::move(p));
+      first_of_pool.push_back(i);
+    } else if (!s.skimmed && ps.config.pools[*slot].confined != v.owner_confinement) {
+      // One owner's vhosts share its processes: one can't be confined and another not.
+      const VirtualHost& first = ps.vhosts[first_of_pool[*slot]].vhost;
+      auto said = [](const VirtualHost& h) {
+        return std::string(h.owner_confinement ? "On" : "Off") +
+               (h.owner_confinement_where.line ? " (" + h.owner_confinement_where.str() + ")" : " (the default)");
+      };
+      ps.error(v.owner_confinement_where.line ? v.owner_confinement_where : v.where,
+               "OwnerConfinement " + said(v) + " disagrees with " + said(first) + " for another vhost of " +
+                   v.assign_user + ": an owner's vhosts share its processes, so they must agree");
+      continue;
     }
     ps.config.pools[*slot].vhosts.push_back(i);
     v.pool = *slot;

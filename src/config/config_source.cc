@@ -17,7 +17,7 @@ namespace {
 
 // A configuration file bigger than this is a mistake (or /dev/zero), not a config.
 constexpr size_t kMaxConfigFile = 64u << 20;
-constexpr char kSnapshotMagic[] = "ITKDCFG1";
+constexpr char kSnapshotMagic[] = "ITKDCFG2";
 
 bool has_wildcard(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
@@ -102,6 +102,7 @@ std::string ConfigSnapshot::serialize() const {
     put_u32(out, static_cast<uint32_t>(rec.identity.groups.size()));
     for (gid_t g : rec.identity.groups) put_u32(out, g);
     put_str(out, rec.identity.user_name);
+    put_str(out, rec.identity.home);
   }
   return out;
 }
@@ -144,7 +145,7 @@ Result<ConfigSnapshot> ConfigSnapshot::deserialize(const std::string& bytes) {
       if (!r.u32(v)) return bad;
       g = v;
     }
-    if (!r.str(rec.identity.user_name)) return bad;
+    if (!r.str(rec.identity.user_name) || !r.str(rec.identity.home)) return bad;
     snap.identities[{user, group}] = std::move(rec);
   }
   if (!r.at_end()) return bad;

@@ -2,10 +2,29 @@
 #include <sstream>
 
 #include "config/config_parser.h"
+#include "config/owner_paths.h"
 
 namespace itkd {
-
 namespace {
+
+void describe_confinement(std::ostringstream& out, const ServerConfig& c, const Pool& pool) {
+  if (!pool.confined) {
+    out << "  OwnerConfinement Off: its processes open whatever file permissions allow\n";
+    return;
+  }
+  std::string system;
+  std::ostringstream own;
+  for (const OwnerPathGrant& g : owner_path_grants(c, pool)) {
+    if (g.reason == "system") {
+      system += " " + g.path;
+      continue;
+    }
+    own << "    " << (g.writable ? "rw " : "ro ") << g.path << " (" << g.reason
+        << (g.only_if_owned ? ", if the owner owns it" : "") << ")\n";
+  }
+  out << "  confined to (Landlock):\n" << own.str() << "    and the system's:" << system << "\n";
+}
+
 
 std::string address_text(const VhostAddress& a) {
   std::string host = a.host.find(':') != std::string::npos ? "[" + a.host + "]" : a.host;
@@ -154,6 +173,7 @@ std::string describe_config(const ServerConfig& c) {
       out << (k ? ", " : " ") << vhost_label(c.vhosts[pool.vhosts[k]], pool.vhosts[k]);
     }
     out << "\n";
+    describe_confinement(out, c, pool);
   }
   for (const auto& w : c.warnings) out << "warning: " << w << "\n";
   return out.str();

@@ -720,6 +720,31 @@ Result<void> h_keep_alive(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+Result<void> h_owner_confinement(ParseState& ps, const Directive& d) {
+  auto v = parse_on_off(d);
+  if (!v) return v.error();
+  ps.vh().vhost.owner_confinement = *v;
+  ps.vh().vhost.owner_confinement_where = d.where;
+  mark(ps, d);
+  return ok();
+}
+
+// OwnerReadWritePaths / OwnerReadOnlyPaths: absolute paths only (a relative one would
+// silently name something under ServerRoot, which is the admin's, not the owner's).
+template <bool kWritable>
+Result<void> h_owner_paths(ParseState& ps, const Directive& d) {
+  for (const auto& a : d.args) {
+    if (a.empty() || a[0] != '/')
+      return Error{d.name + " takes absolute paths; '" + a + "' is not one"};
+    auto p = normalize_path(a);
+    if (!p) return p.error();
+    if (*p == "/")
+      return Error{d.name + " / would grant the whole filesystem; to confine nothing, write OwnerConfinement Off"};
+    ps.vh().vhost.owner_paths.push_back(OwnerPath{*p, kWritable, d.where});
+  }
+  return ok();
+}
+
 Result<void> h_request_read_timeout(ParseState& ps, const Directive& d) {
   for (const auto& a : d.args) {
     std::string w = ascii_lower(a);
@@ -1561,6 +1586,9 @@ const DirectiveSpec kTable[] = {
   D("SuexecUserGroup", kCtxServerVhost, 2, 2, h_assign_user_id),
   D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
   D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
+  D("OwnerConfinement", kCtxServerVhost, 1, 1, h_owner_confinement),
+  D("OwnerReadWritePaths", kCtxServerVhost, 1, -1, h_owner_paths<true>),
+  D("OwnerReadOnlyPaths", kCtxServerVhost, 1, -1, h_owner_paths<false>),
   D("LimitUIDRange", kCtxServer, 2, 2, h_limit_uid_range),
   D("LimitGIDRange", kCtxServer, 2, 2, h_limit_gid_range),
   D("FrontUser", kCtxServer, 1, 1, h_front_user),

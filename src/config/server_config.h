@@ -279,6 +279,17 @@ struct TlsConfig {
   SourceLocation where;                // the SSLEngine line that applies (maybe server level)
 };
 
+// OwnerReadWritePaths / OwnerReadOnlyPaths: a path the owner's processes may use under
+// OwnerConfinement besides those the configuration names (config/owner_paths.h).
+struct OwnerPath {
+  std::string path;  // absolute, normalized
+  bool writable = false;
+  SourceLocation where;
+};
+
+// Whether an owner's processes are confined to its paths when the config doesn't say.
+inline constexpr bool kOwnerConfinementDefault = true;
+
 struct VirtualHost {
   bool is_main_server = false;  // the server outside any <VirtualHost>
   std::vector<VhostAddress> addresses;
@@ -348,6 +359,11 @@ struct VirtualHost {
   TlsConfig tls;
   unsigned max_clients = 0;                  // MaxClientsVHost, 0 = unlimited
   int nice_value = 0;                        // NiceValue
+  // OwnerConfinement: the owner's processes may touch only its paths (Landlock); the
+  // owner's vhosts must agree. Paths: the main server's first, then the vhost's own.
+  bool owner_confinement = kOwnerConfinementDefault;
+  SourceLocation owner_confinement_where;    // where it was set; no line = the default
+  std::vector<OwnerPath> owner_paths;
   std::string assign_user;                   // as written: "alice" or "#61001"
   std::string assign_group;
   size_t pool = 0;                           // index into ServerConfig::pools
@@ -362,6 +378,10 @@ struct Pool {
   gid_t gid = 0;
   std::vector<size_t> vhosts;
   int nice_value = 0;
+  bool confined = kOwnerConfinementDefault;  // OwnerConfinement of its vhosts
+  // The owner's home directory (a named user's passwd entry; empty for #uid), filled
+  // like `groups`: confinement grants it when the owner owns it.
+  std::string home;
   // Supplementary groups (getgrouplist of a named user, else just gid); filled only when
   // identities are resolved (ParseOptions::resolve_identities).
   std::vector<gid_t> groups;

@@ -25,6 +25,7 @@
 #include "log/error_log.h"
 #include "master/child_process.h"
 #include "master/listeners.h"
+#include "sandbox/filesystem_confinement.h"
 #include "sandbox/privileges.h"
 
 namespace itkd {
@@ -443,6 +444,11 @@ void Master::on_front_message(Generation* gen, size_t index) {
       if (all && !gen->announced && gen == current_.get()) {
         gen->announced = true;
         log().always("mpm_itkd", std::string(kVersion) + " configured -- resuming normal operations");
+        const auto& pools = gen->config.pools;
+        if (landlock_abi() == 0 && std::any_of(pools.begin(), pools.end(), [](const Pool& p) { return p.confined; }))
+          log().log(LogLevel::Warn, "mpm_itkd", {},
+                    "OwnerConfinement: this kernel has no Landlock (Linux 5.13+, lsm= must list landlock); "
+                    "owners are kept apart by file permissions only");
       }
     } else if (type == ipc::MessageType::StartPool) {
       auto request = ipc::decode<ipc::PoolRequest>(msg.bytes);

@@ -19,6 +19,7 @@ struct Identity {
   gid_t gid = 0;
   std::vector<gid_t> groups;  // supplementary groups (the user's own, or just gid)
   std::string user_name;      // for messages; empty for #uid
+  std::string home;           // the passwd entry's home directory; empty for #uid
 };
 
 // "alice" / "#61001" and "alice" / "#61001" -> ids and the user's own supplementary groups

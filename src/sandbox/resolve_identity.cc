@@ -56,6 +56,7 @@ Result<Identity> resolve_identity(const std::string& user, const std::string& gr
     if (!found) return Error{"unknown user '" + user + "'"};
     id.uid = pw.pw_uid;
     id.user_name = user;
+    id.home = pw.pw_dir ? pw.pw_dir : "";
   }
 
   if (*gid) {

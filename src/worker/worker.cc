@@ -22,6 +22,7 @@
 #include "worker/dynamic_target.h"
 #include "worker/handler_memo.h"
 #include "worker/htaccess_views.h"
+#include "worker/owner_confinement.h"
 #include "worker/fastcgi/fcgid_process_manager.h"
 #include "tls/tls_context.h"
 #include "worker/worker_context.h"
@@ -497,7 +498,7 @@ int Worker::run() {
   const Pool& pool = config_.pools[options_.pool];
   // The ids as the master resolved them, recorded in the sealed snapshot: no NSS lookup
   // (and no /etc/passwd read as root) per worker start.
-  const Identity identity{pool.uid, pool.gid, pool.groups, {}};
+  const Identity identity{pool.uid, pool.gid, pool.groups, {}, {}};
   // The master said which ids to become; the configuration must agree.
   if (identity.uid != options_.uid || identity.gid != options_.gid || identity.uid == 0 || identity.gid == 0 ||
       identity.groups.empty()) {
@@ -548,6 +549,16 @@ int Worker::run() {
   fcgid_ = std::make_unique<FcgidProcessManager>(loop_, pool_worker_limit(config_));
   load_tls();
   ::explicit_bzero(ticket_keys_.data(), ticket_keys_.size());  // the contexts hold their copies
+  // Last, so that the keys (which may live anywhere the owner can read) are loaded; from
+  // here on this process and every script it starts see only the owner's paths.
+  if (auto c = confine_owner(config_, pool, identity.uid); !c) {
+    log_.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: " + c.error().message);
+    return 1;
+  } else if (c->abi > 0) {
+    log_.log(LogLevel::Debug, "mpm_itkd", {},
+             "worker: confined to " + std::to_string(c->granted) + " paths (Landlock ABI " + std::to_string(c->abi) +
+                 ")" + (c->missing.empty() ? "" : "; not present: " + c->missing));
+  }
 
   // One channel per front, made by us as the owner, so each front can check with
   // SO_PEERCRED that its peer really is this pool's worker.

@@ -554,8 +554,11 @@ class Server:
     setup: an optional function (server) run before the config is written (extra files).
     """
 
-    def __init__(self, config=None, setup=None, nports=1, env=None, args=(), ready=True):
-        self.root = tempfile.mkdtemp(prefix="itkd-e2e-", dir="/tmp")
+    def __init__(self, config=None, setup=None, nports=1, env=None, args=(), ready=True,
+                 tree_dir="/tmp"):
+        # tree_dir: where the temporary tree goes. /tmp is one of the paths every owner may
+        # use under OwnerConfinement; a test of the confinement itself needs another place.
+        self.root = tempfile.mkdtemp(prefix="itkd-e2e-", dir=tree_dir)
         os.chmod(self.root, 0o755)
         self.logs = os.path.join(self.root, "logs")
         _mkdir(self.logs)
@@ -753,6 +756,7 @@ class ServerTestCase(unittest.TestCase):
     server_env = None
     server_args = ()
     nports = 1
+    tree_dir = "/tmp"
 
     @classmethod
     def setUpClass(cls):
@@ -760,7 +764,8 @@ class ServerTestCase(unittest.TestCase):
         st = cls.setup_tree
         cls.srv = Server(config=(lambda s: cfg(s)) if cfg else None,
                          setup=(lambda s: st(s)) if st else None,
-                         nports=cls.nports, env=cls.server_env, args=cls.server_args)
+                         nports=cls.nports, env=cls.server_env, args=cls.server_args,
+                         tree_dir=cls.tree_dir)
         try:
             cls.srv.start()
         except BaseException:

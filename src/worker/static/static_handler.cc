@@ -1,6 +1,7 @@
 #include "worker/static/static_handler.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -413,6 +414,10 @@ StaticResponse Handler::serve_file(OpenedPath& file) {
   if (!readable) {
     int err = errno;
     if (err == EACCES || err == EPERM) {
+      // access() checks the modes only (Landlock doesn't answer it): if they let us read,
+      // the refusal was OwnerConfinement's, and the admin should be told which.
+      if (::faccessat(AT_FDCWD, file.fs_path.c_str(), R_OK, AT_EACCESS) == 0)
+        return error(403, "outside the owner's paths (OwnerConfinement): " + file.fs_path, file.fs_path);
       return error(403, "file permissions deny server access: " + file.fs_path, file.fs_path);
     }
     if (err == ENOENT || err == ESTALE) {

@@ -211,7 +211,7 @@ TEST(ConfigSnapshot, RejectsEveryTruncation) {
   s.files["/etc/itkd/x"] = std::string("\0binary\xff", 8);
   s.globs["/etc/itkd/*.conf"] = {"/etc/itkd/itkd.conf"};
   s.directories = {"/etc/itkd/sites"};
-  s.identities[{"alice", "alice"}].identity = Identity{61001, 61001, {61001, 100}, "alice"};
+  s.identities[{"alice", "alice"}].identity = Identity{61001, 61001, {61001, 100}, "alice", "/home/alice"};
   s.identities[{"bob", "bob"}].error = "unknown user 'bob'";
   std::string bytes = s.serialize();
   auto full = ConfigSnapshot::deserialize(bytes);
@@ -222,6 +222,7 @@ TEST(ConfigSnapshot, RejectsEveryTruncation) {
   EXPECT_EQ(alice.identity.uid, 61001u);
   EXPECT_EQ(alice.identity.groups, (std::vector<gid_t>{61001, 100}));
   EXPECT_EQ(alice.identity.user_name, "alice");
+  EXPECT_EQ(alice.identity.home, "/home/alice");
   SnapshotSource src(*full);
   EXPECT_EQ(src.resolve("alice", "alice")->gid, 61001u);
   EXPECT_EQ(src.resolve("bob", "bob").error().message, "unknown user 'bob'");
@@ -235,9 +236,9 @@ TEST(ConfigSnapshot, RejectsEveryTruncation) {
 TEST(ConfigSnapshot, RejectsGarbage) {
   EXPECT_FALSE(ConfigSnapshot::deserialize("").ok());
   EXPECT_FALSE(ConfigSnapshot::deserialize("hello world").ok());
-  std::string huge_count = std::string("ITKDCFG1") + std::string("\xff\xff\xff\xff", 4);
+  std::string huge_count = std::string("ITKDCFG2") + std::string("\xff\xff\xff\xff", 4);
   EXPECT_FALSE(ConfigSnapshot::deserialize(huge_count).ok());
-  std::string bad_list = std::string("ITKDCFG1") + std::string("\0\0\0\0", 4) + std::string("\xff\xff\xff\x7f", 4);
+  std::string bad_list = std::string("ITKDCFG2") + std::string("\0\0\0\0", 4) + std::string("\xff\xff\xff\x7f", 4);
   EXPECT_FALSE(ConfigSnapshot::deserialize(bad_list).ok());
 }
 

@@ -15,7 +15,7 @@ using test::run_in_child;
 
 constexpr std::string_view kNoCaps = "0000000000000000";
 
-Identity tenant() { return Identity{61001, 61001, {61001, 61002}, "tenant"}; }
+Identity tenant() { return Identity{61001, 61001, {61001, 61002}, "tenant", {}}; }
 
 #define REQUIRE_ROOT() \
   if (geteuid() != 0) {            \
@@ -52,7 +52,7 @@ TEST(ProcStatusField, UnknownPidIsEmpty) {
 }
 
 TEST(DropPrivileges, RefusesUidZero) {
-  auto r = drop_privileges(Identity{0, 61001, {}, "root"});
+  auto r = drop_privileges(Identity{0, 61001, {}, "root", {}});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("root"), std::string::npos) << r.error().message;
   // Nothing was changed in this (root) test process.
@@ -62,7 +62,7 @@ TEST(DropPrivileges, RefusesUidZero) {
 }
 
 TEST(DropPrivileges, RefusesGidZero) {
-  auto r = drop_privileges(Identity{61001, 0, {}, ""});
+  auto r = drop_privileges(Identity{61001, 0, {}, "", {}});
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("#61001"), std::string::npos) << r.error().message;
 }
@@ -71,7 +71,7 @@ TEST(DropPrivileges, RequiresRoot) {
   REQUIRE_ROOT();
   EXPECT_EQ(after_drop(tenant(),
                        [] {
-                         auto again = drop_privileges(Identity{61003, 61003, {}, "other"});
+                         auto again = drop_privileges(Identity{61003, 61003, {}, "other", {}});
                          if (again) return std::string("second drop succeeded");
                          return again.error().message;
                        }),
@@ -98,7 +98,7 @@ TEST(DropPrivileges, SetsSupplementaryGroups) {
 
 TEST(DropPrivileges, EmptyGroupsMeansPrimaryGroupOnly) {
   REQUIRE_ROOT();
-  EXPECT_EQ(after_drop(Identity{61001, 61005, {}, ""},
+  EXPECT_EQ(after_drop(Identity{61001, 61005, {}, "", {}},
                        [] { return proc_status_field(0, "Groups"); }),
             "61005");
 }
