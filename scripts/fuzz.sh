@@ -9,7 +9,7 @@ dir="$top/build-fuzz"
 CXX=clang++ cmake -S "$top" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DITKD_FUZZ=ON >/dev/null
 cmake --build "$dir" -j "$(nproc)"
 mkdir -p "$top/fuzz/artifacts"
-for target in request_head chunked config client_hello fastcgi_record channel_message header_edits rewrite htaccess; do
+for target in request_head chunked config client_hello fastcgi_record channel_message header_edits rewrite htaccess proxy_protocol; do
   work=$(mktemp -d)
   cp -r "$top/fuzz/corpus/$target/." "$work/" 2>/dev/null || true
   echo "== fuzz_$target for ${seconds}s"

@@ -1,8 +1,10 @@
 #include "config/access_rules.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 
 namespace itkd {
@@ -62,6 +64,19 @@ Error host_name_refused(std::string_view text) {
                "write the addresses (e.g. 192.0.2.0/24)"};
 }
 
+
+bool is_negative(const RequireNode& n) { return n.negated || n.kind == RequireNode::Kind::None; }
+
+const char* container_name(RequireNode::Kind k) {
+  switch (k) {
+    case RequireNode::Kind::All: return "<RequireAll>";
+    case RequireNode::Kind::None: return "<RequireNone>";
+    default: return "<RequireAny>";
+  }
+}
+
+}  // namespace
+
 void describe_ranges(std::string& out, const std::vector<IpRange>& ranges) {
   for (const IpRange& r : ranges) {
     bool v4 = std::all_of(r.mask.begin(), r.mask.begin() + 12, [](uint8_t b) { return b == 0xff; }) &&
@@ -81,17 +96,31 @@ void describe_ranges(std::string& out, const std::vector<IpRange>& ranges) {
   }
 }
 
-bool is_negative(const RequireNode& n) { return n.negated || n.kind == RequireNode::Kind::None; }
-
-const char* container_name(RequireNode::Kind k) {
-  switch (k) {
-    case RequireNode::Kind::All: return "<RequireAll>";
-    case RequireNode::Kind::None: return "<RequireNone>";
-    default: return "<RequireAny>";
+std::optional<std::array<uint8_t, 16>> ip_bytes_of(const sockaddr_storage& a) {
+  std::array<uint8_t, 16> out{};
+  if (a.ss_family == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(a);
+    out[10] = out[11] = 0xff;
+    std::memcpy(out.data() + 12, &in.sin_addr, 4);
+  } else if (a.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
+    std::memcpy(out.data(), &in6.sin6_addr, 16);
+  } else {
+    return std::nullopt;
   }
+  return out;
 }
 
-}  // namespace
+bool in_range(const IpRange& r, const std::array<uint8_t, 16>& ip) {
+  for (size_t i = 0; i < 16; ++i)
+    if ((ip[i] & r.mask[i]) != r.net[i]) return false;
+  return true;
+}
+
+bool address_in_ranges(const sockaddr_storage& address, const std::vector<IpRange>& ranges) {
+  auto ip = ip_bytes_of(address);
+  return ip && std::any_of(ranges.begin(), ranges.end(), [&](const IpRange& r) { return in_range(r, *ip); });
+}
 
 Result<IpRange> parse_ip_range(std::string_view text) {
   std::string_view addr = text;

@@ -13,6 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include <sys/socket.h>
+
+#include <optional>
+
 #include "common/result.h"
 
 namespace itkd {
@@ -29,6 +33,14 @@ struct IpRange {
 // "10.1.0.0/255.255.0.0", "2001:db8::1", "2001:db8::/32". Host names are refused: they
 // need reverse DNS, which itkd never does.
 Result<IpRange> parse_ip_range(std::string_view text);
+
+// An address as IpRange compares it (IPv4 as IPv4-mapped IPv6); nullopt unless IPv4/IPv6.
+std::optional<std::array<uint8_t, 16>> ip_bytes_of(const sockaddr_storage& address);
+bool in_range(const IpRange& range, const std::array<uint8_t, 16>& ip);
+// Whether `address` is in any of `ranges` (never, for an address that isn't IP).
+bool address_in_ranges(const sockaddr_storage& address, const std::vector<IpRange>& ranges);
+// Appends " 192.0.2.0/24 2001:db8::/32 ..." for itkd -t.
+void describe_ranges(std::string& out, const std::vector<IpRange>& ranges);
 
 // <Limit GET POST> / <LimitExcept GET POST>: the request methods a rule is for. Empty:
 // every method.

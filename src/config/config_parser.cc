@@ -985,6 +985,17 @@ void validate_tls(ParseState& ps) {
       if (here) on_it.push_back(i);
     }
     if (main_reachable) on_it.insert(on_it.begin(), 0);
+    // mod_remoteip: the PROXY header comes before anything else, so it is the listener's
+    // property, on wherever the main server or a vhost on it asks for it.
+    l.proxy_protocol = vhosts[0].vhost.proxy_protocol;
+    l.proxy_protocol_exceptions = vhosts[0].vhost.proxy_protocol_exceptions;
+    for (size_t i : on_it) {
+      if (i == 0) continue;
+      const VirtualHost& v = vhosts[i].vhost;
+      l.proxy_protocol = l.proxy_protocol || v.proxy_protocol;
+      l.proxy_protocol_exceptions.insert(l.proxy_protocol_exceptions.end(), v.proxy_protocol_exceptions.begin(),
+                                         v.proxy_protocol_exceptions.end());
+    }
     const VirtualHost* first_tls = nullptr;
     for (size_t i : on_it)
       if (vhosts[i].vhost.tls.enabled && !first_tls) first_tls = &vhosts[i].vhost;

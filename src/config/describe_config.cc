@@ -50,7 +50,16 @@ std::string describe_config(const ServerConfig& c) {
   out << "ServerRoot " << c.server_root << "\n";
   for (const auto& l : c.listeners) {
     std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
-    out << "Listen " << (host.empty() ? "*" : host) << ":" << l.port << " (" << l.protocol << ")\n";
+    out << "Listen " << (host.empty() ? "*" : host) << ":" << l.port << " (" << l.protocol;
+    if (l.proxy_protocol) {
+      out << ", PROXY header required";
+      if (!l.proxy_protocol_exceptions.empty()) {
+        std::string ranges;
+        describe_ranges(ranges, l.proxy_protocol_exceptions);
+        out << " except from" << ranges;
+      }
+    }
+    out << ")\n";
   }
   out << "front: user " << c.front_user << " group " << c.front_group << ", chroot "
       << c.front_chroot << ", processes "

@@ -745,6 +745,23 @@ Result<void> h_owner_paths(ParseState& ps, const Directive& d) {
   return ok();
 }
 
+Result<void> h_remoteip_proxy_protocol(ParseState& ps, const Directive& d) {
+  auto v = parse_on_off(d);
+  if (!v) return v.error();
+  ps.vh().vhost.proxy_protocol = *v;
+  mark(ps, d);
+  return ok();
+}
+
+Result<void> h_remoteip_proxy_protocol_exceptions(ParseState& ps, const Directive& d) {
+  for (const auto& a : d.args) {
+    auto range = parse_ip_range(a);
+    if (!range) return Error{d.name + ": " + range.error().message};
+    ps.vh().vhost.proxy_protocol_exceptions.push_back(*range);
+  }
+  return ok();
+}
+
 Result<void> h_request_read_timeout(ParseState& ps, const Directive& d) {
   for (const auto& a : d.args) {
     std::string w = ascii_lower(a);
@@ -1587,6 +1604,8 @@ const DirectiveSpec kTable[] = {
   D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
   D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
   D("OwnerConfinement", kCtxServerVhost, 1, 1, h_owner_confinement),
+  D("RemoteIPProxyProtocol", kCtxServerVhost, 1, 1, h_remoteip_proxy_protocol),
+  D("RemoteIPProxyProtocolExceptions", kCtxServerVhost, 1, -1, h_remoteip_proxy_protocol_exceptions),
   D("OwnerReadWritePaths", kCtxServerVhost, 1, -1, h_owner_paths<true>),
   D("OwnerReadOnlyPaths", kCtxServerVhost, 1, -1, h_owner_paths<false>),
   D("LimitUIDRange", kCtxServer, 2, 2, h_limit_uid_range),

@@ -364,6 +364,11 @@ struct VirtualHost {
   bool owner_confinement = kOwnerConfinementDefault;
   SourceLocation owner_confinement_where;    // where it was set; no line = the default
   std::vector<OwnerPath> owner_paths;
+  // mod_remoteip's RemoteIPProxyProtocol and RemoteIPProxyProtocolExceptions, as written
+  // here (not inherited: the main server's apply to every listener, a vhost's to those
+  // its addresses are on).
+  bool proxy_protocol = false;
+  std::vector<IpRange> proxy_protocol_exceptions;
   std::string assign_user;                   // as written: "alice" or "#61001"
   std::string assign_group;
   size_t pool = 0;                           // index into ServerConfig::pools
@@ -395,6 +400,10 @@ struct Listener {
   // its vhosts.
   std::string protocol;
   bool tls = false;      // connections on it start with a TLS handshake
+  // Derived after parsing: RemoteIPProxyProtocol On in the main server or in a vhost
+  // reachable on it. Connections then start with a PROXY header, except from these.
+  bool proxy_protocol = false;
+  std::vector<IpRange> proxy_protocol_exceptions;
   SourceLocation where;
 };
 

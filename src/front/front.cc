@@ -23,6 +23,7 @@
 #include "config/vhost_router.h"
 #include "event/event_loop.h"
 #include "front/front_limits.h"
+#include "http/proxy_protocol.h"
 #include "http/request_head.h"
 #include "http/response_head.h"
 #include "ipc/channel.h"
@@ -50,6 +51,7 @@ struct PendingConnection {
   bool routed = false;     // head complete, waiting for a worker of the pool
   bool in_loop = false;
   bool tls = false;        // TLS listener: only the ClientHello is peeked, never read
+  bool awaiting_proxy = false;  // RemoteIPProxyProtocol: its PROXY header comes first
   bool nodelay = false;    // handed back with TCP_NODELAY already set
   size_t peeked = 0;
 };
@@ -97,6 +99,7 @@ class Front {
   bool drain_worker_reports();
   std::optional<std::string> over_client_limit(size_t vhost);
   void queue_for_worker(PendingConnection& conn, size_t vhost);
+  void read_proxy_header(PendingConnection& conn);
   void peek_client_hello(PendingConnection& conn);
   void refuse_tls(PendingConnection& conn, const std::string& reason);
   void process(PendingConnection& conn);
@@ -134,6 +137,7 @@ class Front {
     sockaddr_storage address{};
     bool wildcard = false;
     bool tls = false;
+    const Listener* config = nullptr;  // for RemoteIPProxyProtocol; null if unknown
   };
   std::unordered_map<int, ListenerInfo> listener_addresses_;
   http::ParseLimits limits_;
@@ -173,6 +177,9 @@ PendingConnection& Front::add_connection(UniqueFd fd, std::string bytes, const s
       refuse_tls(c, "no worker of the site's pool became available in time");
     } else if (c.routed) {
       refuse(c, 503, "no worker of the site's pool became available in time");
+    } else if (c.awaiting_proxy) {
+      log_.log(LogLevel::Info, "remoteip", address_text(c.peer), "PROXY header read timeout");
+      drop(id);
     } else if (c.tls) {
       if (c.peeked) log_.log(LogLevel::Info, "ssl", address_text(c.peer), "ClientHello read timeout");
       drop(id);
@@ -218,6 +225,8 @@ void Front::on_accept(int listener_fd) {
     const ListenerInfo& bound = listener_addresses_[listener_fd];
     PendingConnection& conn = add_connection(UniqueFd(fd), {}, &peer, bound.wildcard ? nullptr : &bound.address);
     conn.tls = bound.tls;
+    conn.awaiting_proxy = bound.config && bound.config->proxy_protocol &&
+                          !address_in_ranges(peer, bound.config->proxy_protocol_exceptions);
     // Clients usually send the request with the handshake's last ACK: try reading now,
     // and only watch the socket if the head isn't complete yet.
     on_readable(conn.id);
@@ -229,6 +238,10 @@ void Front::on_readable(uint64_t id) {
   if (it == pending_.end()) return;
   PendingConnection& conn = *it->second;
   if (conn.routed) return;  // waiting for a worker; the bytes stay in the socket
+  if (conn.awaiting_proxy) {
+    read_proxy_header(conn);
+    return;
+  }
   if (conn.tls) {
     peek_client_hello(conn);
     return;
@@ -255,6 +268,50 @@ void Front::on_readable(uint64_t id) {
     if (static_cast<size_t>(n) < want) break;
   }
   process(conn);
+}
+
+void Front::read_proxy_header(PendingConnection& conn) {
+  // Peeked, then exactly the header consumed: what follows (a request head, or a
+  // ClientHello the worker's OpenSSL must read itself) stays in the socket.
+  static char bytes[http::kMaxProxyHeaderBytes];
+  ssize_t n = ::recv(conn.fd.get(), bytes, sizeof bytes, MSG_PEEK);
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      watch(conn);
+      return;
+    }
+    drop(conn.id);
+    return;
+  }
+  const std::string balancer = address_text(conn.peer);
+  if (n == 0) {
+    log_.log(LogLevel::Info, "remoteip", balancer, "connection closed before its PROXY header");
+    drop(conn.id);
+    return;
+  }
+  http::ProxyHeader header = http::parse_proxy_header(std::string_view(bytes, static_cast<size_t>(n)));
+  if (header.status == http::ProxyHeaderStatus::Incomplete) {
+    watch(conn);
+    return;
+  }
+  if (header.status == http::ProxyHeaderStatus::Malformed) {
+    // As mod_remoteip: no answer (the peer speaks no HTTP yet), the connection closed.
+    log_.log(LogLevel::Error, "remoteip", balancer,
+             "RemoteIPProxyProtocol: " + header.reason + "; connection closed");
+    drop(conn.id);
+    return;
+  }
+  ssize_t consumed = ::recv(conn.fd.get(), bytes, header.length, 0);
+  if (consumed != static_cast<ssize_t>(header.length)) {
+    drop(conn.id);
+    return;
+  }
+  if (header.source) {
+    conn.peer = *header.source;
+    log_.log(LogLevel::Debug, "remoteip", balancer, "PROXY header: client " + address_text(conn.peer));
+  }
+  conn.awaiting_proxy = false;
+  on_readable(conn.id);
 }
 
 void Front::peek_client_hello(PendingConnection& conn) {
@@ -336,7 +393,8 @@ void Front::watch(PendingConnection& conn) {
   if (conn.in_loop) return;
   uint64_t id = conn.id;
   // A peeked ClientHello stays readable: edge-triggered, so only new bytes wake us.
-  uint32_t events = EPOLLIN | EPOLLRDHUP | (conn.tls ? uint32_t{EPOLLET} : 0u);
+  // So does a peeked PROXY header.
+  uint32_t events = EPOLLIN | EPOLLRDHUP | (conn.tls || conn.awaiting_proxy ? uint32_t{EPOLLET} : 0u);
   if (!loop_.add(conn.fd.get(), events, [this, id](uint32_t) { on_readable(id); })) {
     drop(id);
     return;
@@ -803,7 +861,8 @@ int Front::run() {
                      reinterpret_cast<sockaddr_in*>(&bound)->sin_addr.s_addr == htonl(INADDR_ANY)) ||
                     (bound.ss_family == AF_INET6 &&
                      IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<sockaddr_in6*>(&bound)->sin6_addr));
-    listener_addresses_[fd] = ListenerInfo{bound, wildcard, i < config_.listeners.size() && config_.listeners[i].tls};
+    const Listener* listener = i < config_.listeners.size() ? &config_.listeners[i] : nullptr;
+    listener_addresses_[fd] = ListenerInfo{bound, wildcard, listener && listener->tls, listener};
     if (auto r = loop_.add(fd, EPOLLIN | EPOLLEXCLUSIVE, [this, fd](uint32_t) { on_accept(fd); }); !r) {
       log_.log(LogLevel::Emerg, "mpm_itkd", {}, "front: " + r.error().message);
       return 1;

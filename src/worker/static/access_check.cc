@@ -15,28 +15,6 @@ namespace itkd {
 
 namespace {
 
-std::array<uint8_t, 16> ip_bytes(const sockaddr_storage& a, bool& ok) {
-  std::array<uint8_t, 16> out{};
-  ok = true;
-  if (a.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(a);
-    out[10] = out[11] = 0xff;
-    std::memcpy(out.data() + 12, &in.sin_addr, 4);
-  } else if (a.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(a);
-    std::memcpy(out.data(), &in6.sin6_addr, 16);
-  } else {
-    ok = false;
-  }
-  return out;
-}
-
-bool in_range(const IpRange& r, const std::array<uint8_t, 16>& ip) {
-  for (size_t i = 0; i < 16; ++i)
-    if ((ip[i] & r.mask[i]) != r.net[i]) return false;
-  return true;
-}
-
 bool in_any(const std::vector<AccessCompat::Entry>& entries, const ClientAddresses& c, std::string_view method) {
   return std::any_of(entries.begin(), entries.end(), [&](const AccessCompat::Entry& e) {
     return e.scope.applies(method) && (e.all || (c.known && in_range(e.range, c.client)));
@@ -75,11 +53,11 @@ bool path_prefix_matches(std::string_view prefix, std::string_view path) {
 
 ClientAddresses ClientAddresses::from(const sockaddr_storage& peer, const sockaddr_storage& local) {
   ClientAddresses c;
-  bool peer_ok = false, local_ok = false;
-  c.client = ip_bytes(peer, peer_ok);
-  c.local = ip_bytes(local, local_ok);
-  c.known = peer_ok;
-  if (!local_ok) c.local = {};
+  auto client = ip_bytes_of(peer);
+  auto own = ip_bytes_of(local);
+  c.known = client.has_value();
+  if (client) c.client = *client;
+  if (own) c.local = *own;
   return c;
 }
 
