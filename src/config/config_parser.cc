@@ -811,6 +811,9 @@ void inherit_globals(ParseState& ps) {
     if (!own("ownerconfinement"))
       v.owner_confinement = gv.owner_confinement, v.owner_confinement_where = gv.owner_confinement_where;
     v.owner_paths.insert(v.owner_paths.begin(), gv.owner_paths.begin(), gv.owner_paths.end());
+    if (!own("remoteipheader")) v.remote_ip.header = gv.remote_ip.header, v.remote_ip.where = gv.remote_ip.where;
+    if (!own("remoteipinternalproxy")) v.remote_ip.internal_proxies = gv.remote_ip.internal_proxies;
+    if (!own("remoteiptrustedproxy")) v.remote_ip.trusted_proxies = gv.remote_ip.trusted_proxies;
     for (const auto& [ext, h] : gv.add_handlers) {
       bool removed = std::find(v.remove_handlers.begin(), v.remove_handlers.end(), ext) != v.remove_handlers.end();
       if (!removed) v.add_handlers.emplace(ext, h);
@@ -1163,6 +1166,17 @@ void build_pools(ParseState& ps) {
   }
 }
 
+// Apache's mod_remoteip trusts every peer when no proxy is listed, so any client could
+// name any address in X-Forwarded-For and walk past `Require ip`. Here that is an error.
+void check_remote_ip(ParseState& ps) {
+  for (const auto& s : ps.vhosts) {
+    const RemoteIpSettings& r = s.vhost.remote_ip;
+    if (s.skimmed || r.header.empty() || !r.internal_proxies.empty() || !r.trusted_proxies.empty()) continue;
+    ps.error(r.where, "RemoteIPHeader " + r.header + " needs RemoteIPInternalProxy or RemoteIPTrustedProxy: "
+                      "without them any client could name any address in it");
+  }
+}
+
 void check_front_user(ParseState& ps, const std::string& main_file) {
   SourceLocation where = ps.front_user_where.line ? ps.front_user_where : SourceLocation{main_file, 0};
   const ServerConfig& c = ps.config;
@@ -1245,6 +1259,7 @@ Result<ServerConfig> finish(ParseState& ps, const std::string& main_file) {
   if (ps.errors.empty()) {
     resolve_custom_logs(ps);
     inherit_globals(ps);
+    check_remote_ip(ps);
     apply_proxy_workers(ps);
     {
       std::vector<const VirtualHost*> merged;

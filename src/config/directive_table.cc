@@ -762,6 +762,28 @@ Result<void> h_remoteip_proxy_protocol_exceptions(ParseState& ps, const Directiv
   return ok();
 }
 
+Result<void> h_remoteip_header(ParseState& ps, const Directive& d) {
+  for (char c : d.args[0])
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_')
+      return Error{"RemoteIPHeader '" + d.args[0] + "' is not a header name"};
+  ps.vh().vhost.remote_ip.header = d.args[0];
+  ps.vh().vhost.remote_ip.where = d.where;
+  mark(ps, d);
+  return ok();
+}
+
+template <bool kInternal>
+Result<void> h_remoteip_proxy(ParseState& ps, const Directive& d) {
+  RemoteIpSettings& r = ps.vh().vhost.remote_ip;
+  for (const auto& a : d.args) {
+    auto range = parse_ip_range(a);
+    if (!range) return Error{d.name + ": " + range.error().message};
+    (kInternal ? r.internal_proxies : r.trusted_proxies).push_back(*range);
+  }
+  mark(ps, d);
+  return ok();
+}
+
 Result<void> h_request_read_timeout(ParseState& ps, const Directive& d) {
   for (const auto& a : d.args) {
     std::string w = ascii_lower(a);
@@ -1606,6 +1628,12 @@ const DirectiveSpec kTable[] = {
   D("OwnerConfinement", kCtxServerVhost, 1, 1, h_owner_confinement),
   D("RemoteIPProxyProtocol", kCtxServerVhost, 1, 1, h_remoteip_proxy_protocol),
   D("RemoteIPProxyProtocolExceptions", kCtxServerVhost, 1, -1, h_remoteip_proxy_protocol_exceptions),
+  D("RemoteIPHeader", kCtxServerVhost, 1, 1, h_remoteip_header),
+  D("RemoteIPInternalProxy", kCtxServerVhost, 1, -1, h_remoteip_proxy<true>),
+  D("RemoteIPTrustedProxy", kCtxServerVhost, 1, -1, h_remoteip_proxy<false>),
+  D("RemoteIPInternalProxyList", kCtxServerVhost, 1, 1, h_not_supported),
+  D("RemoteIPTrustedProxyList", kCtxServerVhost, 1, 1, h_not_supported),
+  D("RemoteIPProxiesHeader", kCtxServerVhost, 1, 1, h_not_supported),
   D("OwnerReadWritePaths", kCtxServerVhost, 1, -1, h_owner_paths<true>),
   D("OwnerReadOnlyPaths", kCtxServerVhost, 1, -1, h_owner_paths<false>),
   D("LimitUIDRange", kCtxServer, 2, 2, h_limit_uid_range),
@@ -1768,11 +1796,12 @@ bool module_is_loaded(std::string_view name) {
   // headers: Header and RequestHeader (worker/header_edits); expires (worker/expires_headers);
   // env: SetEnv and UnsetEnv (config/script_env, passed with each script's variables).
   // rewrite: RewriteEngine/Cond/Rule/Base/Options (config/rewrite_rules, worker/rewrite_engine).
+  // remoteip: RemoteIPProxyProtocol (front) and RemoteIPHeader (worker/remote_ip).
   static const std::string_view kLoaded[] = {
       "core", "http_core", "so", "unixd", "mime", "dir", "alias", "log_config", "autoindex",
       "authz_core", "authz_host", "access_compat", "auth_basic", "authn_core", "authn_file",
       "authz_user", "reqtimeout", "cgi", "cgid", "mpm_itk", "itk", "proxy", "proxy_fcgi",
-      "fcgid", "ssl", "headers", "expires", "env", "suexec", "rewrite", "setenvif"};
+      "fcgid", "ssl", "headers", "expires", "env", "suexec", "rewrite", "setenvif", "remoteip"};
   for (auto m : kLoaded)
     if (m == n) return true;
   return false;

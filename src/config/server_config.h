@@ -287,6 +287,15 @@ struct OwnerPath {
   SourceLocation where;
 };
 
+// mod_remoteip's RemoteIPHeader: the client address a trusted proxy put in a header
+// (X-Forwarded-For) replaces the connection's for logs, access rules and scripts.
+struct RemoteIpSettings {
+  std::string header;                     // as written; empty = off
+  std::vector<IpRange> internal_proxies;  // RemoteIPInternalProxy: any address they name counts
+  std::vector<IpRange> trusted_proxies;   // RemoteIPTrustedProxy: private addresses they name don't
+  SourceLocation where;                   // of RemoteIPHeader
+};
+
 // Whether an owner's processes are confined to its paths when the config doesn't say.
 inline constexpr bool kOwnerConfinementDefault = true;
 
@@ -369,6 +378,7 @@ struct VirtualHost {
   // its addresses are on).
   bool proxy_protocol = false;
   std::vector<IpRange> proxy_protocol_exceptions;
+  RemoteIpSettings remote_ip;  // the main server's where the vhost sets nothing
   std::string assign_user;                   // as written: "alice" or "#61001"
   std::string assign_group;
   size_t pool = 0;                           // index into ServerConfig::pools

@@ -14,6 +14,7 @@
 #include "http/response_head.h"
 #include "worker/expires_headers.h"
 #include "worker/header_edits.h"
+#include "worker/remote_ip.h"
 #include "worker/static/path_mapping.h"
 
 namespace itkd {
@@ -69,11 +70,16 @@ Connection::~Connection() {
   if (in_loop_ && fd_) worker_.loop().remove(fd_.get());
 }
 
+void Connection::use_client(const sockaddr_storage& client) {
+  request_peer_ = client;
+  peer_ip_ = address_ip(client);
+  client_text_ = address_text(client);
+  client_ = ClientAddresses::from(client, local_);
+}
+
 void Connection::start() {
-  peer_ip_ = address_ip(peer_);
   local_ip_ = address_ip(local_);
-  client_text_ = address_text(peer_);
-  client_ = ClientAddresses::from(peer_, local_);
+  use_client(peer_);
   vhost_ = handoff_vhost_;
   if (tls_requested_) {
     // The ClientHello is still in the socket: this worker, as the owner, does the
@@ -400,6 +406,17 @@ void Connection::handle_request() {
   ++requests_;
   remote_user_.clear();
   logged_ = false;
+  // mod_remoteip runs first (post_read_request): everything below sees its client.
+  if (client_overridden_) {
+    use_client(peer_);
+    client_overridden_ = false;
+  }
+  if (!vh.remote_ip.header.empty()) {
+    if (auto named = client_from_proxy_header(vh.remote_ip, peer_, head_)) {
+      use_client(*named);
+      client_overridden_ = true;
+    }
+  }
   // SetEnvIf sees the request as the client sent it: Apache runs it before mod_headers'
   // RequestHeader (a fixup).
   request_env_.clear();
@@ -507,7 +524,7 @@ void Connection::apply_rewrites() {
     return;
   std::string authority = request_authority();
   RewriteRequest request{vh, head_, tls_ ? "https" : "http", authority, local_ip_, address_port(local_),
-                         peer_ip_, address_port(peer_), request_start_.tv_sec, &request_env_};
+                         peer_ip_, address_port(request_peer_), request_start_.tv_sec, &request_env_};
   if (vh.reads_htaccess) request.views = [this](const std::string& fs_path) { return view_for_file(fs_path); };
   rewrite_ = apply_rewrite_rules(request, client_path_, head_.query, head_.has_query);
   // A refusal or redirect is answered (and its reason logged) by the static handler.
@@ -898,7 +915,7 @@ void Connection::write_access_log() {
   if (logs.access.empty()) return;
   AccessLogRecord record;
   record.remote_ip = peer_ip_;
-  record.remote_port = address_port(peer_);
+  record.remote_port = address_port(request_peer_);
   record.remote_user = remote_user_;
   record.local_ip = local_ip_;
   record.local_port = address_port(local_);

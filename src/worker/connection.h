@@ -158,6 +158,7 @@ class Connection : public ResponseSink {
   bool request_has_dynamic() const { return view_ ? view_has_dynamic_ : worker_.has_dynamic(vhost_); }
   // Host as the client sent it, else ServerName[:port]: for absolute redirect URLs.
   std::string request_authority() const;
+  void use_client(const sockaddr_storage& client);
 
   WorkerContext& worker_;
   uint64_t id_;
@@ -166,6 +167,10 @@ class Connection : public ResponseSink {
   uint64_t front_connection_id_;
   sockaddr_storage local_{};
   sockaddr_storage peer_{};
+  // The client of the current request: the connection's peer, or the address a proxy
+  // named in RemoteIPHeader (then client_overridden_). The three fields below follow it.
+  sockaddr_storage request_peer_{};
+  bool client_overridden_ = false;
   std::string peer_ip_;
   ClientAddresses client_;  // for Require ip / local and Allow / Deny
   std::string remote_user_;  // who authenticated for the current request (%u), if anyone

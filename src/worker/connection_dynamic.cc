@@ -108,7 +108,7 @@ void Connection::launch_handler(std::optional<uint64_t> content_length) {
   const ServerConfig& config = worker_.config();
   const VirtualHost& vh = request_vhost();
   const VhostLogs& logs = worker_.logs(vhost_);
-  HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, peer_,
+  HandlerRequest request{config, vh, vhost_, current_head(), decoded_path_, local_, request_peer_,
                          tls_ != nullptr, worker_.loop(), logs.error};
   request.vhost_owner = view_;
   request.remote_user = remote_user_;

@@ -39,7 +39,9 @@ def config(srv):
     text = h.standard_config(srv, global_extra=(f"Listen 127.0.0.1:{tls}\n"
                                                 "RemoteIPProxyProtocol On\n"
                                                 "RemoteIPProxyProtocolExceptions 127.0.0.2\n"),
-                             alice_extra=cgi(a) + office, bob_extra=cgi(b),
+                             alice_extra=cgi(a) + office,
+                             bob_extra=cgi(b) + ("  RemoteIPHeader X-Forwarded-For\n"
+                                                 "  RemoteIPInternalProxy 127.0.0.2\n"),
                              vhost_addr=f"*:{plain}")
     return text + h.vhost_block(f"*:{tls}", "alice.test", a,
                                 extra=test_tls.tls_vhost(a) + cgi(a))
@@ -141,6 +143,23 @@ class ProxyProtocol(h.ServerTestCase):
         r = self.exchange(request("alice.test", "/cgi/addr.cgi"), source="127.0.0.2")
         self.assertStatus(r, 200)
         self.assertEqual(r.body.split()[0], b"127.0.0.2")
+
+    def test_forwarded_for_from_a_listed_proxy_only(self):
+        # 127.0.0.2 (a PROXY exception) is bob's RemoteIPInternalProxy: its header counts.
+        xff = ("X-Forwarded-For", "1.2.3.4, 198.51.100.23")
+        with h.Conn(self.port, source="127.0.0.2") as c:
+            r = c.request("GET", "/cgi/addr.cgi", host="bob.test", headers=[xff])
+            # The next request on the connection, without the header, is the proxy's again.
+            r2 = c.request("GET", "/cgi/addr.cgi", host="bob.test")
+        self.assertEqual(r.body.split()[0], b"198.51.100.23")
+        self.assertEqual(r2.body.split()[0], b"127.0.0.2")
+        h.wait_for(lambda: re.search(r"^198\.51\.100\.23 .*\"GET /cgi/addr\.cgi ",
+                                     h.read_text(self.srv.bob.access_log), re.M),
+                   what="the forwarded client in bob's access log")
+        # A client behind the balancer, not a listed proxy, writing the header itself.
+        r = self.exchange(v1(src="203.0.113.60") + b"GET /cgi/addr.cgi HTTP/1.1\r\nHost: bob.test\r\n"
+                          b"X-Forwarded-For: 127.0.0.1\r\n\r\n")
+        self.assertEqual(r.body.split()[0], b"203.0.113.60")
 
     def test_tls_after_the_header(self):
         ctx = test_tls.client_ctx(self.srv.ca)

@@ -56,5 +56,22 @@ TEST(RemoteIPProxyProtocol, BadValuesNameTheLine) {
             std::string::npos);
 }
 
+TEST(RemoteIPHeader, InheritedAndNeedsAProxyList) {
+  ServerConfig c = parse_ok(kTwoListeners + "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 10.0.0.0/8\n" +
+                            "<VirtualHost *:80>\nServerName a\n</VirtualHost>\n"
+                            "<VirtualHost *:80>\nServerName b\nRemoteIPTrustedProxy 198.51.100.0/24\n</VirtualHost>\n");
+  ASSERT_EQ(c.vhosts.size(), 3u);
+  EXPECT_EQ(c.vhosts[1].remote_ip.header, "X-Forwarded-For");
+  EXPECT_EQ(c.vhosts[1].remote_ip.internal_proxies.size(), 1u);
+  EXPECT_EQ(c.vhosts[2].remote_ip.trusted_proxies.size(), 1u);
+  std::string e = parse_err(kTwoListeners + "<VirtualHost *:80>\nServerName a\nRemoteIPHeader X-Real-IP\n</VirtualHost>\n");
+  EXPECT_NE(e.find("t.conf:6: RemoteIPHeader X-Real-IP needs RemoteIPInternalProxy or RemoteIPTrustedProxy"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(parse_err(kTwoListeners + "RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxyList /etc/x\n")
+                .find("t.conf:5: RemoteIPInternalProxyList is not supported yet"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace itkd
