@@ -99,6 +99,9 @@ class Front {
   bool drain_worker_reports();
   std::optional<std::string> over_client_limit(size_t vhost);
   void queue_for_worker(PendingConnection& conn, size_t vhost);
+  // MSG_PEEK: the bytes (0 at end of stream), or nullopt when the connection is now
+  // being watched (nothing yet) or dropped (an error).
+  std::optional<size_t> peek(PendingConnection& conn, char* buf, size_t size);
   void read_proxy_header(PendingConnection& conn);
   void peek_client_hello(PendingConnection& conn);
   void refuse_tls(PendingConnection& conn, const std::string& reason);
@@ -270,26 +273,27 @@ void Front::on_readable(uint64_t id) {
   process(conn);
 }
 
+std::optional<size_t> Front::peek(PendingConnection& conn, char* buf, size_t size) {
+  ssize_t n = ::recv(conn.fd.get(), buf, size, MSG_PEEK);
+  if (n >= 0) return static_cast<size_t>(n);
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) watch(conn);
+  else drop(conn.id);
+  return std::nullopt;
+}
+
 void Front::read_proxy_header(PendingConnection& conn) {
   // Peeked, then exactly the header consumed: what follows (a request head, or a
   // ClientHello the worker's OpenSSL must read itself) stays in the socket.
   static char bytes[http::kMaxProxyHeaderBytes];
-  ssize_t n = ::recv(conn.fd.get(), bytes, sizeof bytes, MSG_PEEK);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      watch(conn);
-      return;
-    }
-    drop(conn.id);
-    return;
-  }
+  auto n = peek(conn, bytes, sizeof bytes);
+  if (!n) return;
   const std::string balancer = address_text(conn.peer);
-  if (n == 0) {
+  if (*n == 0) {
     log_.log(LogLevel::Info, "remoteip", balancer, "connection closed before its PROXY header");
     drop(conn.id);
     return;
   }
-  http::ProxyHeader header = http::parse_proxy_header(std::string_view(bytes, static_cast<size_t>(n)));
+  http::ProxyHeader header = http::parse_proxy_header(std::string_view(bytes, *n));
   if (header.status == http::ProxyHeaderStatus::Incomplete) {
     watch(conn);
     return;
@@ -318,26 +322,20 @@ void Front::peek_client_hello(PendingConnection& conn) {
   // The ClientHello stays in the socket for the owner's worker to read with OpenSSL: the
   // front only peeks at it for the SNI, never decrypts and never holds a key.
   static char hello[tls::kMaxClientHelloBytes];
-  ssize_t n = ::recv(conn.fd.get(), hello, sizeof hello, MSG_PEEK);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      watch(conn);
-      return;
-    }
-    drop(conn.id);
-    return;
-  }
+  auto peeked = peek(conn, hello, sizeof hello);
+  if (!peeked) return;
+  const size_t n = *peeked;
   if (n == 0) {
     if (conn.peeked)
       log_.log(LogLevel::Info, "ssl", address_text(conn.peer), "client closed the connection during the ClientHello");
     drop(conn.id);
     return;
   }
-  conn.peeked = static_cast<size_t>(n);
-  tls::ClientHelloResult hello_result = tls::read_client_hello(std::string_view(hello, static_cast<size_t>(n)));
+  conn.peeked = n;
+  tls::ClientHelloResult hello_result = tls::read_client_hello(std::string_view(hello, n));
   switch (hello_result.status) {
     case tls::ClientHelloStatus::Incomplete:
-      if (static_cast<size_t>(n) >= sizeof hello) {
+      if (n >= sizeof hello) {
         refuse_tls(conn, "ClientHello larger than " + std::to_string(sizeof hello) + " bytes");
         return;
       }

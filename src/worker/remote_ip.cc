@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <strings.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,15 +10,10 @@
 #include <vector>
 
 #include "common/socket_address.h"
+#include "http/char_class.h"
 
 namespace itkd {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // "203.0.113.7", "2001:db8::7" or "[2001:db8::7]", with `port` kept.
 std::optional<sockaddr_storage> parse_ip(std::string_view text, uint16_t port) {
@@ -63,17 +57,11 @@ std::optional<sockaddr_storage> client_from_proxy_header(const RemoteIpSettings&
   // Every field of that name, in order, as one list (RFC 9110 5.3).
   std::vector<std::string_view> entries;
   for (const http::HeaderField& f : head.fields) {
-    if (f.name.size() != settings.header.size() ||
-        ::strncasecmp(f.name.data(), settings.header.data(), f.name.size()) != 0)
-      continue;
-    std::string_view v = f.value;
-    while (true) {
-      size_t comma = v.find(',');
-      std::string_view item = trim(v.substr(0, comma));
-      if (!item.empty()) entries.push_back(item);
-      if (comma == std::string_view::npos) break;
-      v.remove_prefix(comma + 1);
-    }
+    if (!http::chars::iequals(f.name, settings.header)) continue;
+    http::chars::for_each_list_element(f.value, [&](std::string_view item) {
+      entries.push_back(item);
+      return true;
+    });
   }
   sockaddr_storage current = peer;
   bool changed = false;

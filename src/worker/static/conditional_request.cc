@@ -3,17 +3,15 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "http/char_class.h"
 #include "http/response_head.h"
 
 namespace itkd {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using http::chars::iequals;
+using http::chars::trim_ows;
 
 bool is_weak(std::string_view tag) { return tag.size() >= 2 && tag[0] == 'W' && tag[1] == '/'; }
 
@@ -25,16 +23,6 @@ bool parse_u64(std::string_view s, uint64_t& out) {
   for (char c : s) {
     if (c < '0' || c > '9') return false;
     out = out * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
-    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
-    if (x != y) return false;
   }
   return true;
 }
@@ -67,14 +55,14 @@ std::string make_etag(const struct stat& st, unsigned parts) {
 }
 
 bool etag_list_matches(std::string_view list, std::string_view etag, bool weak) {
-  list = trim(list);
+  list = trim_ows(list);
   if (list == "*") return true;
   if (!weak && is_weak(etag)) return false;
   size_t pos = 0;
   while (pos < list.size()) {
     size_t comma = list.find(',', pos);
     if (comma == std::string_view::npos) comma = list.size();
-    std::string_view tag = trim(list.substr(pos, comma - pos));
+    std::string_view tag = trim_ows(list.substr(pos, comma - pos));
     pos = comma + 1;
     if (tag.empty()) continue;
     if (weak) {
@@ -116,7 +104,7 @@ RangeDecision evaluate_range(const http::RequestHead& head, uint64_t size, std::
   if (!range) return full;
 
   if (const http::HeaderField* if_range = head.find("If-Range")) {
-    std::string_view v = trim(if_range->value);
+    std::string_view v = trim_ows(if_range->value);
     if (!v.empty() && (v.front() == '"' || is_weak(v))) {
       if (is_weak(v) || is_weak(etag) || v != etag) return full;
     } else {
@@ -125,15 +113,15 @@ RangeDecision evaluate_range(const http::RequestHead& head, uint64_t size, std::
     }
   }
 
-  std::string_view spec = trim(range->value);
+  std::string_view spec = trim_ows(range->value);
   size_t eq = spec.find('=');
-  if (eq == std::string_view::npos || !iequals(trim(spec.substr(0, eq)), "bytes")) return full;
-  spec = trim(spec.substr(eq + 1));
+  if (eq == std::string_view::npos || !iequals(trim_ows(spec.substr(0, eq)), "bytes")) return full;
+  spec = trim_ows(spec.substr(eq + 1));
   if (spec.find(',') != std::string_view::npos) return full;  // several ranges: send all
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return full;
-  std::string_view first_text = trim(spec.substr(0, dash));
-  std::string_view last_text = trim(spec.substr(dash + 1));
+  std::string_view first_text = trim_ows(spec.substr(0, dash));
+  std::string_view last_text = trim_ows(spec.substr(dash + 1));
 
   RangeDecision d;
   if (first_text.empty()) {
