@@ -1,4 +1,6 @@
 // The `itkd -t` summary: what the server would run, in the admin's own terms.
+#include <sys/stat.h>
+
 #include <sstream>
 
 #include "config/config_parser.h"
@@ -19,8 +21,11 @@ void describe_confinement(std::ostringstream& out, const ServerConfig& c, const 
       system += " " + g.path;
       continue;
     }
+    // A path that doesn't exist (a typo, a site not yet created) grants nothing.
+    struct stat st {};
     own << "    " << (g.writable ? "rw " : "ro ") << g.path << " (" << g.reason
-        << (g.only_if_owned ? ", if the owner owns it" : "") << ")\n";
+        << (g.only_if_owned ? ", if the owner owns it" : "") << ")"
+        << (::stat(g.path.c_str(), &st) != 0 ? " -- does not exist: not granted" : "") << "\n";
   }
   out << "  confined to (Landlock):\n" << own.str() << "    and the system's:" << system << "\n";
 }

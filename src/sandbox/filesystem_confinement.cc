@@ -77,8 +77,12 @@ Result<ConfinementReport> confine_filesystem(std::span<const PathGrant> grants) 
     rule.allowed_access = g.access == PathAccess::ReadWrite ? handled : (kExecute | kReadFile | kReadDir);
     if (!S_ISDIR(st.st_mode)) rule.allowed_access &= kFileRights;
     rule.parent_fd = fd.get();
-    if (::syscall(SYS_landlock_add_rule, ruleset.get(), kRulePathBeneath, &rule, 0) != 0)
-      return Error{errno_message("landlock_add_rule for " + g.path)};
+    // A path Landlock won't take (a file on a pseudo filesystem) is left out, not fatal:
+    // leaving it out grants less, and one odd path mustn't keep the whole pool down.
+    if (::syscall(SYS_landlock_add_rule, ruleset.get(), kRulePathBeneath, &rule, 0) != 0) {
+      report.missing.push_back(g.path + " (" + errno_message("landlock_add_rule") + ")");
+      continue;
+    }
     ++report.granted;
   }
   if (::syscall(SYS_landlock_restrict_self, ruleset.get(), 0) != 0)

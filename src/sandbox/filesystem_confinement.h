@@ -33,7 +33,9 @@ int landlock_abi();
 struct ConfinementReport {
   int abi = 0;                        // 0: the kernel has no Landlock; nothing was done
   size_t granted = 0;                 // paths that became rules
-  std::vector<std::string> missing;   // granted paths that don't exist (or can't be reached)
+  // Granted paths left out: they don't exist, can't be reached, or Landlock refused them
+  // (then with the reason).
+  std::vector<std::string> missing;
 };
 
 // Restricts this process for good. Needs no_new_privs (harden_process). Paths are opened

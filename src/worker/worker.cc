@@ -557,7 +557,7 @@ int Worker::run() {
   } else if (c->abi > 0) {
     log_.log(LogLevel::Debug, "mpm_itkd", {},
              "worker: confined to " + std::to_string(c->granted) + " paths (Landlock ABI " + std::to_string(c->abi) +
-                 ")" + (c->missing.empty() ? "" : "; not present: " + c->missing));
+                 ")" + (c->missing.empty() ? "" : "; left out: " + c->missing));
   }
 
   // One channel per front, made by us as the owner, so each front can check with

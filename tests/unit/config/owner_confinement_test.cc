@@ -106,6 +106,17 @@ TEST(OwnerConfinement, GrantsWhatTheConfigurationNames) {
   EXPECT_EQ(find(b, "/srv/a/sessions"), nullptr);
 }
 
+TEST(OwnerConfinement, CheckListsThePathsAndWhichDontExist) {
+  ServerConfig c = parse_ok(kBaseConfig + vhost("a", "#61001", "OwnerReadOnlyPaths /usr/share /nonexistent/itkd-x\n") +
+                            vhost("b", "#61002", "OwnerConfinement Off\n"));
+  std::string out = describe_config(c);
+  EXPECT_NE(out.find("    ro /usr/share (OwnerReadOnlyPaths (t.conf:7))\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("    ro /nonexistent/itkd-x (OwnerReadOnlyPaths (t.conf:7)) -- does not exist: not granted\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  OwnerConfinement Off: its processes open whatever file permissions allow\n"), std::string::npos);
+}
+
 TEST(OwnerConfinement, HomeIsGrantedOnlyIfOwned) {
   ServerConfig c = parse_ok(kBaseConfig + vhost("a", "#61001"));
   Pool p = pool_of(c, "#61001");

@@ -115,5 +115,20 @@ TEST_F(FilesystemConfinement, ProgramsStartedAfterwardInheritIt) {
   EXPECT_EQ(cat(r / "other" / "file.txt"), "1");
 }
 
+TEST_F(FilesystemConfinement, APathLandlockRefusesIsLeftOutNotFatal) {
+  // A pipe (pipefs, a kernel-internal filesystem) can't carry a rule.
+  auto outcome = test::run_in_child([&] {
+    int p[2];
+    if (::pipe(p) != 0 || ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return std::string("setup failed");
+    const std::string pipe_path = "/proc/self/fd/" + std::to_string(p[0]);
+    PathGrant grants[] = {{pipe_path, PathAccess::ReadOnly}, {(root_ / "rw").string(), PathAccess::ReadWrite}};
+    auto r = confine_filesystem(grants);
+    if (!r) return "confine failed: " + r.error().message;
+    return std::to_string(r->granted) + " " + (r->missing.empty() ? std::string("-") : r->missing[0]);
+  });
+  EXPECT_EQ(outcome.output.substr(0, 2), "1 ") << outcome.output;
+  EXPECT_NE(outcome.output.find("landlock_add_rule"), std::string::npos) << outcome.output;
+}
+
 }  // namespace
 }  // namespace itkd
