@@ -33,6 +33,9 @@ printf("posix_setuid(0) %s\n", @posix_setuid(0) ? "WORKED (bad!)" : "refused");
 // among alice's paths: OwnerConfinement (Landlock) keeps her code out.
 $conf = "@DEMO@/conf.d/bob.conf";
 printf("reading %s: %s\n", $conf, @file_get_contents($conf) === false ? "refused" : "WORKED (bad!)");
+// OwnerPrivateTmp: this /tmp is @DEMO@/owner-tmp/61001, no other owner's.
+file_put_contents("/tmp/alice-was-here", date("c"));
+printf("my /tmp holds: %s\n", implode(" ", array_diff(scandir("/tmp"), [".", ".."])));
 PHP
 sed -i "s|@DEMO@|$demo|" "$demo/alice/www/hello.php"
 # A blog with WordPress's pretty permalinks: the .htaccess WordPress writes, read by
@@ -97,6 +100,10 @@ ErrorLog $demo/logs/error.log
 LogLevel info
 PidFile $demo/logs/itkd.pid
 DocumentRoot $demo/empty
+# Each owner's processes see only its own paths (on by default) and its own /tmp.
+OwnerConfinement On
+OwnerPrivateTmp On
+OwnerTmpDirectory $demo/owner-tmp
 IncludeOptional $demo/conf.d/*.conf
 CONF
 cat > "$demo/conf.d/alice.conf" <<CONF

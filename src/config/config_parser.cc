@@ -810,6 +810,8 @@ void inherit_globals(ParseState& ps) {
     if (!own("nicevalue")) v.nice_value = gv.nice_value;
     if (!own("ownerconfinement"))
       v.owner_confinement = gv.owner_confinement, v.owner_confinement_where = gv.owner_confinement_where;
+    if (!own("ownerprivatetmp"))
+      v.owner_private_tmp = gv.owner_private_tmp, v.owner_private_tmp_where = gv.owner_private_tmp_where;
     v.owner_paths.insert(v.owner_paths.begin(), gv.owner_paths.begin(), gv.owner_paths.end());
     if (!own("remoteipheader")) v.remote_ip.header = gv.remote_ip.header, v.remote_ip.where = gv.remote_ip.where;
     if (!own("remoteipinternalproxy")) v.remote_ip.internal_proxies = gv.remote_ip.internal_proxies;
@@ -1081,6 +1083,32 @@ std::optional<uint32_t> numeric_id(const std::string& s) {
 
 std::string range_text(uint32_t lo, uint32_t hi) { return std::to_string(lo) + "-" + std::to_string(hi); }
 
+// One owner's vhosts share its processes: what is set per process (OwnerConfinement,
+// OwnerPrivateTmp) can't differ between them. Reports the first difference at `v`.
+bool owner_settings_agree(ParseState& ps, const VirtualHost& v, const VirtualHost& first) {
+  struct Setting {
+    const char* name;
+    bool VirtualHost::*value;
+    SourceLocation VirtualHost::*where;
+  };
+  static constexpr Setting kSettings[] = {
+      {"OwnerConfinement", &VirtualHost::owner_confinement, &VirtualHost::owner_confinement_where},
+      {"OwnerPrivateTmp", &VirtualHost::owner_private_tmp, &VirtualHost::owner_private_tmp_where},
+  };
+  for (const Setting& set : kSettings) {
+    if (v.*set.value == first.*set.value) continue;
+    auto said = [&](const VirtualHost& h) {
+      const SourceLocation& w = h.*set.where;
+      return std::string(h.*set.value ? "On" : "Off") + (w.line ? " (" + w.str() + ")" : " (the default)");
+    };
+    ps.error((v.*set.where).line ? v.*set.where : v.where,
+             std::string(set.name) + " " + said(v) + " disagrees with " + said(first) + " for another vhost of " +
+                 v.assign_user + ": an owner's vhosts share its processes, so they must agree");
+    return false;
+  }
+  return true;
+}
+
 void build_pools(ParseState& ps) {
   const bool resolve = ps.options.resolve_identities;
   std::map<std::pair<std::string, std::string>, Result<Identity>> cache;
@@ -1145,20 +1173,12 @@ void build_pools(ParseState& ps) {
       p.gid = id.gid;
       p.nice_value = v.nice_value;
       p.confined = v.owner_confinement;
+      p.private_tmp = v.owner_private_tmp;
       p.home = id.home;
       p.groups = id.groups;
       ps.config.pools.push_back(std::move(p));
       first_of_pool.push_back(i);
-    } else if (!s.skimmed && ps.config.pools[*slot].confined != v.owner_confinement) {
-      // One owner's vhosts share its processes: one can't be confined and another not.
-      const VirtualHost& first = ps.vhosts[first_of_pool[*slot]].vhost;
-      auto said = [](const VirtualHost& h) {
-        return std::string(h.owner_confinement ? "On" : "Off") +
-               (h.owner_confinement_where.line ? " (" + h.owner_confinement_where.str() + ")" : " (the default)");
-      };
-      ps.error(v.owner_confinement_where.line ? v.owner_confinement_where : v.where,
-               "OwnerConfinement " + said(v) + " disagrees with " + said(first) + " for another vhost of " +
-                   v.assign_user + ": an owner's vhosts share its processes, so they must agree");
+    } else if (!s.skimmed && !owner_settings_agree(ps, v, ps.vhosts[first_of_pool[*slot]].vhost)) {
       continue;
     }
     ps.config.pools[*slot].vhosts.push_back(i);

@@ -10,6 +10,8 @@ namespace itkd {
 namespace {
 
 void describe_confinement(std::ostringstream& out, const ServerConfig& c, const Pool& pool) {
+  if (pool.private_tmp)
+    out << "  /tmp is its own: " << c.owner_tmp_directory << "/" << pool.uid << " (OwnerPrivateTmp)\n";
   if (!pool.confined) {
     out << "  OwnerConfinement Off: its processes open whatever file permissions allow\n";
     return;

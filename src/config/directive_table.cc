@@ -882,6 +882,22 @@ Result<void> h_front_chroot(ParseState& ps, const Directive& d) {
   ps.config.front_chroot = *p;
   return ok();
 }
+Result<void> h_owner_tmp_directory(ParseState& ps, const Directive& d) {
+  if (d.args[0].empty() || d.args[0][0] != '/') return Error{"OwnerTmpDirectory must be an absolute path"};
+  auto p = normalize_path(d.args[0]);
+  if (!p) return p.error();
+  if (*p == "/" || *p == "/tmp") return Error{"OwnerTmpDirectory must be a directory of its own, not " + *p};
+  ps.config.owner_tmp_directory = *p;
+  return ok();
+}
+Result<void> h_owner_private_tmp(ParseState& ps, const Directive& d) {
+  auto v = parse_on_off(d);
+  if (!v) return v.error();
+  ps.vh().vhost.owner_private_tmp = *v;
+  ps.vh().vhost.owner_private_tmp_where = d.where;
+  mark(ps, d);
+  return ok();
+}
 Result<void> h_front_processes(ParseState& ps, const Directive& d) {
   auto v = parse_number(d.args[0], 0, 1024, "FrontProcesses");
   if (!v) return v.error();
@@ -1626,6 +1642,8 @@ const DirectiveSpec kTable[] = {
   D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
   D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
   D("OwnerConfinement", kCtxServerVhost, 1, 1, h_owner_confinement),
+  D("OwnerPrivateTmp", kCtxServerVhost, 1, 1, h_owner_private_tmp),
+  D("OwnerTmpDirectory", kCtxServer, 1, 1, h_owner_tmp_directory),
   D("RemoteIPProxyProtocol", kCtxServerVhost, 1, 1, h_remoteip_proxy_protocol),
   D("RemoteIPProxyProtocolExceptions", kCtxServerVhost, 1, -1, h_remoteip_proxy_protocol_exceptions),
   D("RemoteIPHeader", kCtxServerVhost, 1, 1, h_remoteip_header),

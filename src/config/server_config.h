@@ -373,6 +373,9 @@ struct VirtualHost {
   bool owner_confinement = kOwnerConfinementDefault;
   SourceLocation owner_confinement_where;    // where it was set; no line = the default
   std::vector<OwnerPath> owner_paths;
+  // OwnerPrivateTmp: the owner's processes see their own directory as /tmp.
+  bool owner_private_tmp = false;
+  SourceLocation owner_private_tmp_where;
   // mod_remoteip's RemoteIPProxyProtocol and RemoteIPProxyProtocolExceptions, as written
   // here (not inherited: the main server's apply to every listener, a vhost's to those
   // its addresses are on).
@@ -394,6 +397,7 @@ struct Pool {
   std::vector<size_t> vhosts;
   int nice_value = 0;
   bool confined = kOwnerConfinementDefault;  // OwnerConfinement of its vhosts
+  bool private_tmp = false;                  // OwnerPrivateTmp of its vhosts
   // The owner's home directory (a named user's passwd entry; empty for #uid), filled
   // like `groups`: confinement grants it when the owner owns it.
   std::string home;
@@ -426,6 +430,8 @@ struct ServerConfig {
   std::string front_group = "nogroup";  // FrontGroup
   uint32_t front_uid = 0;  // FrontUser resolved (0 unless ParseOptions::resolve_identities)
   std::string front_chroot = "/var/lib/itkd/empty";  // FrontChroot: an empty directory
+  // OwnerTmpDirectory: root-owned; OwnerPrivateTmp gives each owner <dir>/<uid> as /tmp.
+  std::string owner_tmp_directory = "/var/lib/itkd/tmp";
   unsigned front_processes = 0;         // FrontProcesses, 0 = one per core
   unsigned pool_max_workers = 0;        // PoolMaxWorkers, 0 = one per core
   unsigned pool_idle_timeout_s = 60;    // PoolIdleTimeout: an idle worker exits after this

@@ -27,6 +27,7 @@
 #include "master/listeners.h"
 #include "sandbox/filesystem_confinement.h"
 #include "sandbox/privileges.h"
+#include "sandbox/private_tmp.h"
 
 namespace itkd {
 
@@ -205,6 +206,10 @@ Result<std::unique_ptr<Generation>> Master::prepare_generation(ServerConfig conf
     return Error{"FrontChroot " + chroot_dir + " is not a directory"};
   if (st.st_uid != 0 || (st.st_mode & 022) != 0)
     return Error{"FrontChroot " + chroot_dir + " must be owned by root and not writable by others"};
+
+  if (std::any_of(config.pools.begin(), config.pools.end(), [](const Pool& p) { return p.private_tmp; })) {
+    if (auto r = prepare_private_tmp_base(config.owner_tmp_directory); !r) return r.error();
+  }
 
   auto listeners = bind_listeners(config, previous ? &previous->listeners : nullptr);
   if (!listeners) return listeners.error();

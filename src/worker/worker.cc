@@ -16,6 +16,7 @@
 #include "ipc/messages.h"
 #include "ipc/process_layout.h"
 #include "sandbox/enter_sandbox.h"
+#include "sandbox/private_tmp.h"
 #include "worker/access_log_buffer.h"
 #include "worker/connection.h"
 #include "worker/static/open_file_cache.h"
@@ -518,6 +519,14 @@ int Worker::run() {
   if (pool.nice_value != 0 && ::setpriority(PRIO_PROCESS, 0, pool.nice_value) != 0)
     boot.log(LogLevel::Warn, "mpm_itkd", {}, errno_message("worker: setpriority(NiceValue)"));
   ::tzset();
+  // Still root: its own /tmp is a mount, made before the drop (and before the seccomp
+  // filter, which refuses mount and unshare).
+  if (pool.private_tmp) {
+    if (auto r = enter_private_tmp(config_.owner_tmp_directory, identity.uid, identity.gid); !r) {
+      boot.log(LogLevel::Emerg, "mpm_itkd", {}, "worker: OwnerPrivateTmp: " + r.error().message);
+      return 1;
+    }
+  }
 
   auto signals = enter_sandbox(identity, SeccompProfile::Worker, seccomp_ ? &*seccomp_ : nullptr);
   if (!signals) {

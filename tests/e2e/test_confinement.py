@@ -63,7 +63,7 @@ def setup(srv):
     h._mkdir(os.path.join(a.home, "sessions"), a.uid, a.uid, 0o700)
 
 
-def config_with(confinement):
+def config_with(confinement, global_extra=lambda srv: ""):
     def config(srv):
         a, b = srv.alice, srv.bob
         php = (f"  AddHandler fcgid-script .php\n"
@@ -75,7 +75,7 @@ def config_with(confinement):
         alice_extra = (php + cgi.format(www=a.www)
                        + f"  <Directory {a.www}/links>\n    Options FollowSymLinks\n  </Directory>\n"
                        + f"  OwnerReadOnlyPaths {a.home}/lib\n")
-        return h.standard_config(srv, global_extra=f"OwnerConfinement {confinement}\n",
+        return h.standard_config(srv, global_extra=f"OwnerConfinement {confinement}\n" + global_extra(srv),
                                  alice_extra=alice_extra, bob_extra=cgi.format(www=b.www))
     return config
 
@@ -233,6 +233,84 @@ class NotConfined(ConfinementAttacks, h.ServerTestCase):
         rc, out, err = h.run_itkd(["-t", "-f", self.srv.conf])
         self.assertEqual(rc, 0, err)
         self.assertIn("OwnerConfinement Off", out)
+
+
+CGI_PROC_TMP = (b'#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\n'
+                b'if cat "/proc/$QUERY_STRING/root/tmp/marker.txt" 2>&1; then echo READ-OK; else echo READ-FAILED; fi\n')
+
+
+def private_tmp_setup(srv):
+    setup(srv)
+    srv.bob.write("php/read.php", PHP_READ)
+    srv.bob.write("cgi/proctmp.cgi", CGI_PROC_TMP, mode=0o755)
+
+
+def private_tmp_config(srv):
+    b = srv.bob
+    php_b = (f"  AddHandler fcgid-script .php\n  FcgidWrapper /usr/bin/php-cgi .php\n"
+             f"  <Directory {b.www}/php>\n    Options +ExecCGI\n  </Directory>\n")
+    text = config_with("On", lambda s: f"OwnerPrivateTmp On\nOwnerTmpDirectory {s.root}/owner-tmp\n")(srv)
+    return text.replace("  ServerName bob.test\n", "  ServerName bob.test\n" + php_b, 1)
+
+
+class PrivateTmp(h.ServerTestCase):
+    """OwnerPrivateTmp: each owner's /tmp is <OwnerTmpDirectory>/<uid>, in its own mount
+    namespace; what alice leaves in /tmp, even mode 0644, bob never sees."""
+
+    config = private_tmp_config
+    setup_tree = private_tmp_setup
+    tree_dir = "/var/tmp"
+
+    def test_each_owner_has_its_own_tmp(self):
+        name = f"marker-{uuid.uuid4().hex[:8]}.txt"  # never one an earlier run left in /tmp
+        r = self.get(f"/php/write.php?p=/tmp/{name}")
+        self.assertEqual(r.body, b"WROTE")
+        own = os.path.join(self.srv.root, "owner-tmp", str(h.ALICE_UID))
+        st = os.stat(own)
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (h.ALICE_UID, 0o700))
+        marker = os.path.join(own, name)
+        self.assertEqual(os.stat(marker).st_uid, h.ALICE_UID)
+        self.assertFalse(os.path.exists(f"/tmp/{name}"))
+        os.chmod(marker, 0o644)  # even world-readable
+        r = self.get(f"/php/read.php?p=/tmp/{name}", host="bob.test")
+        self.assertIn(b"DENIED", r.body)
+        self.assertIn(b"No such file", r.body)
+        # alice's own later requests (other processes of hers) see it.
+        self.assertEqual(self.get(f"/php/read.php?p=/tmp/{name}").body, b"READ planted by alice")
+
+    def test_worker_mounts(self):
+        self.get("/1k.bin")
+        pid = self.srv.wait_worker(h.ALICE_UID)[0]
+        with open(f"/proc/{pid}/mountinfo") as f:
+            tmp = [l for l in f.read().splitlines() if l.split()[4] == "/tmp"]
+        self.assertTrue(tmp, "no /tmp mount in alice's worker")
+        self.assertIn(f"/owner-tmp/{h.ALICE_UID}", tmp[-1])
+        self.assertIn("nosuid", tmp[-1].split()[5])
+        self.assertIn("nodev", tmp[-1].split()[5])
+        self.assertNotEqual(os.readlink(f"/proc/{pid}/ns/mnt"), os.readlink("/proc/self/ns/mnt"))
+
+    def test_other_owner_cant_reach_it_through_proc(self):
+        self.get("/php/write.php?p=/tmp/marker.txt")
+        pid = self.srv.wait_worker(h.ALICE_UID)[0]
+        r = self.get(f"/cgi/proctmp.cgi?{pid}", host="bob.test")
+        self.assertStatus(r, 200)
+        self.assertIn(b"READ-FAILED", r.body)
+        self.assertNotIn(b"planted", r.body)
+
+    def test_uploads_still_work(self):
+        boundary = "----itkd-private-tmp"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"up2.txt\"\r\n"
+                f"Content-Type: text/plain\r\n\r\nprivate upload\r\n--{boundary}--\r\n").encode()
+        with h.Conn(self.port) as c:
+            r = c.request("POST", "/php/upload.php", host="alice.test", body=body,
+                          headers=[("Content-Type", f"multipart/form-data; boundary={boundary}"),
+                                   ("Connection", "close")])
+        self.assertEqual(r.body, b"MOVED private upload")
+
+    def test_check_says_so(self):
+        rc, out, err = h.run_itkd(["-t", "-f", self.srv.conf])
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"/tmp is its own: {self.srv.root}/owner-tmp/{h.ALICE_UID} (OwnerPrivateTmp)", out)
 
 
 if __name__ == "__main__":

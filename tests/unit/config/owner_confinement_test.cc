@@ -49,6 +49,21 @@ TEST(OwnerConfinement, AnOwnersVhostsMustAgree) {
   parse_ok(kBaseConfig + vhost("a", "#61001", "OwnerConfinement Off\n") + vhost("b", "#61001", "OwnerConfinement Off\n"));
 }
 
+TEST(OwnerPrivateTmp, OffByDefaultPerOwnerAndMustAgree) {
+  ServerConfig c = parse_ok(kBaseConfig + "OwnerTmpDirectory /srv/itkd-tmp\n" + vhost("a", "#61001", "OwnerPrivateTmp On\n") +
+                            vhost("b", "#61002"));
+  EXPECT_TRUE(pool_of(c, "#61001").private_tmp);
+  EXPECT_FALSE(pool_of(c, "#61002").private_tmp);
+  EXPECT_EQ(c.owner_tmp_directory, "/srv/itkd-tmp");
+  EXPECT_NE(describe_config(c).find("  /tmp is its own: /srv/itkd-tmp/61001 (OwnerPrivateTmp)\n"), std::string::npos);
+  std::string e = parse_err(kBaseConfig + vhost("a", "#61001", "OwnerPrivateTmp On\n") + vhost("b", "#61001"));
+  EXPECT_NE(e.find("OwnerPrivateTmp Off (the default) disagrees with On (t.conf:7)"), std::string::npos) << e;
+  EXPECT_NE(parse_err(kBaseConfig + "OwnerTmpDirectory /tmp\n").find("t.conf:3: OwnerTmpDirectory must be a directory of its own"),
+            std::string::npos);
+  EXPECT_NE(parse_err(kBaseConfig + "OwnerTmpDirectory tmp\n").find("absolute"), std::string::npos);
+  EXPECT_NE(parse_err(kBaseConfig + vhost("a", "#61001", "OwnerTmpDirectory /x\n")).find("t.conf:7:"), std::string::npos);
+}
+
 TEST(OwnerConfinement, PathsMustBeAbsoluteAndNotTheRoot) {
   EXPECT_NE(parse_err(kBaseConfig + "OwnerReadOnlyPaths lib\n").find("t.conf:3: OwnerReadOnlyPaths takes absolute paths"),
             std::string::npos);
