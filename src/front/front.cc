@@ -102,7 +102,9 @@ class Front {
   // MSG_PEEK: the bytes (0 at end of stream), or nullopt when the connection is now
   // being watched (nothing yet) or dropped (an error).
   std::optional<size_t> peek(PendingConnection& conn, char* buf, size_t size);
-  void read_proxy_header(PendingConnection& conn);
+  // RemoteIPProxyProtocol: false when the connection waits for more or was dropped.
+  bool use_proxy_header(PendingConnection& conn, const http::ProxyHeader& header);
+  void peek_proxy_header(PendingConnection& conn);
   void peek_client_hello(PendingConnection& conn);
   void refuse_tls(PendingConnection& conn, const std::string& reason);
   void process(PendingConnection& conn);
@@ -241,12 +243,9 @@ void Front::on_readable(uint64_t id) {
   if (it == pending_.end()) return;
   PendingConnection& conn = *it->second;
   if (conn.routed) return;  // waiting for a worker; the bytes stay in the socket
-  if (conn.awaiting_proxy) {
-    read_proxy_header(conn);
-    return;
-  }
   if (conn.tls) {
-    peek_client_hello(conn);
+    if (conn.awaiting_proxy) peek_proxy_header(conn);
+    else peek_client_hello(conn);
     return;
   }
   static char scratch[16384];  // appended from, so the buffer is never zero-filled
@@ -270,6 +269,12 @@ void Front::on_readable(uint64_t id) {
     }
     if (static_cast<size_t>(n) < want) break;
   }
+  if (conn.awaiting_proxy) {
+    // Read with the request (no extra syscall), then cut from the buffer.
+    const http::ProxyHeader header = http::parse_proxy_header(conn.buffer);
+    if (!use_proxy_header(conn, header)) return;
+    conn.buffer.erase(0, header.length);
+  }
   process(conn);
 }
 
@@ -281,40 +286,43 @@ std::optional<size_t> Front::peek(PendingConnection& conn, char* buf, size_t siz
   return std::nullopt;
 }
 
-void Front::read_proxy_header(PendingConnection& conn) {
-  // Peeked, then exactly the header consumed: what follows (a request head, or a
-  // ClientHello the worker's OpenSSL must read itself) stays in the socket.
-  static char bytes[http::kMaxProxyHeaderBytes];
-  auto n = peek(conn, bytes, sizeof bytes);
-  if (!n) return;
-  const std::string balancer = address_text(conn.peer);
-  if (*n == 0) {
-    log_.log(LogLevel::Info, "remoteip", balancer, "connection closed before its PROXY header");
-    drop(conn.id);
-    return;
-  }
-  http::ProxyHeader header = http::parse_proxy_header(std::string_view(bytes, *n));
+bool Front::use_proxy_header(PendingConnection& conn, const http::ProxyHeader& header) {
   if (header.status == http::ProxyHeaderStatus::Incomplete) {
     watch(conn);
-    return;
+    return false;
   }
+  const std::string balancer = address_text(conn.peer);
   if (header.status == http::ProxyHeaderStatus::Malformed) {
     // As mod_remoteip: no answer (the peer speaks no HTTP yet), the connection closed.
-    log_.log(LogLevel::Error, "remoteip", balancer,
-             "RemoteIPProxyProtocol: " + header.reason + "; connection closed");
+    log_.log(LogLevel::Error, "remoteip", balancer, "RemoteIPProxyProtocol: " + header.reason + "; connection closed");
     drop(conn.id);
-    return;
-  }
-  ssize_t consumed = ::recv(conn.fd.get(), bytes, header.length, 0);
-  if (consumed != static_cast<ssize_t>(header.length)) {
-    drop(conn.id);
-    return;
+    return false;
   }
   if (header.source) {
     conn.peer = *header.source;
     log_.log(LogLevel::Debug, "remoteip", balancer, "PROXY header: client " + address_text(conn.peer));
   }
   conn.awaiting_proxy = false;
+  return true;
+}
+
+void Front::peek_proxy_header(PendingConnection& conn) {
+  // On a TLS listener: peeked, then exactly the header consumed, so the ClientHello after
+  // it stays in the socket for the worker's OpenSSL.
+  static char bytes[http::kMaxProxyHeaderBytes];
+  auto n = peek(conn, bytes, sizeof bytes);
+  if (!n) return;
+  if (*n == 0) {
+    log_.log(LogLevel::Info, "remoteip", address_text(conn.peer), "connection closed before its PROXY header");
+    drop(conn.id);
+    return;
+  }
+  const http::ProxyHeader header = http::parse_proxy_header(std::string_view(bytes, *n));
+  if (!use_proxy_header(conn, header)) return;
+  if (::recv(conn.fd.get(), bytes, header.length, 0) != static_cast<ssize_t>(header.length)) {
+    drop(conn.id);
+    return;
+  }
   on_readable(conn.id);
 }
 
@@ -391,8 +399,7 @@ void Front::watch(PendingConnection& conn) {
   if (conn.in_loop) return;
   uint64_t id = conn.id;
   // A peeked ClientHello stays readable: edge-triggered, so only new bytes wake us.
-  // So does a peeked PROXY header.
-  uint32_t events = EPOLLIN | EPOLLRDHUP | (conn.tls || conn.awaiting_proxy ? uint32_t{EPOLLET} : 0u);
+  uint32_t events = EPOLLIN | EPOLLRDHUP | (conn.tls ? uint32_t{EPOLLET} : 0u);
   if (!loop_.add(conn.fd.get(), events, [this, id](uint32_t) { on_readable(id); })) {
     drop(id);
     return;
