@@ -54,9 +54,14 @@ class GrantList {
     while (path.size() > 1 && path.back() == '/') path.pop_back();
     if (!seen_.insert(path).second) {
       // Named twice: writable wins (a read-only system path is never named writable by a
-      // vhost in practice, and the stricter reading would break the vhost that asked).
-      for (auto& g : grants_)
-        if (g.path == path && writable && !g.writable) g.writable = true, g.only_if_owned = only_if_owned;
+      // vhost in practice, and the stricter reading would break the vhost that asked), and
+      // a name from the configuration counts whoever owns the path (a home that is also a
+      // DocumentRoot).
+      for (auto& g : grants_) {
+        if (g.path != path) continue;
+        g.writable = g.writable || writable;
+        g.only_if_owned = g.only_if_owned && only_if_owned;
+      }
       return;
     }
     grants_.push_back(OwnerPathGrant{std::move(path), writable, only_if_owned, std::move(reason)});

@@ -291,16 +291,17 @@ bool Front::use_proxy_header(PendingConnection& conn, const http::ProxyHeader& h
     watch(conn);
     return false;
   }
-  const std::string balancer = address_text(conn.peer);
   if (header.status == http::ProxyHeaderStatus::Malformed) {
     // As mod_remoteip: no answer (the peer speaks no HTTP yet), the connection closed.
-    log_.log(LogLevel::Error, "remoteip", balancer, "RemoteIPProxyProtocol: " + header.reason + "; connection closed");
+    log_.log(LogLevel::Error, "remoteip", address_text(conn.peer),
+             "RemoteIPProxyProtocol: " + header.reason + "; connection closed");
     drop(conn.id);
     return false;
   }
   if (header.source) {
+    if (log_.enabled(LogLevel::Debug))
+      log_.log(LogLevel::Debug, "remoteip", address_text(conn.peer), "PROXY header: client " + address_text(*header.source));
     conn.peer = *header.source;
-    log_.log(LogLevel::Debug, "remoteip", balancer, "PROXY header: client " + address_text(conn.peer));
   }
   conn.awaiting_proxy = false;
   return true;

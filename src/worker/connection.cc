@@ -971,6 +971,12 @@ void Connection::finish_response() {
     write_interest_ = false;
   }
   write_access_log();
+  // The client a RemoteIPHeader named was this request's: the connection's next one
+  // (and anything logged before it is parsed) is the proxy's again.
+  if (client_overridden_) {
+    use_client(peer_);
+    client_overridden_ = false;
+  }
   if (!keep_alive_) {
     linger();
     return;

@@ -145,6 +145,14 @@ TEST(OwnerConfinement, HomeIsGrantedOnlyIfOwned) {
   ASSERT_NE(home, nullptr);
   EXPECT_TRUE(home->only_if_owned);
   EXPECT_TRUE(home->writable);
+  // A home that is also the DocumentRoot is granted as the DocumentRoot: whoever owns it.
+  ServerConfig d = parse_ok(kBaseConfig + "<VirtualHost *:80>\nServerName a\nDocumentRoot /home/a\n"
+                                          "AssignUserID #61001 #61001\n</VirtualHost>\n");
+  Pool q = pool_of(d, "#61001");
+  q.home = "/home/a";
+  auto both = owner_path_grants(d, q);
+  ASSERT_NE(find(both, "/home/a"), nullptr);
+  EXPECT_FALSE(find(both, "/home/a")->only_if_owned);
 }
 
 }  // namespace
