@@ -3,6 +3,7 @@
 # each). Measures `itkd -t`, start time, memory with every owner idle, the first request
 # to 200 cold owners, and memory after touching 1 000 owners once. Loopback only.
 # Usage (root): bench/scale.sh ITKD_BINARY OUT_DIR   (called by bench/run.sh; writes OUT_DIR/scale.md)
+# SCALE_GLOBAL="Directive value;Other value" adds server-level lines (for comparisons).
 set -euo pipefail
 itkd=$1
 out=$2
@@ -37,7 +38,9 @@ import os, sys
 work, owners, per, port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 lines = [f"Listen 127.0.0.1:{port}", "User #69999", "Group #69999", "FrontUser nobody",
          "FrontGroup nogroup", f"FrontChroot {work}/empty", f"ErrorLog {work}/logs/error.log",
-         f"DocumentRoot {work}/empty", "MaxKeepAliveRequests 0", ""]
+         f"DocumentRoot {work}/empty", "MaxKeepAliveRequests 0",
+         # SCALE_GLOBAL: extra server lines, to compare (e.g. "OwnerConfinement Off").
+         *os.environ.get("SCALE_GLOBAL", "").split(";"), ""]
 body = b"x" * 1024
 for o in range(owners):
     uid = 70000 + o
