@@ -720,11 +720,14 @@ Result<void> h_keep_alive(ParseState& ps, const Directive& d) {
   return ok();
 }
 
-Result<void> h_owner_confinement(ParseState& ps, const Directive& d) {
+// OwnerConfinement / OwnerPrivateTmp: per owner, so where each was said is kept for the
+// message when two vhosts of one owner disagree.
+template <bool VirtualHost::*kValue, SourceLocation VirtualHost::*kWhere>
+Result<void> h_owner_flag(ParseState& ps, const Directive& d) {
   auto v = parse_on_off(d);
   if (!v) return v.error();
-  ps.vh().vhost.owner_confinement = *v;
-  ps.vh().vhost.owner_confinement_where = d.where;
+  ps.vh().vhost.*kValue = *v;
+  ps.vh().vhost.*kWhere = d.where;
   mark(ps, d);
   return ok();
 }
@@ -888,14 +891,6 @@ Result<void> h_owner_tmp_directory(ParseState& ps, const Directive& d) {
   if (!p) return p.error();
   if (*p == "/" || *p == "/tmp") return Error{"OwnerTmpDirectory must be a directory of its own, not " + *p};
   ps.config.owner_tmp_directory = *p;
-  return ok();
-}
-Result<void> h_owner_private_tmp(ParseState& ps, const Directive& d) {
-  auto v = parse_on_off(d);
-  if (!v) return v.error();
-  ps.vh().vhost.owner_private_tmp = *v;
-  ps.vh().vhost.owner_private_tmp_where = d.where;
-  mark(ps, d);
   return ok();
 }
 Result<void> h_front_processes(ParseState& ps, const Directive& d) {
@@ -1641,8 +1636,10 @@ const DirectiveSpec kTable[] = {
   D("SuexecUserGroup", kCtxServerVhost, 2, 2, h_assign_user_id),
   D("MaxClientsVHost", kCtxServerVhost, 1, 1, h_max_clients_vhost),
   D("NiceValue", kCtxServerVhost, 1, 1, h_nice_value),
-  D("OwnerConfinement", kCtxServerVhost, 1, 1, h_owner_confinement),
-  D("OwnerPrivateTmp", kCtxServerVhost, 1, 1, h_owner_private_tmp),
+  D("OwnerConfinement", kCtxServerVhost, 1, 1,
+    h_owner_flag<&VirtualHost::owner_confinement, &VirtualHost::owner_confinement_where>),
+  D("OwnerPrivateTmp", kCtxServerVhost, 1, 1,
+    h_owner_flag<&VirtualHost::owner_private_tmp, &VirtualHost::owner_private_tmp_where>),
   D("OwnerTmpDirectory", kCtxServer, 1, 1, h_owner_tmp_directory),
   D("RemoteIPProxyProtocol", kCtxServerVhost, 1, 1, h_remoteip_proxy_protocol),
   D("RemoteIPProxyProtocolExceptions", kCtxServerVhost, 1, -1, h_remoteip_proxy_protocol_exceptions),
